@@ -1,0 +1,40 @@
+# syncer — two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck bench install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[sandbox,test,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/syncer run sample_data/leads.csv --mapping mappings/leads.yaml --sandbox
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy syncer
+	@# pytest exit code 5 (no tests collected) is a failure, never a success.
+	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo 'pytest collected no tests' >&2; exit 1; fi; exit $$rc
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy syncer
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_pipeline.py
+	$(BIN)/python bench/bench_push.py
+
+clean:
+	rm -rf $(VENV) .syncer build *.egg-info

@@ -1,0 +1,87 @@
+"""Hold the layering rules of GUIDE.md: one-way imports, only cli prints or exits."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import syncer
+
+PKG = Path(syncer.__file__).parent
+
+# module (relative dotted name under syncer) -> syncer modules it must never import
+PIPELINE = ("mapping", "sources", "transform", "validate", "dedupe", "results")
+FORBIDDEN = {
+    **{m: ("reevo", "push", "runner", "ledger", "sandbox", "cli") for m in PIPELINE},
+    "errors": ("*",),
+    "models": ("reevo", "push", "runner", "ledger", "sandbox", "cli", *PIPELINE),
+    "reevo": ("push", "runner", "ledger", "sandbox", "cli", *PIPELINE),
+    "push": ("runner", "cli", "sandbox", *PIPELINE),
+    "ledger": ("reevo", "push", "runner", "cli", "sandbox"),
+    "runner": ("cli",),
+    "sandbox": ("cli", "runner", "push", "reevo", "ledger", *PIPELINE),
+}
+
+
+def _modules() -> list[tuple[str, Path]]:
+    out = []
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG).with_suffix("")
+        parts = [p for p in rel.parts if p != "__init__"]
+        out.append((".".join(parts), path))
+    return out
+
+
+def _syncer_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            if name.startswith("syncer."):
+                found.add(name.split(".")[1])
+    return found
+
+
+def test_import_rules() -> None:
+    violations = []
+    for dotted, path in _modules():
+        top = dotted.split(".")[0] if dotted else ""
+        rules = FORBIDDEN.get(top)
+        if not rules:
+            continue
+        imported = _syncer_imports(path) - {top}
+        if rules == ("*",):
+            bad = imported
+        else:
+            bad = imported & set(rules)
+        if bad:
+            violations.append(f"syncer/{path.relative_to(PKG)} imports {sorted(bad)}")
+    assert not violations, "\n".join(violations)
+
+
+def test_only_cli_prints_or_exits() -> None:
+    offenders = []
+    for dotted, path in _modules():
+        if dotted in {"cli", "__main__"} or dotted.startswith("sandbox"):
+            # the sandbox is a server with its own entry point; it is started from cli.py
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                fn = node.func
+                name = fn.id if isinstance(fn, ast.Name) else getattr(fn, "attr", "")
+                owner = getattr(getattr(fn, "value", None), "id", "")
+                if name == "print" or (owner == "sys" and name == "exit") or name == "echo":
+                    offenders.append(f"syncer/{path.relative_to(PKG)}:{node.lineno} {name}()")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_public_api_is_pinned() -> None:
+    for name in syncer.__all__:
+        assert hasattr(syncer, name), name
