@@ -1,0 +1,403 @@
+"""The SQLite ledger: what syncer already sent to which Reevo org, and the history of runs.
+
+Per org (base URL + a fingerprint of the key, or a label the user chooses) and target it keeps,
+for each dedupe key, the hash of the exact request body last accepted by Reevo, the ids Reevo
+returned, the last status and when. It stores no row data beyond that, and never the key.
+
+Durability: WAL mode with ``synchronous=NORMAL``; results are buffered and committed by one
+writer in small batches (every ``batch_rows`` rows or ``batch_seconds``), so after ``kill -9``
+only the last uncommitted batch is sent again on resume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from syncer.errors import ConfigError
+from syncer.models import RowOutcome, RowStatus
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id            INTEGER PRIMARY KEY,
+    org           TEXT NOT NULL,
+    base_url      TEXT NOT NULL,
+    target        TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    source_sha256 TEXT NOT NULL,
+    mapping       TEXT NOT NULL,
+    mapping_sha256 TEXT NOT NULL,
+    command       TEXT NOT NULL,
+    pid           INTEGER NOT NULL,
+    started_at    TEXT NOT NULL,
+    finished_at   TEXT,
+    outcome       TEXT NOT NULL DEFAULT 'running',
+    exit_code     INTEGER,
+    rows          INTEGER,
+    counts        TEXT,
+    requests      INTEGER,
+    message       TEXT,
+    results_path  TEXT,
+    failures_path TEXT
+);
+CREATE TABLE IF NOT EXISTS synced (
+    org         TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    body_sha256 TEXT,
+    contact_id  TEXT,
+    account_id  TEXT,
+    last_status TEXT NOT NULL,
+    last_error  TEXT,
+    run_id      INTEGER,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (org, target, key)
+) WITHOUT ROWID;
+"""
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601 with seconds."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def body_hash(body: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of a request body (stable across versions and machines)."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def key_fingerprint(api_key: str) -> str:
+    """A short, one-way fingerprint of an API key: identifies the org, reveals nothing."""
+    return hashlib.sha256(b"syncer-key-fingerprint\0" + api_key.encode("utf-8")).hexdigest()[:16]
+
+
+def org_id(base_url: str, *, api_key: str | None = None, label: str | None = None) -> str:
+    """The ledger's name for a Reevo org: base URL plus a label or the key's fingerprint."""
+    base = base_url.rstrip("/").lower()
+    if label:
+        return f"{base}#{label}"
+    return f"{base}#key:{key_fingerprint(api_key or '')}"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncedRow:
+    """What the ledger remembers about one key."""
+
+    key: str
+    body_sha256: str | None
+    contact_id: str | None
+    account_id: str | None
+    last_status: str
+    run_id: int | None
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One row of the runs table."""
+
+    id: int
+    org: str
+    target: str
+    source: str
+    mapping: str
+    command: str
+    pid: int
+    started_at: str
+    finished_at: str | None
+    outcome: str
+    exit_code: int | None
+    rows: int | None
+    counts: dict[str, int]
+    requests: int | None
+    message: str | None
+    results_path: str | None
+    failures_path: str | None
+
+    @property
+    def display_outcome(self) -> str:
+        """'interrupted' for a run that is marked running but whose process is gone."""
+        if self.outcome == "running" and not _pid_alive(self.pid):
+            return "interrupted"
+        return self.outcome
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Ledger:
+    """The ledger database. Use as a context manager; one writer per process."""
+
+    def __init__(self, path: Path, *, batch_rows: int = 200, batch_seconds: float = 1.0) -> None:
+        self.path = path
+        self.batch_rows = batch_rows
+        self.batch_seconds = batch_seconds
+        self._pending: list[tuple[Any, ...]] = []
+        self._last_commit = time.monotonic()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        except (sqlite3.Error, OSError) as exc:
+            raise ConfigError(
+                f"cannot open the ledger {path}: {exc}. "
+                "Check the path is writable, or choose another with --ledger PATH."
+            ) from exc
+
+    # -- context management -------------------------------------------------
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Commit what is pending and close the database."""
+        try:
+            self.flush()
+        finally:
+            self._db.close()
+
+    # -- synced rows ----------------------------------------------------------
+    def lookup(self, org: str, target: str, keys: Iterable[str]) -> dict[str, SyncedRow]:
+        """The ledger's memory of the given keys (missing keys are absent from the result)."""
+        out: dict[str, SyncedRow] = {}
+        for batch in iter_chunks(keys, 900):
+            marks = ",".join("?" * len(batch))
+            cur = self._db.execute(
+                "SELECT key, body_sha256, contact_id, account_id, last_status, run_id, updated_at"
+                f" FROM synced WHERE org=? AND target=? AND key IN ({marks})",
+                (org, target, *batch),
+            )
+            for row in cur:
+                out[row[0]] = SyncedRow(*row)
+        return out
+
+    def record(
+        self, org: str, target: str, run_id: int, key: str, sent_hash: str, outcome: RowOutcome
+    ) -> None:
+        """Buffer one pushed row's outcome; committed in batches by :meth:`maybe_flush`.
+
+        A success stores the body hash (so the same body is not sent again); a failure keeps
+        the hash of the last success, so a later identical body is still re-sent.
+        """
+        ok = outcome.status == RowStatus.SUCCEEDED
+        self._pending.append(
+            (
+                org,
+                target,
+                key,
+                sent_hash if ok else None,
+                outcome.contact_id,
+                outcome.account_id,
+                outcome.status.value,
+                outcome.error or None,
+                run_id,
+                now_iso(),
+            )
+        )
+        self.maybe_flush()
+
+    def maybe_flush(self) -> None:
+        """Commit the buffer when it is big or old enough."""
+        if self._pending and (
+            len(self._pending) >= self.batch_rows
+            or time.monotonic() - self._last_commit >= self.batch_seconds
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit every buffered outcome in one transaction."""
+        if not self._pending:
+            self._last_commit = time.monotonic()
+            return
+        rows, self._pending = self._pending, []
+        with self._transaction():
+            self._db.executemany(
+                """
+                INSERT INTO synced (org, target, key, body_sha256, contact_id, account_id,
+                                    last_status, last_error, run_id, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (org, target, key) DO UPDATE SET
+                    body_sha256 = COALESCE(excluded.body_sha256, synced.body_sha256),
+                    contact_id  = COALESCE(excluded.contact_id, synced.contact_id),
+                    account_id  = COALESCE(excluded.account_id, synced.account_id),
+                    last_status = excluded.last_status,
+                    last_error  = excluded.last_error,
+                    run_id      = CASE WHEN excluded.body_sha256 IS NULL THEN synced.run_id
+                                       ELSE excluded.run_id END,
+                    updated_at  = excluded.updated_at
+                """,
+                rows,
+            )
+        self._last_commit = time.monotonic()
+
+    # -- runs -------------------------------------------------------------------
+    def start_run(
+        self,
+        *,
+        org: str,
+        base_url: str,
+        target: str,
+        source: Path,
+        mapping: Path | None,
+        command: str,
+    ) -> int:
+        """Record the start of a run and return its id."""
+        mapping_text = str(mapping) if mapping else ""
+        mapping_sum = file_sha256(mapping) if mapping and mapping.is_file() else ""
+        with self._transaction():
+            cur = self._db.execute(
+                """INSERT INTO runs (org, base_url, target, source, source_sha256, mapping,
+                                     mapping_sha256, command, pid, started_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    org,
+                    base_url,
+                    target,
+                    str(source),
+                    file_sha256(source) if source.is_file() else "",
+                    mapping_text,
+                    mapping_sum,
+                    command,
+                    os.getpid(),
+                    now_iso(),
+                ),
+            )
+        assert cur.lastrowid is not None
+        return int(cur.lastrowid)
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        outcome: str,
+        exit_code: int,
+        rows: int,
+        counts: dict[str, int],
+        requests: int,
+        message: str | None,
+        results_path: Path | None,
+        failures_path: Path | None,
+    ) -> None:
+        """Record how a run ended (commits pending outcomes first)."""
+        self.flush()
+        with self._transaction():
+            self._db.execute(
+                """UPDATE runs SET finished_at=?, outcome=?, exit_code=?, rows=?, counts=?,
+                                   requests=?, message=?, results_path=?, failures_path=?
+                   WHERE id=?""",
+                (
+                    now_iso(),
+                    outcome,
+                    exit_code,
+                    rows,
+                    json.dumps(counts),
+                    requests,
+                    message,
+                    str(results_path) if results_path else None,
+                    str(failures_path) if failures_path else None,
+                    run_id,
+                ),
+            )
+
+    def runs(self, limit: int = 20) -> list[RunRecord]:
+        """The most recent runs, newest first."""
+        cur = self._db.execute(f"{_RUN_SELECT} ORDER BY id DESC LIMIT ?", (limit,))
+        return [_run_record(row) for row in cur]
+
+    def run(self, run_id: int) -> RunRecord | None:
+        """One run by id."""
+        row = self._db.execute(f"{_RUN_SELECT} WHERE id=?", (run_id,)).fetchone()
+        return _run_record(row) if row else None
+
+    def run_for_results(self, path: Path) -> RunRecord | None:
+        """The newest run that wrote ``path`` as its results or failures file."""
+        resolved = str(path.resolve())
+        row = self._db.execute(
+            f"{_RUN_SELECT} WHERE results_path=? OR failures_path=? ORDER BY id DESC LIMIT 1",
+            (resolved, resolved),
+        ).fetchone()
+        return _run_record(row) if row else None
+
+    def synced_count(self, org: str, target: str) -> int:
+        """How many keys the ledger has for an org and target."""
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM synced WHERE org=? AND target=?", (org, target)
+        ).fetchone()
+        return int(row[0])
+
+    # -- internals --------------------------------------------------------------
+    def _transaction(self) -> _Tx:
+        return _Tx(self._db)
+
+
+class _Tx:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+_RUN_SELECT = """SELECT id, org, target, source, mapping, command, pid, started_at, finished_at,
+                        outcome, exit_code, rows, counts, requests, message, results_path,
+                        failures_path FROM runs"""
+
+
+def _run_record(row: tuple[Any, ...]) -> RunRecord:
+    values = list(row)
+    values[12] = json.loads(values[12]) if values[12] else {}
+    return RunRecord(*values)
+
+
+def iter_chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Yield lists of at most ``size`` items."""
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
