@@ -1,0 +1,392 @@
+"""The worker pool: rows in, exactly one :class:`RowOutcome` per row out.
+
+A fixed number of worker tasks take rows from a bounded :class:`asyncio.Queue` (never one task
+per row). Every attempt first takes a token from the shared :class:`RateController`; each row's
+retries run in a fresh ``tenacity.AsyncRetrying`` whose stop/wait come from the pure policy in
+:mod:`syncer.reevo.retry`. A :class:`RunAborted` (401/403/quota, the retry budget, the circuit
+breaker) closes the pacer: requests in flight finish, every row not yet sent becomes
+``not_attempted`` and the iterator is drained so every input row is accounted for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
+
+from syncer.errors import ReevoError, Retryable, RowRejected, RunAborted
+from syncer.models import RowOutcome, RowStatus
+from syncer.reevo.classify import normalise_error
+from syncer.reevo.client import TARGETS, ReevoClient, extract_ids
+from syncer.reevo.pacing import PacingClosed, RateController
+from syncer.reevo.retry import Action, Decision, RetryBudget, RetryPolicy, budget_message, decide
+
+Item = tuple[int, str, dict[str, Any]]
+
+#: Stable ``RowOutcome.code`` values written by the pool.
+CODE_REJECTED = "reevo_rejected"  # Reevo refused the row (4xx): fix the data
+CODE_RETRIES_EXHAUSTED = "reevo_unavailable"  # retries ran out (5xx/timeouts/429s)
+CODE_AMBIGUOUS = "reevo_ambiguous"  # a create failed after it may have been applied
+CODE_STOPPED = "run_aborted"  # not sent because the run stopped
+
+
+@dataclass
+class PushSettings:
+    """Knobs of :func:`push_rows` (the CLI's --concurrency, --max-rate, ...)."""
+
+    concurrency: int = 16
+    max_rate: float | None = None
+    initial_rate: float = 10.0
+    timeout_s: float = 30.0
+    max_attempts: int = 6
+    retry_budget: int | None = None  # None: adaptive (50 + one per answered request)
+    breaker_threshold: int = 25  # first N answered rows all rejected alike -> stop (0: off)
+    max_throttles: int = 30
+    backoff_base_s: float = 0.2
+    backoff_cap_s: float = 20.0
+
+    def policy(self) -> RetryPolicy:
+        """The retry policy these settings describe."""
+        return RetryPolicy(
+            max_attempts=self.max_attempts,
+            max_throttles=self.max_throttles,
+            base_s=self.backoff_base_s,
+            cap_s=self.backoff_cap_s,
+        )
+
+
+@dataclass
+class PushReport:
+    """What :func:`push_rows` did."""
+
+    requests: int = 0  # HTTP requests made, retries included
+    retries: int = 0  # requests that repeated an earlier one (incl. after 429)
+    throttled: int = 0  # answers that were 429
+    aborted: RunAborted | None = None
+    elapsed_s: float = 0.0
+    achieved_rate: float = 0.0  # requests per second
+    accepted_rate: float = 0.0  # requests per second not answered 429
+    final_rate: float = 0.0  # the pacer's rate at the end
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def make_client(
+    api_key: str,
+    settings: PushSettings,
+    *,
+    base_url: str | None = None,
+    transport: Any = None,
+) -> ReevoClient:
+    """A ReevoClient whose connection pool matches ``settings.concurrency``."""
+    kwargs: dict[str, Any] = {} if base_url is None else {"base_url": base_url}
+    return ReevoClient(
+        api_key,
+        transport=transport,
+        timeout_s=settings.timeout_s,
+        max_connections=settings.concurrency,
+        pool_timeout_s=settings.timeout_s * 2,
+        **kwargs,
+    )
+
+
+class _Stopped(Exception):
+    """The run is stopping; this row is not sent (again)."""
+
+
+class _Breaker:
+    """Trips when the first ``threshold`` answered rows are all rejected with one error."""
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+        self.armed = threshold > 0
+        self.count = 0
+        self.key = ""
+        self.error: RowRejected | None = None
+
+    def success(self) -> None:
+        self.armed = False
+
+    def rejected(self, error: RowRejected) -> bool:
+        if not self.armed:
+            return False
+        key = f"{error.status}:{normalise_error(error.message)}"
+        if self.count == 0:
+            self.key, self.error = key, error
+        elif key != self.key:
+            self.armed = False
+            return False
+        self.count += 1
+        if self.count >= self.threshold:
+            self.armed = False
+            return True
+        return False
+
+    def abort(self) -> RunAborted:
+        err = self.error
+        assert err is not None
+        return RunAborted(
+            f"stopped early: the first {self.count} rows Reevo answered were all rejected with "
+            f"the same error: {err.message}. Fix the mapping entry (or the data) behind it and "
+            "re-run; the remaining rows were not sent.",
+            status=err.status,
+            detail=err.message,
+            reason="circuit_breaker",
+        )
+
+
+class _RowState:
+    """Per-row bookkeeping for one AsyncRetrying loop."""
+
+    __slots__ = ("attempts", "decision", "failures", "last", "throttles")
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.failures = 0
+        self.throttles = 0
+        self.decision: Decision | None = None
+        self.last: ReevoError | None = None
+
+
+class _Run:
+    def __init__(
+        self,
+        client: ReevoClient,
+        target: str,
+        settings: PushSettings,
+        on_outcome: Callable[[RowOutcome], None],
+        progress: Callable[[int], None] | None,
+        pacer: RateController,
+    ) -> None:
+        self.client = client
+        self.target = TARGETS[target]
+        self.settings = settings
+        self.policy = settings.policy()
+        self.on_outcome = on_outcome
+        self.progress = progress
+        self.pacer = pacer
+        self.budget = RetryBudget(fixed=settings.retry_budget)
+        self.breaker = _Breaker(settings.breaker_threshold)
+        self.report = PushReport()
+        self.stopping = False
+
+    # -- outcomes ------------------------------------------------------------------------
+    def emit(self, outcome: RowOutcome) -> None:
+        counts = self.report.counts
+        counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
+        self.on_outcome(outcome)
+        if self.progress is not None:
+            self.progress(1)
+
+    def not_attempted(self, source_row: int, attempts: int = 0) -> None:
+        err = self.report.aborted
+        self.emit(
+            RowOutcome(
+                source_row,
+                RowStatus.NOT_ATTEMPTED,
+                error=err.message if err else "the run stopped before this row was sent",
+                code=CODE_STOPPED,
+                attempts=attempts,
+            )
+        )
+
+    def abort(self, error: RunAborted) -> None:
+        if self.report.aborted is None:
+            self.report.aborted = error
+        self.stopping = True
+        self.pacer.close()
+
+    # -- retry plumbing ------------------------------------------------------------------
+    async def sleep(self, seconds: float) -> None:
+        """Backoff sleep that ends early (raising _Stopped) when the run stops."""
+        deadline = time.monotonic() + seconds
+        while True:
+            if self.stopping:
+                raise _Stopped
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            await asyncio.sleep(min(left, 0.25))
+
+    def stop_after(self, state: _RowState) -> Callable[[RetryCallState], bool]:
+        def stop(retry_state: RetryCallState) -> bool:
+            outcome = retry_state.outcome
+            exc = outcome.exception() if outcome is not None else None
+            assert isinstance(exc, Retryable)
+            if exc.status == 429:
+                state.throttles += 1
+            else:
+                state.failures += 1
+            state.decision = decide(
+                exc,
+                failures=state.failures,
+                throttles=state.throttles,
+                policy=self.policy,
+                budget_left=self.budget.left,
+                idempotent=self.target.idempotent,
+                rand=random.random(),
+            )
+            if state.decision.action is Action.RETRY:
+                self.report.retries += 1
+                if exc.status != 429:
+                    self.budget.spend()
+                return False
+            return True
+
+        return stop
+
+    # -- one row -------------------------------------------------------------------------
+    async def push_one(self, item: Item) -> None:
+        source_row, _key, body = item
+        state = _RowState()
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(Retryable),
+            stop=self.stop_after(state),
+            wait=lambda _rs: state.decision.delay_s if state.decision else 0.0,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    data = await self.attempt(state, body)
+        except (_Stopped, PacingClosed):
+            self.not_attempted(source_row, state.attempts)
+            return
+        except RunAborted as exc:
+            self.abort(exc)
+            self.not_attempted(source_row, state.attempts)
+            return
+        except RowRejected as exc:
+            self.emit(self.failed(source_row, state, exc, CODE_REJECTED))
+            if self.breaker.rejected(exc):
+                self.abort(self.breaker.abort())
+            return
+        except Retryable as exc:
+            decision = state.decision
+            if decision is not None and decision.action is Action.ABORT:
+                self.abort(
+                    RunAborted(
+                        budget_message(self.budget.spent, exc),
+                        status=exc.status,
+                        detail=exc.detail,
+                        reason="retry_budget",
+                    )
+                )
+            code = (
+                CODE_AMBIGUOUS
+                if decision is not None and decision.reason == "ambiguous"
+                else CODE_RETRIES_EXHAUSTED
+            )
+            self.emit(self.failed(source_row, state, exc, code))
+            return
+        self.budget.success()
+        self.breaker.success()
+        contact_id, account_id = extract_ids(data)
+        self.emit(
+            RowOutcome(
+                source_row,
+                RowStatus.SUCCEEDED,
+                contact_id=contact_id,
+                account_id=account_id,
+                http_status=200,
+                attempts=state.attempts,
+            )
+        )
+
+    def failed(self, source_row: int, state: _RowState, exc: ReevoError, code: str) -> RowOutcome:
+        message = exc.message
+        if code == CODE_AMBIGUOUS:
+            message = (
+                f"{exc.message} — the request may have been applied; check Reevo before "
+                "sending this row again"
+            )
+        elif code == CODE_RETRIES_EXHAUSTED:
+            message = f"gave up after {state.attempts} attempts: {exc.message}"
+        return RowOutcome(
+            source_row,
+            RowStatus.FAILED,
+            error=message,
+            code=code,
+            http_status=exc.status,
+            attempts=state.attempts,
+        )
+
+    async def attempt(self, state: _RowState, body: dict[str, Any]) -> Any:
+        if self.stopping:
+            raise _Stopped
+        await self.pacer.acquire()
+        state.attempts += 1
+        self.report.requests += 1
+        try:
+            data = await self.client.send(self.target.name, body)
+        except Retryable as exc:
+            state.last = exc
+            if exc.status == 429:
+                self.report.throttled += 1
+                self.pacer.on_throttle(exc.retry_after)
+            raise
+        except RowRejected:
+            self.pacer.on_success()
+            self.budget.success()
+            raise
+        self.pacer.on_success()
+        return data
+
+    # -- the pool ------------------------------------------------------------------------
+    async def worker(self, queue: asyncio.Queue[Item | None]) -> None:
+        while True:
+            item = await queue.get()
+            if item is None:
+                return
+            if self.stopping:
+                self.not_attempted(item[0])
+            else:
+                await self.push_one(item)
+
+
+async def push_rows(
+    client: ReevoClient,
+    target: str,
+    items: Iterable[Item],
+    settings: PushSettings,
+    on_outcome: Callable[[RowOutcome], None],
+    progress: Callable[[int], None] | None = None,
+    *,
+    pacer: RateController | None = None,
+) -> PushReport:
+    """Push every item (source_row, dedupe key, JSON body) to ``target``; one outcome each.
+
+    ``on_outcome`` and ``progress`` (called with 1 per finished row) run on the event loop.
+    ``pacer`` lets a caller share or tune the rate controller (e.g. change --max-rate live).
+    A run-level stop is *returned* in ``PushReport.aborted``, not raised.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; expected one of {sorted(TARGETS)}")
+    if settings.concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    pacer = pacer or RateController(settings.initial_rate, settings.max_rate)
+    run = _Run(client, target, settings, on_outcome, progress, pacer)
+    queue: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=settings.concurrency * 2)
+    started = time.monotonic()
+    async with asyncio.TaskGroup() as tg:
+        for _ in range(settings.concurrency):
+            tg.create_task(run.worker(queue))
+        for item in items:
+            if run.stopping:
+                run.not_attempted(item[0])
+            else:
+                await queue.put(item)
+        for _ in range(settings.concurrency):
+            await queue.put(None)
+    report = run.report
+    report.elapsed_s = time.monotonic() - started
+    if report.elapsed_s > 0:
+        report.achieved_rate = report.requests / report.elapsed_s
+        report.accepted_rate = (report.requests - report.throttled) / report.elapsed_s
+    report.final_rate = pacer.rate
+    return report

@@ -1,0 +1,285 @@
+"""An async client for Reevo's public REST API v1: one method per endpoint (all 17).
+
+Every request carries ``x-api-key`` and ``payload_type=json``. Every answer goes through the one
+table in :mod:`syncer.reevo.classify`: 2xx returns the decoded JSON, anything else raises
+:class:`Retryable`, :class:`RowRejected` or :class:`RunAborted`. httpx errors are translated
+there too (``raise ... from exc``); the API key appears in no message, repr or log.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from syncer.errors import ConfigError
+from syncer.reevo.classify import classify_response, classify_transport_error
+
+DEFAULT_BASE_URL = "https://api.reevo.ai"
+API_PREFIX = "/api/v1/public/"
+USER_AGENT = "syncer/0.1 (+https://github.com/reevo-syncer)"
+
+Json = Any
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """How one kind of row is sent: the endpoint, and whether repeating it is safe."""
+
+    name: str
+    method: str
+    path: str
+    idempotent: bool
+    permission: str  # the permission the key needs, as Reevo's page names it
+
+
+#: Row targets the worker pool can push (mapping ``target:`` values).
+TARGETS: dict[str, Target] = {
+    t.name: t
+    for t in (
+        Target("account_contact", "POST", "account_contact", True, "Accounts+Contacts Write"),
+        Target("accounts", "POST", "accounts", False, "Accounts Write"),
+        Target("opportunities", "POST", "opportunities", False, "Opportunities Write"),
+        Target("tasks", "POST", "tasks", False, "Tasks Write"),
+        Target("manual_activities", "POST", "manual_activities", False, "Activities Write"),
+        Target(
+            "sequence_enrollments",
+            "POST",
+            "sequence_enrollments",
+            False,
+            "Sequence Enrollment Write",
+        ),
+    )
+}
+
+
+def is_loopback(url: str) -> bool:
+    """True when the URL's host is localhost or a loopback address."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str) -> str:
+    """The base URL without a trailing slash; refuses plain http unless it is loopback."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"--base-url {url!r} is not an http(s) URL; use e.g. {DEFAULT_BASE_URL}")
+    if parts.scheme == "http" and not is_loopback(url):
+        raise ConfigError(
+            f"--base-url {url!r} is not https: the API key would travel in clear text. "
+            "Use https (plain http is allowed only for localhost/127.0.0.1)."
+        )
+    return url.rstrip("/")
+
+
+def mask_key(key: str) -> str:
+    """A form of the key safe to show: never more than its last 2 characters."""
+    return f"***{key[-2:]}" if len(key) >= 12 else "***"
+
+
+class ReevoClient:
+    """Async Reevo API client. Use ``async with ReevoClient(key) as client: ...``."""
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_s: float = 30.0,
+        max_connections: int = 16,
+        pool_timeout_s: float | None = None,
+    ) -> None:
+        if not api_key or not api_key.strip():
+            raise ConfigError("no API key: set REEVO_API_KEY or pass --api-key-file FILE")
+        self.base_url = check_base_url(base_url)
+        self.timeout_s = timeout_s
+        self.__key = api_key.strip()
+        pool = max(timeout_s, pool_timeout_s or 0.0)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url + API_PREFIX,
+            headers={"x-api-key": self.__key, "user-agent": USER_AGENT},
+            params={"payload_type": "json"},
+            timeout=httpx.Timeout(timeout_s, pool=pool),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"ReevoClient(base_url={self.base_url!r}, api_key={mask_key(self.__key)!r})"
+
+    async def __aenter__(self) -> ReevoClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    # -- the one request path -------------------------------------------------------------
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Json | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Json:
+        """Send one request; return the decoded JSON of a 2xx, raise a ReevoError otherwise."""
+        try:
+            response = await self._http.request(method, path, json=json, params=params)
+        except httpx.HTTPError as exc:
+            raise classify_transport_error(exc) from None
+        error = classify_response(response, self.__key)
+        if error is not None:
+            raise error
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return {"raw": response.text[:500]}
+
+    async def send(self, target: str, body: dict[str, Any]) -> Json:
+        """Push one row body to a row target (see :data:`TARGETS`)."""
+        t = TARGETS[target]
+        return await self.request(t.method, t.path, json=body)
+
+    # -- the 17 endpoints -----------------------------------------------------------------
+    async def upsert_account_contact(self, body: dict[str, Any]) -> Json:
+        """1. POST account_contact: upsert a contact (by email) and its account."""
+        return await self.request("POST", "account_contact", json=body)
+
+    async def create_account(self, body: dict[str, Any]) -> Json:
+        """2. POST accounts."""
+        return await self.request("POST", "accounts", json=body)
+
+    async def update_account(self, account_id: str, body: dict[str, Any]) -> Json:
+        """3. PATCH accounts/{account_id}."""
+        return await self.request("PATCH", f"accounts/{_seg(account_id)}", json=body)
+
+    async def get_account(self, account_id: str) -> Json:
+        """4. GET accounts/{account_id}."""
+        return await self.request("GET", f"accounts/{_seg(account_id)}")
+
+    async def search_accounts(self, domain_name: str, *, limit: int = 100, offset: int = 0) -> Json:
+        """5. POST accounts/search: accounts whose domain contains ``domain_name``."""
+        body = {"domain_name": domain_name, "limit": limit, "offset": offset}
+        return await self.request("POST", "accounts/search", json=body)
+
+    async def get_contact(self, contact_id: str) -> Json:
+        """6. GET contacts/{contact_id}."""
+        return await self.request("GET", f"contacts/{_seg(contact_id)}")
+
+    async def create_opportunity(self, body: dict[str, Any]) -> Json:
+        """7. POST opportunities."""
+        return await self.request("POST", "opportunities", json=body)
+
+    async def update_opportunity(self, opportunity_id: str, body: dict[str, Any]) -> Json:
+        """8. PATCH opportunities/{opportunity_id} (not its stage: see shift_stage)."""
+        return await self.request("PATCH", f"opportunities/{_seg(opportunity_id)}", json=body)
+
+    async def get_opportunity(self, opportunity_id: str) -> Json:
+        """9. GET opportunities/{opportunity_id}."""
+        return await self.request("GET", f"opportunities/{_seg(opportunity_id)}")
+
+    async def search_opportunities(
+        self, filters: dict[str, Any] | None = None, *, limit: int = 100, offset: int = 0
+    ) -> Json:
+        """10. POST opportunities/search (display_name, account_id, owner_email, status, ...)."""
+        body = {**(filters or {}), "limit": limit, "offset": offset}
+        return await self.request("POST", "opportunities/search", json=body)
+
+    async def shift_opportunity_stage(self, opportunity_id: str, body: dict[str, Any]) -> Json:
+        """11. POST opportunities/{opportunity_id}/shift_stage."""
+        path = f"opportunities/{_seg(opportunity_id)}/shift_stage"
+        return await self.request("POST", path, json=body)
+
+    async def create_task(self, body: dict[str, Any]) -> Json:
+        """12. POST tasks."""
+        return await self.request("POST", "tasks", json=body)
+
+    async def create_manual_activity(self, body: dict[str, Any]) -> Json:
+        """13. POST manual_activities."""
+        return await self.request("POST", "manual_activities", json=body)
+
+    async def search_users(self, email: str) -> Json:
+        """14. POST users/search: an organisation user by e-mail."""
+        return await self.request("POST", "users/search", json={"email": email})
+
+    async def search_mailboxes(self, owner_user_email: str) -> Json:
+        """15. POST mailboxes/search: mailboxes of an owner."""
+        body = {"owner_user_email": owner_user_email}
+        return await self.request("POST", "mailboxes/search", json=body)
+
+    async def create_sequence_enrollment(self, body: dict[str, Any]) -> Json:
+        """16. POST sequence_enrollments: enroll one contact in a sequence."""
+        return await self.request("POST", "sequence_enrollments", json=body)
+
+    async def retrieve_account_and_contact(
+        self,
+        *,
+        contact_email: str | None = None,
+        account_domain: str | None = None,
+        contact_phone_number: str | None = None,
+    ) -> Json:
+        """17. GET account_and_contact_retrieval by exactly one exact-match identifier."""
+        given = {
+            k: v
+            for k, v in (
+                ("contact_email", contact_email),
+                ("account_domain", account_domain),
+                ("contact_phone_number", contact_phone_number),
+            )
+            if v is not None
+        }
+        if len(given) != 1:
+            raise ValueError("pass exactly one of contact_email, account_domain, phone number")
+        # httpx percent-encodes '+' in query values as %2B, as Reevo requires for E.164
+        return await self.request("GET", "account_and_contact_retrieval", params=given)
+
+
+def _seg(value: str) -> str:
+    """One URL path segment, percent-encoded."""
+    return quote(str(value), safe="")
+
+
+def extract_ids(data: Json) -> tuple[str | None, str | None]:
+    """(contact_id, account_id) found in a response, wherever Reevo puts them."""
+    contact = account = None
+    if isinstance(data, dict):
+        contact = _first_str(data, "contact_id") or _nested_id(data, "contact")
+        account = _first_str(data, "account_id") or _nested_id(data, "account")
+        inner = data.get("data")
+        if isinstance(inner, dict) and not (contact or account):
+            return extract_ids(inner)
+    return contact, account
+
+
+def _first_str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return str(value) if isinstance(value, str | int) and value != "" else None
+
+
+def _nested_id(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return _first_str(value, "id") if isinstance(value, dict) else None
