@@ -1,0 +1,438 @@
+"""YAML mapping files -> :class:`Mapping` (pydantic), with file:line errors and "did you mean".
+
+A mapping says which Reevo field each source column feeds. The Reevo fields a target accepts,
+and what kind of value each holds, come from one table (:data:`TARGETS`); a new target is a new
+row in that table.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import phonenumbers
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from syncer.errors import MappingError, SourceError
+
+__all__ = [
+    "TARGETS",
+    "DedupeSpec",
+    "FieldKind",
+    "FieldSpec",
+    "Mapping",
+    "SourceSpec",
+    "TargetSpec",
+    "load_mapping",
+    "resolve_columns",
+]
+
+
+class FieldKind(StrEnum):
+    """How a Reevo field's value is normalised and checked."""
+
+    TEXT = "text"  # trimmed, NFC
+    EMAIL = "email"  # trimmed, NFC, e-mail syntax; the upsert key
+    OWNER_EMAIL = "owner_email"  # e-mail syntax of a Reevo user
+    PHONE = "phone"  # E.164 when the mapping says format: e164
+    URL = "url"  # https:// added when there is no scheme, then checked
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec:
+    """What one Reevo endpoint accepts: its fields, which are required, the dedupe key."""
+
+    name: str
+    fields: dict[str, FieldKind]
+    required: tuple[str, ...]
+    key_field: str
+    custom_sections: tuple[str, ...]
+
+
+_K = FieldKind
+#: Reevo targets by mapping ``target:`` name (fields from reevo-api/README.md, endpoint 1).
+TARGETS: dict[str, TargetSpec] = {
+    "account_contact": TargetSpec(
+        name="account_contact",
+        fields={
+            "email": _K.EMAIL,
+            "first_name": _K.TEXT,
+            "last_name": _K.TEXT,
+            "middle_name": _K.TEXT,
+            "phone_number": _K.PHONE,
+            "company": _K.TEXT,
+            "title": _K.TEXT,
+            "department": _K.TEXT,
+            "contact_linkedin_url": _K.URL,
+            "contact_facebook_url": _K.URL,
+            "contact_zoominfo_url": _K.URL,
+            "contact_x_url": _K.URL,
+            "contact_owner_email": _K.OWNER_EMAIL,
+            "account_linkedin_url": _K.URL,
+            "account_facebook_url": _K.URL,
+            "account_zoominfo_url": _K.URL,
+            "account_x_url": _K.URL,
+            "account_owner_email": _K.OWNER_EMAIL,
+            "account_website": _K.URL,
+        },
+        required=("email",),
+        key_field="email",
+        custom_sections=("contact_custom_fields", "account_custom_fields"),
+    ),
+}
+
+FIELD_SECTIONS = ("columns", "contact_custom_fields", "account_custom_fields")
+_BOM = "\ufeff"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Strict):
+    """One entry under columns / contact_custom_fields / account_custom_fields."""
+
+    column: str | None = None
+    value: str | None = None
+    format: Literal["e164"] | None = None
+    default_region: str | None = None
+    split: str | None = None
+    line: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"column": data}
+        if isinstance(data, int | float) and not isinstance(data, bool):
+            return {"column": str(data)}
+        return data
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _scalar_value(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return str(v)
+        return v
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        region = v.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            close = difflib.get_close_matches(region, sorted(phonenumbers.SUPPORTED_REGIONS), 1)
+            hint = f"; did you mean {close[0]}?" if close else " (use a two-letter code like US)"
+            raise ValueError(f"unknown region {v!r}{hint}")
+        return region
+
+    @field_validator("split")
+    @classmethod
+    def _split(cls, v: str | None) -> str | None:
+        if v is not None and v == "":
+            raise ValueError("split needs a separator, e.g. split: ';'")
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FieldSpec:
+        if (self.column is None) == (self.value is None):
+            raise ValueError("give exactly one of column: <source column> or value: <constant>")
+        if self.column is not None and not self.column.strip(" \t" + _BOM):
+            raise ValueError("column name is blank")
+        if self.default_region is not None and self.format is None:
+            raise ValueError("default_region only applies with format: e164")
+        return self
+
+
+class SourceSpec(_Strict):
+    """How to read the source file; every key optional (detected when absent)."""
+
+    sheet: str | int | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
+
+
+class DedupeSpec(_Strict):
+    """Which row wins among rows with the same key (the normalised e-mail)."""
+
+    keep: Literal["first", "last"] = "last"
+
+
+class Mapping(_Strict):
+    """A parsed, checked mapping file."""
+
+    path: Path | None = None
+    target: str = "account_contact"
+    source: SourceSpec = Field(default_factory=SourceSpec)
+    columns: dict[str, FieldSpec]
+    contact_custom_fields: dict[str, FieldSpec] = Field(default_factory=dict)
+    account_custom_fields: dict[str, FieldSpec] = Field(default_factory=dict)
+    dedupe: DedupeSpec = Field(default_factory=DedupeSpec)
+    on_empty: Literal["omit", "clear"] = "omit"
+
+    @property
+    def spec(self) -> TargetSpec:
+        """The target's field table."""
+        return TARGETS[self.target]
+
+    def source_columns(self) -> list[str]:
+        """Every source column the mapping reads, in mapping order, without repeats."""
+        seen: dict[str, None] = {}
+        for section in FIELD_SECTIONS:
+            for fs in getattr(self, section).values():
+                if fs.column is not None:
+                    seen.setdefault(fs.column, None)
+        return list(seen)
+
+
+_TOP_KEYS = [k for k in Mapping.model_fields if k != "path"]
+_MODEL_KEYS: dict[str, list[str]] = {
+    "source": list(SourceSpec.model_fields),
+    "dedupe": list(DedupeSpec.model_fields),
+    "field": [k for k in FieldSpec.model_fields if k != "line"],
+}
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+class _Lines:
+    """Line numbers (1-based) of every key in a YAML document, by key path."""
+
+    def __init__(self) -> None:
+        self.by_path: dict[tuple[Any, ...], int] = {}
+        self.duplicates: list[tuple[tuple[Any, ...], int]] = []
+
+    def walk(self, node: yaml.Node, path: tuple[Any, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = key_node.value
+                here = (*path, key)
+                line = key_node.start_mark.line + 1
+                if here in self.by_path:
+                    self.duplicates.append((here, line))
+                self.by_path[here] = line
+                self.walk(value_node, here)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.by_path[(*path, i)] = item.start_mark.line + 1
+                self.walk(item, (*path, i))
+
+    def line(self, path: tuple[Any, ...]) -> int | None:
+        """Line of the longest prefix of ``path`` that is known."""
+        for n in range(len(path), 0, -1):
+            if path[:n] in self.by_path:
+                return self.by_path[path[:n]]
+        return None
+
+
+def _parse_yaml(text: str, where: str) -> tuple[Any, _Lines]:
+    lines = _Lines()
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        loc = f"{where}:{line}" if line else where
+        raise MappingError(
+            f"{loc}: not valid YAML ({problem}). Fix the syntax and run again.",
+            path=where,
+            line=line,
+        ) from exc
+    finally:
+        loader.dispose()
+    if node is not None:
+        lines.walk(node, ())
+    return data, lines
+
+
+def _check_keys(data: dict[str, Any], lines: _Lines, where: str) -> list[tuple[int | None, str]]:
+    """Unknown keys and Reevo fields, with suggestions (before pydantic, for better text)."""
+    problems: list[tuple[int | None, str]] = []
+
+    def unknown(path: tuple[Any, ...], what: str, choices: list[str]) -> None:
+        key = str(path[-1])
+        dotted = ".".join(str(p) for p in path)
+        problems.append((lines.line(path), f"{dotted}: unknown {what}{_suggest(key, choices)}"))
+
+    for key in data:
+        if key not in _TOP_KEYS:
+            unknown((key,), "key", _TOP_KEYS)
+    target = data.get("target", "account_contact")
+    spec = TARGETS.get(target) if isinstance(target, str) else None
+    if spec is None:
+        problems.append(
+            (
+                lines.line(("target",)),
+                f"target: unknown target {target!r}{_suggest(str(target), list(TARGETS))}"
+                f" (known: {', '.join(TARGETS)})",
+            )
+        )
+    for sub in ("source", "dedupe"):
+        block = data.get(sub)
+        if isinstance(block, dict):
+            for key in block:
+                if key not in _MODEL_KEYS[sub]:
+                    unknown((sub, key), f"{sub} option", _MODEL_KEYS[sub])
+    for section in FIELD_SECTIONS:
+        block = data.get(section)
+        if block is None:
+            continue
+        if not isinstance(block, dict):
+            problems.append(
+                (lines.line((section,)), f"{section}: expected 'Reevo field: source column' lines")
+            )
+            continue
+        if spec is not None and section != "columns" and section not in spec.custom_sections:
+            problems.append((lines.line((section,)), f"{section}: not used by target {spec.name}"))
+        for name, entry in block.items():
+            if spec is not None and section == "columns" and name not in spec.fields:
+                hint = _suggest(str(name), list(spec.fields))
+                if not hint and str(name).startswith("cus_field__"):
+                    hint = "; custom fields go under contact_custom_fields or account_custom_fields"
+                problems.append(
+                    (lines.line((section, name)), f"{section}.{name}: unknown Reevo field{hint}")
+                )
+            if section != "columns" and not str(name).strip():
+                problems.append((lines.line((section, name)), f"{section}: blank field name"))
+            if isinstance(entry, dict):
+                for key in entry:
+                    if key not in _MODEL_KEYS["field"]:
+                        unknown((section, name, key), "field option", _MODEL_KEYS["field"])
+    return problems
+
+
+def _check_semantics(m: Mapping, lines: _Lines) -> list[tuple[int | None, str]]:
+    """Rules that need the target table: required fields, options that fit the field kind."""
+    problems: list[tuple[int | None, str]] = []
+    spec = m.spec
+    for req in spec.required:
+        if req not in m.columns:
+            problems.append(
+                (lines.line(("columns",)), f"columns: {req} is required (e.g. '{req}: Email')")
+            )
+    for section in FIELD_SECTIONS:
+        for name, fs in getattr(m, section).items():
+            kind = spec.fields.get(name) if section == "columns" else None
+            at = lines.line((section, name))
+            if fs.format is not None and kind is not FieldKind.PHONE:
+                problems.append((at, f"{section}.{name}: format: e164 applies to phone fields"))
+            if fs.split is not None and section == "columns":
+                problems.append(
+                    (at, f"{section}.{name}: split applies to multi-value custom fields only")
+                )
+    return problems
+
+
+def _raise(where: str, problems: list[tuple[int | None, str]]) -> None:
+    if not problems:
+        return
+    problems = sorted(problems, key=lambda p: (p[0] is None, p[0] or 0))
+    texts = [f"{where}:{line}: {msg}" if line else f"{where}: {msg}" for line, msg in problems]
+    head = (
+        texts[0]
+        if len(texts) == 1
+        else f"{len(texts)} problems in {where}:\n  " + ("\n  ".join(texts))
+    )
+    raise MappingError(
+        f"{head}\nFix the mapping file and run again.",
+        path=where,
+        line=problems[0][0],
+        problems=texts,
+    )
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and check a mapping file. Raises MappingError naming file:line and a fix."""
+    path = Path(path)
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise MappingError(
+            f"mapping file {where} not found. Check the --mapping path.", path=where
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MappingError(
+            f"cannot read mapping file {where}: {exc}. Save it as UTF-8 text.", path=where
+        ) from exc
+    data, lines = _parse_yaml(text, where)
+    if not isinstance(data, dict):
+        raise MappingError(
+            f"{where}: a mapping file is a YAML mapping with at least 'columns:'"
+            " (see README, 'Mapping files').",
+            path=where,
+        )
+    _raise(where, _check_keys(data, lines, where))
+    try:
+        mapping = Mapping.model_validate({**data, "path": path})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
+            dotted = ".".join(str(p) for p in loc)
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] != "value_error" and isinstance(err.get("input"), str | int | float):
+                msg += f" (got {err['input']!r})"
+            problems.append((lines.line(loc), f"{dotted}: {msg}" if dotted else msg))
+        _raise(where, problems)
+        raise  # pragma: no cover - _raise always raises when there are problems
+    # attach the line of every field entry, for later messages
+    updates: dict[str, Any] = {}
+    for section in FIELD_SECTIONS:
+        block: dict[str, FieldSpec] = getattr(mapping, section)
+        updates[section] = {
+            name: fs.model_copy(update={"line": lines.line((section, name))})
+            for name, fs in block.items()
+        }
+    mapping = mapping.model_copy(update=updates)
+    _raise(where, _check_semantics(mapping, lines))
+    return mapping
+
+
+def _norm_header(name: str) -> str:
+    return name.strip().strip(_BOM).strip().casefold()
+
+
+def resolve_columns(mapping: Mapping, available: list[str]) -> dict[str, str]:
+    """Map each mapped header to the file's actual header (trim spaces/BOM, ignore case).
+
+    Raises SourceError listing the file's columns when a mapped column is missing.
+    """
+    exact = set(available)
+    loose: dict[str, str] = {}
+    for name in available:
+        loose.setdefault(_norm_header(name), name)
+    out: dict[str, str] = {}
+    missing: list[str] = []
+    for wanted in mapping.source_columns():
+        if wanted in exact:
+            out[wanted] = wanted
+        elif _norm_header(wanted) in loose:
+            out[wanted] = loose[_norm_header(wanted)]
+        else:
+            missing.append(wanted)
+    if missing:
+        where = f" (mapping {mapping.path})" if mapping.path else ""
+        parts = []
+        for col in missing:
+            close = difflib.get_close_matches(col, available, n=1, cutoff=0.6)
+            parts.append(f"{col!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        listed = ", ".join(repr(c) for c in available) or "(none)"
+        raise SourceError(
+            f"column{'s' if len(missing) > 1 else ''} {', '.join(parts)} not found in the file"
+            f"{where}. The file's columns are: {listed}. Fix the mapping or the file's header."
+        )
+    return out

@@ -1,0 +1,103 @@
+"""Mapping -> polars expressions: pick the mapped columns, trim, NFC, https://, split lists.
+
+Pure and vectorised: no Python per row. The checks that need a Python validator (e-mail
+syntax, phone numbers) live in :mod:`syncer.validate`, which also writes their normal form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from syncer.mapping import FIELD_SECTIONS, FieldKind, FieldSpec, Mapping
+
+__all__ = ["MappedField", "normalise", "plan", "reserved_prefixes"]
+
+#: internal column prefix per mapping section (never shown to people)
+_PREFIX = {"columns": "__v:", "contact_custom_fields": "__cc:", "account_custom_fields": "__ac:"}
+#: body key of each custom-field section
+BODY_KEY = {
+    "contact_custom_fields": "contact_custom_fields",
+    "account_custom_fields": "account_custom_fields",
+}
+
+_SCHEME = r"^[A-Za-z][A-Za-z0-9+.\-]*://"
+
+
+def reserved_prefixes() -> tuple[str, ...]:
+    """Prefixes of internal column names; source columns must not start with them."""
+    return tuple(_PREFIX.values())
+
+
+@dataclass(frozen=True, slots=True)
+class MappedField:
+    """One mapped Reevo field, ready to become a polars expression."""
+
+    section: str  # columns | contact_custom_fields | account_custom_fields
+    name: str  # Reevo field or custom field API name
+    kind: FieldKind  # custom fields are TEXT
+    spec: FieldSpec
+    source: str | None  # the file's actual header (None for a constant)
+
+    @property
+    def out(self) -> str:
+        """Internal column holding the normalised value."""
+        return _PREFIX[self.section] + self.name
+
+    @property
+    def label(self) -> str:
+        """How messages name this value: the source column, or the constant's field."""
+        return self.source if self.source is not None else f"{self.name} (constant)"
+
+    def raw(self) -> pl.Expr:
+        """The value as the file (or the mapping's constant) has it, for messages."""
+        if self.source is not None:
+            return pl.col(self.source).cast(pl.String)
+        return pl.lit(self.spec.value, dtype=pl.String)
+
+    @property
+    def is_list(self) -> bool:
+        """True for a multi-value custom field (split)."""
+        return self.spec.split is not None
+
+
+def plan(mapping: Mapping, resolved: dict[str, str]) -> list[MappedField]:
+    """Every mapped field in mapping order, with the file header it reads (see resolve_columns)."""
+    spec = mapping.spec
+    out: list[MappedField] = []
+    for section in FIELD_SECTIONS:
+        block: dict[str, FieldSpec] = getattr(mapping, section)
+        for name, fs in block.items():
+            kind = spec.fields[name] if section == "columns" else FieldKind.TEXT
+            source = resolved[fs.column] if fs.column is not None else None
+            out.append(MappedField(section, name, kind, fs, source))
+    return out
+
+
+def clean_text(expr: pl.Expr) -> pl.Expr:
+    """Trim, Unicode NFC; blank -> null."""
+    s = expr.str.normalize("NFC").str.strip_chars()
+    return pl.when(s.str.len_bytes() > 0).then(s)
+
+
+def _with_scheme(expr: pl.Expr) -> pl.Expr:
+    return pl.when(expr.str.contains(_SCHEME)).then(expr).otherwise(pl.lit("https://") + expr)
+
+
+def field_expr(field: MappedField) -> pl.Expr:
+    """The normalised value of one field (String, or List[String] for split fields)."""
+    expr = clean_text(field.raw())
+    if field.kind is FieldKind.URL:
+        expr = _with_scheme(expr)
+    if field.spec.split is not None:
+        parts = expr.str.split(field.spec.split, inclusive=False).list.eval(
+            pl.element().str.strip_chars().filter(pl.element().str.len_bytes() > 0)
+        )
+        expr = pl.when(parts.list.len() > 0).then(parts)
+    return expr.alias(field.out)
+
+
+def normalise(frame: pl.DataFrame, fields: list[MappedField]) -> pl.DataFrame:
+    """Add one internal column per mapped field holding its normalised value."""
+    return frame.with_columns([field_expr(f) for f in fields])
