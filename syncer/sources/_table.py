@@ -63,7 +63,7 @@ def unique_headers(raw: Sequence[str | None]) -> list[str]:
         candidate, k = name, 1
         while candidate.strip().casefold() in seen:
             k += 1
-            candidate = f"{name}_{k}"
+            candidate = f"{name.strip()}_{k}"
         seen.add(candidate.strip().casefold())
         out.append(candidate)
     return out

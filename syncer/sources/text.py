@@ -98,10 +98,11 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
     # Western exports are by far the most common: take cp1252 whenever it reads cleanly, since
     # charset-normalizer cannot tell cp1252 from cp1250/cp932 on a few accented bytes.
     western = from_bytes(sample, cp_isolation=["cp1252"]).best()
-    candidates: list[str] = []
-    if western is not None and western.chaos <= 0.05:
-        candidates.append("cp1252")
     guess = from_bytes(sample).best()
+    best_chaos = guess.chaos if guess is not None else 1.0
+    candidates: list[str] = []
+    if western is not None and western.chaos <= max(0.1, best_chaos + 0.05):
+        candidates.append("cp1252")
     if guess is not None:
         candidates.append(codecs.lookup(guess.encoding).name)
     candidates += ["cp1252", "latin-1"]
