@@ -1,0 +1,104 @@
+"""Shared fixtures: an in-process sandbox (ASGI) and a live one on a loopback port.
+
+- ``sandbox_app``: a fresh :func:`syncer.sandbox.create_app` (key ``TEST_KEY``, seeded randomness).
+- ``api``: a sync client over ``httpx.ASGITransport`` for that app, base URL the public API,
+  sending ``x-api-key: TEST_KEY`` and ``payload_type=json``; ``api.admin(...)`` calls ``/_sandbox``.
+- ``live_sandbox``: one uvicorn sandbox per session (``serve_in_thread``), reset (data, stats,
+  faults) before each test that uses it; a :class:`syncer.sandbox.SandboxHandle`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from syncer.sandbox import (
+    FaultSettings,
+    SandboxApp,
+    SandboxHandle,
+    SandboxSettings,
+    create_app,
+    serve_in_thread,
+)
+
+TEST_KEY = "test-key-all-permissions"
+PUBLIC = "/api/v1/public"
+
+
+class ASGIClient:
+    """A synchronous facade over ``httpx.AsyncClient(transport=ASGITransport(app))``."""
+
+    def __init__(self, app: SandboxApp, api_key: str | None = TEST_KEY) -> None:
+        self.app = app
+        self._runner = asyncio.Runner()
+        headers = {"x-api-key": api_key} if api_key else {}
+        self._client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://sandbox.test",
+            headers=headers,
+        )
+
+    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        """Send one request; ``path`` is relative to the public API unless it starts with /."""
+        url = path if path.startswith("/") else f"{PUBLIC}/{path}"
+        if url.startswith(PUBLIC) and "payload_type=" not in url:
+            url += ("&" if "?" in url else "?") + "payload_type=json"
+        return self._runner.run(self._client.request(method, url, **kw))
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("POST", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("PATCH", path, **kw)
+
+    def admin(self, method: str, path: str, **kw: Any) -> Any:
+        """Call ``/_sandbox/<path>`` and return the JSON body (asserting a 200)."""
+        resp = self.request(method, f"/_sandbox/{path}", **kw)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    def with_key(self, api_key: str | None) -> ASGIClient:
+        """Another client on the same app with a different key (None = no key)."""
+        return ASGIClient(self.app, api_key)
+
+    def close(self) -> None:
+        self._runner.run(self._client.aclose())
+        self._runner.close()
+
+
+@pytest.fixture
+def sandbox_settings() -> SandboxSettings:
+    return SandboxSettings(port=0, api_key=TEST_KEY, random_seed=1234)
+
+
+@pytest.fixture
+def sandbox_app(sandbox_settings: SandboxSettings) -> SandboxApp:
+    return create_app(sandbox_settings)
+
+
+@pytest.fixture
+def api(sandbox_app: SandboxApp) -> Iterator[ASGIClient]:
+    client = ASGIClient(sandbox_app)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def _live_sandbox_session() -> Iterator[SandboxHandle]:
+    with serve_in_thread(SandboxSettings(port=0, api_key=TEST_KEY, random_seed=99)) as handle:
+        yield handle
+
+
+@pytest.fixture
+def live_sandbox(_live_sandbox_session: SandboxHandle) -> SandboxHandle:
+    handle = _live_sandbox_session
+    handle.admin.set_faults(**FaultSettings().as_dict())
+    handle.admin.reset()
+    return handle
