@@ -20,18 +20,34 @@ def mark_duplicates(frame: pl.DataFrame, keep: Literal["first", "last"] = "last"
     in file order.
     """
     ready = pl.col("status") == "ready"
-    key = pl.when(ready).then(pl.col("key"))
-    if keep == "last":
-        loser = ready & ~key.is_last_distinct()
-        winner = pl.col("source_row").filter(ready).last().over(key)
-    else:
-        loser = ready & ~key.is_first_distinct()
-        winner = pl.col("source_row").filter(ready).first().over(key)
-    message = pl.format(
-        "duplicate of row {}: same e-mail {} (dedupe keep: {})", winner, pl.col("key"), pl.lit(keep)
+    # A 64-bit hash finds the few candidate rows cheaply; the exact work runs on those only.
+    candidates = (
+        frame.select(pl.when(ready).then(pl.col("key").hash()).is_duplicated() & ready)
+        .to_series()
+        .arg_true()
     )
-    return frame.with_columns(
+    if len(candidates) == 0:
+        return frame
+    sub = frame[candidates].select("source_row", "status", "error", "error_code", "key")
+    key = pl.col("key")
+    if keep == "last":
+        loser = ~key.is_last_distinct()
+        winner = pl.col("source_row").last().over(key)
+    else:
+        loser = ~key.is_first_distinct()
+        winner = pl.col("source_row").first().over(key)
+    message = pl.format(
+        "duplicate of row {}: same e-mail {} (dedupe keep: {})", winner, key, pl.lit(keep)
+    )
+    marked = sub.select(
         status=pl.when(loser).then(pl.lit("duplicate")).otherwise(pl.col("status")),
         error=pl.when(loser).then(message).otherwise(pl.col("error")),
         error_code=pl.when(loser).then(pl.lit("duplicate")).otherwise(pl.col("error_code")),
     )
+    out = frame.clone()
+    columns = []
+    for name in ("status", "error", "error_code"):
+        col = out[name].clone()
+        col.scatter(candidates, marked[name])
+        columns.append(col)
+    return out.with_columns(columns)

@@ -6,8 +6,11 @@ of each ready row (Python, but it feeds a rate-limited network).
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,14 +18,27 @@ from typing import Any
 import polars as pl
 
 from syncer.dedupe import mark_duplicates
-from syncer.mapping import Mapping, load_mapping, resolve_columns
-from syncer.models import RowStatus, RunSummary
+from syncer.errors import ConfigError, Retryable, RowRejected, RunAborted
+from syncer.ledger import Ledger, body_hash, org_id
+from syncer.mapping import FIELD_SECTIONS, FieldSpec, Mapping, load_mapping, resolve_columns
+from syncer.models import RowOutcome, RowStatus, RunSummary
+from syncer.push import PushReport, PushSettings, make_client, push_rows
+from syncer.reevo.client import DEFAULT_BASE_URL, TARGETS, ReevoClient, check_base_url
 from syncer.results import default_paths, write_results
 from syncer.sources import SourceTable, read_source
 from syncer.transform import MappedField, normalise, plan, reserved_prefixes
 from syncer.validate import check
 
-__all__ = ["PREPARE_STATUSES", "Prepared", "prepare", "validate"]
+__all__ = [
+    "PREPARE_STATUSES",
+    "RUN_STATUSES",
+    "Prepared",
+    "Settings",
+    "preflight",
+    "prepare",
+    "sync",
+    "validate",
+]
 
 #: statuses prepare() can give; counts() always has each of them
 PREPARE_STATUSES = (RowStatus.READY.value, RowStatus.DUPLICATE.value, RowStatus.INVALID.value)
@@ -138,4 +154,434 @@ def validate(source: Path, mapping: Mapping | Path, *, results: Path | None = No
         results_path=results_path,
         failures_path=failures_path,
         elapsed_s=time.perf_counter() - started,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The push half: plan against the ledger -> preflight -> push -> record -> results
+# ---------------------------------------------------------------------------------------------
+
+#: every status a run can give; RunSummary.counts always has each of them
+RUN_STATUSES = tuple(s.value for s in RowStatus if s is not RowStatus.READY)
+API_KEY_ENV = "REEVO_API_KEY"
+BASE_URL_ENV = "REEVO_BASE_URL"
+DEFAULT_LEDGER = Path(".syncer") / "ledger.db"
+
+
+@dataclass
+class Settings:
+    """How :func:`sync` runs. Every field has a sensible default; the CLI fills them from flags.
+
+    The API key comes from ``api_key``, else ``api_key_file``, else ``$REEVO_API_KEY``.
+    """
+
+    base_url: str | None = None  # default: $REEVO_BASE_URL, else Reevo's
+    api_key: str | None = field(default=None, repr=False)
+    api_key_file: Path | None = None
+    results: Path | None = None
+    dry_run: bool = False
+    full: bool = False  # send unchanged rows too
+    ledger: Path | None = DEFAULT_LEDGER  # None: no ledger (no change detection, no history)
+    org_label: str | None = None  # ledger org name instead of the key's fingerprint
+    org: str | None = None  # the exact ledger org id (overrides base URL + label/fingerprint)
+    preflight: bool = True
+    push: PushSettings = field(default_factory=PushSettings)
+    transport: Any = None  # an httpx transport, for tests
+    command: str = "syncer.sync"
+    progress: Callable[[int], None] | None = None  # called with 1 per finished row
+    on_start: Callable[[int], None] | None = None  # called with the number of rows to send
+
+
+def _api_key(settings: Settings) -> str:
+    if settings.api_key:
+        return settings.api_key.strip()
+    if settings.api_key_file is not None:
+        try:
+            key = settings.api_key_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read the API key file {settings.api_key_file}: {exc.strerror}. "
+                "Point --api-key-file at a readable file holding only the key."
+            ) from None
+        if not key:
+            raise ConfigError(f"the API key file {settings.api_key_file} is empty.")
+        return key
+    key = os.environ.get(API_KEY_ENV, "").strip()
+    if not key:
+        raise ConfigError(
+            f"no API key: set {API_KEY_ENV} (create a key in Reevo under Settings > API Keys "
+            "with Accounts and Contacts write), pass --api-key-file, or try --sandbox."
+        )
+    return key
+
+
+def _base_url(settings: Settings) -> str:
+    return check_base_url(settings.base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+
+
+@dataclass
+class _Collected:
+    """Outcomes gathered as compact columns (cheap for a million rows)."""
+
+    rows: list[int] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    error: list[str] = field(default_factory=list)
+    code: list[str] = field(default_factory=list)
+    contact: list[str | None] = field(default_factory=list)
+    account: list[str | None] = field(default_factory=list)
+
+    def add(self, o: RowOutcome) -> None:
+        self.rows.append(o.source_row)
+        self.status.append(o.status.value)
+        self.error.append(o.error)
+        self.code.append(o.code)
+        self.contact.append(o.contact_id)
+        self.account.append(o.account_id)
+
+    def frame(self) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "source_row": self.rows,
+                "status": self.status,
+                "error": self.error,
+                "error_code": self.code,
+                "reevo_contact_id": self.contact,
+                "reevo_account_id": self.account,
+            },
+            schema={
+                "source_row": pl.Int64,
+                "status": pl.String,
+                "error": pl.String,
+                "error_code": pl.String,
+                "reevo_contact_id": pl.String,
+                "reevo_account_id": pl.String,
+            },
+        )
+
+
+class _Plan:
+    """Ready rows -> (rows to send, rows unchanged since their last success) via the ledger."""
+
+    def __init__(
+        self,
+        prepared: Prepared,
+        ledger: Ledger | None,
+        org: str,
+        full: bool,
+        collected: _Collected,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.prepared = prepared
+        self.ledger = ledger
+        self.org = org
+        self.full = full
+        self.collected = collected
+        self.progress = progress
+        self.hashes: dict[int, tuple[str, str]] = {}  # source_row -> (key, body hash)
+        self.to_send = 0
+        self.unchanged = 0
+
+    def items(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        """Rows to send, in file order; unchanged rows are recorded as they are met."""
+        target = self.prepared.mapping.target
+        batch: list[tuple[int, str, dict[str, Any]]] = []
+        for item in self.prepared.iter_bodies():
+            batch.append(item)
+            if len(batch) >= 500:
+                yield from self._filter(target, batch)
+                batch = []
+        if batch:
+            yield from self._filter(target, batch)
+
+    def _filter(
+        self, target: str, batch: list[tuple[int, str, dict[str, Any]]]
+    ) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        known = (
+            self.ledger.lookup(self.org, target, [k for _, k, _ in batch])
+            if self.ledger is not None
+            else {}
+        )
+        for row, key, body in batch:
+            digest = body_hash(body)
+            prev = known.get(key)
+            if not self.full and prev is not None and prev.body_sha256 == digest:
+                self.unchanged += 1
+                self.collected.add(
+                    RowOutcome(
+                        row,
+                        RowStatus.UNCHANGED,
+                        error=f"not sent: identical to what run {prev.run_id} sent "
+                        f"({prev.updated_at}); use --full to send anyway",
+                        code="unchanged",
+                        contact_id=prev.contact_id,
+                        account_id=prev.account_id,
+                    )
+                )
+                if self.progress is not None:
+                    self.progress(1)
+                continue
+            self.hashes[row] = (key, digest)
+            self.to_send += 1
+            yield row, key, body
+
+
+@dataclass
+class _Job:
+    """Everything one sync() call works with."""
+
+    prepared: Prepared
+    settings: Settings
+    base_url: str
+    api_key: str = field(repr=False)
+    org: str
+    ledger: Ledger | None
+    plan: _Plan
+    collected: _Collected
+    run_id: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def target(self) -> str:
+        return self.prepared.mapping.target
+
+    def on_outcome(self, outcome: RowOutcome) -> None:
+        """Collect one pushed row's outcome and remember it in the ledger."""
+        self.collected.add(outcome)
+        if self.ledger is None or self.run_id is None:
+            return
+        key, digest = self.plan.hashes.get(outcome.source_row, ("", ""))
+        if key and outcome.status is not RowStatus.NOT_ATTEMPTED:
+            self.ledger.record(self.org, self.target, self.run_id, key, digest, outcome)
+
+
+def sync(source: Path, mapping: Mapping | Path, settings: Settings | None = None) -> RunSummary:
+    """Import ``source`` into Reevo as ``mapping`` says; every row ends in the results file.
+
+    Raises :class:`SyncerError` for unusable input/mapping/settings (before anything is sent)
+    and for a failed preflight (:class:`RunAborted`). A run stopped by Reevo mid-way returns a
+    summary with ``aborted`` set; unsent rows are ``not_attempted``.
+    """
+    settings = settings or Settings()
+    started = time.perf_counter()
+    source = Path(source)
+    prepared = prepare(source, mapping)
+    if settings.on_start is not None:
+        settings.on_start(prepared.counts()[RowStatus.READY.value])
+    base_url = _base_url(settings)
+    api_key = "" if settings.dry_run else _api_key(settings)
+    results_path, failures_path = default_paths(source, settings.results)
+    org = settings.org or org_id(base_url, api_key=api_key, label=settings.org_label)
+    ledger = Ledger(settings.ledger) if settings.ledger is not None else None
+    try:
+        collected = _Collected()
+        plan = _Plan(prepared, ledger, org, settings.full, collected, settings.progress)
+        job = _Job(prepared, settings, base_url, api_key, org, ledger, plan, collected)
+        report: PushReport | None = None
+        if settings.dry_run:
+            _dry_run(job)
+        else:
+            report = _send(job, source)
+        counts = dict.fromkeys(RUN_STATUSES, 0)
+        if settings.dry_run:
+            counts[RowStatus.READY.value] = 0
+        counts.update(write_results(prepared, collected.frame(), results_path, failures_path))
+        aborted = report.aborted if report else None
+        summary = RunSummary(
+            rows=prepared.frame.height,
+            counts=counts,
+            requests=report.requests if report else 0,
+            blank_rows=prepared.source.blank_rows,
+            results_path=results_path,
+            failures_path=failures_path,
+            aborted=aborted.message if aborted else None,
+            abort_reason=aborted.reason if aborted else None,
+            dry_run=settings.dry_run,
+            run_id=job.run_id,
+            elapsed_s=time.perf_counter() - started,
+            extra={"to_send": plan.to_send, "target": job.target, "notes": job.notes},
+        )
+        if report is not None:
+            summary.extra.update(
+                retries=report.retries,
+                throttled=report.throttled,
+                achieved_rate=round(report.achieved_rate, 2),
+            )
+        if ledger is not None and job.run_id is not None:
+            ledger.finish_run(
+                job.run_id,
+                outcome="aborted" if aborted else "finished",
+                exit_code=summary.exit_code,
+                rows=summary.rows,
+                counts=counts,
+                requests=summary.requests,
+                message=summary.aborted,
+                results_path=results_path.resolve(),
+                failures_path=failures_path.resolve(),
+            )
+        return summary
+    finally:
+        if ledger is not None:
+            ledger.close()
+
+
+def _dry_run(job: _Job) -> None:
+    """Plan only: rows that would be sent are ``ready``; unchanged rows are reported as such."""
+    for row, _key, _body in job.plan.items():
+        job.collected.add(RowOutcome(row, RowStatus.READY))
+
+
+def _send(job: _Job, source: Path) -> PushReport:
+    """Record the run, preflight, push every changed ready row."""
+    if job.ledger is not None:
+        job.run_id = job.ledger.start_run(
+            org=job.org,
+            base_url=job.base_url,
+            target=job.target,
+            source=source,
+            mapping=job.prepared.mapping.path,
+            command=job.settings.command,
+        )
+    try:
+        return asyncio.run(_push(job))
+    except RunAborted as exc:  # preflight: nothing was sent
+        if job.ledger is not None and job.run_id is not None:
+            job.ledger.finish_run(
+                job.run_id,
+                outcome="aborted",
+                exit_code=exc.exit_code,
+                rows=job.prepared.frame.height,
+                counts={},
+                requests=0,
+                message=exc.message,
+                results_path=None,
+                failures_path=None,
+            )
+        raise
+
+
+async def _push(job: _Job) -> PushReport:
+    """Preflight (only when some row needs sending), then push the changed ready rows."""
+    settings = job.settings
+    items = job.plan.items()
+    first = next(items, None)
+    if first is None:
+        return PushReport()
+    client = make_client(
+        job.api_key, settings.push, base_url=job.base_url, transport=settings.transport
+    )
+    async with client:
+        checked = await preflight(client, job.prepared) if settings.preflight else None
+        report = await push_rows(
+            client,
+            job.target,
+            itertools.chain([first], items),
+            settings.push,
+            job.on_outcome,
+            settings.progress,
+        )
+    if checked is not None:
+        report.requests += checked.requests
+        job.notes.extend(checked.notes)
+    if report.aborted is not None and report.aborted.reason == "circuit_breaker":
+        report.aborted = explain_breaker(report.aborted, job.prepared.mapping)
+    return report
+
+
+#: how many distinct owner e-mails preflight looks up at most
+PREFLIGHT_MAX_OWNERS = 100
+
+
+@dataclass
+class PreflightResult:
+    """What preflight checked: requests it made, and checks it could not make."""
+
+    requests: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+async def preflight(client: ReevoClient, prepared: Prepared) -> PreflightResult:
+    """Before any row is sent: the key is accepted and not expired, it may write the target,
+    and every owner e-mail the ready rows use is a user of the org (when the key may read users).
+
+    The permission probe sends an empty body, which Reevo must refuse as invalid (422) after
+    checking the key and its permissions: nothing is written. Raises RunAborted saying what to
+    fix; returns the number of requests made and notes about checks it could not make.
+    """
+    target = TARGETS[prepared.mapping.target]
+    result = PreflightResult(requests=1)
+    try:
+        await client.request(target.method, target.path, json={})
+    except RowRejected:
+        pass  # 4xx about the body: the key, its expiry and its permissions are fine
+    except RunAborted as exc:
+        raise _preflight_failed(exc) from None
+    except Retryable as exc:
+        result.notes.append(f"could not check the key before sending ({exc.message})")
+        return result
+
+    owners = [f for f in prepared.fields if f.name.endswith("owner_email")]
+    ready = prepared.frame.filter(pl.col("status") == RowStatus.READY.value)
+    wanted: dict[str, MappedField] = {}
+    for f in owners:
+        for value in ready.get_column(f.out).drop_nulls().unique().sort().to_list():
+            wanted.setdefault(str(value).strip().lower(), f)
+    missing: dict[str, MappedField] = {}
+    for email in list(wanted)[:PREFLIGHT_MAX_OWNERS]:
+        result.requests += 1
+        try:
+            found = await client.search_users(email)
+        except RunAborted as exc:
+            if exc.reason == "permission":
+                result.notes.append("owner e-mails were not checked: the key may not read Users")
+                return result
+            raise _preflight_failed(exc) from None
+        except (RowRejected, Retryable):
+            continue
+        if not found:
+            missing[email] = wanted[email]
+    if missing:
+        where = "; ".join(
+            sorted({f"{f.section}.{f.name} (column {f.label}{_line(f)})" for f in missing.values()})
+        )
+        shown = ", ".join(sorted(missing)[:10]) + (" ..." if len(missing) > 10 else "")
+        raise RunAborted(
+            f"preflight failed, no row was sent: {len(missing)} owner e-mail(s) are not users "
+            f"of this Reevo org: {shown}. Add them as users in Reevo, or fix {where} in the file "
+            "or the mapping, then re-run.",
+            reason="unknown_owner",
+        )
+    return result
+
+
+def _preflight_failed(exc: RunAborted) -> RunAborted:
+    return RunAborted(
+        f"preflight failed, no row was sent: {exc.message}",
+        status=exc.status,
+        detail=exc.detail,
+        reason=exc.reason,
+    )
+
+
+def _line(f: MappedField) -> str:
+    return f", mapping line {f.spec.line}" if f.spec.line else ""
+
+
+def explain_breaker(error: RunAborted, mapping: Mapping) -> RunAborted:
+    """Name the mapping entry behind a circuit-breaker stop, when the error mentions one."""
+    text = (error.detail or error.message).lower()
+    hits: list[str] = []
+    for section in FIELD_SECTIONS:
+        block: dict[str, FieldSpec] = getattr(mapping, section)
+        for name, fs in block.items():
+            if name.lower() in text or (fs.column and fs.column.lower() in text):
+                line = f" (line {fs.line})" if fs.line else ""
+                hits.append(f"{section}.{name}{line}")
+    if not hits:
+        return error
+    where = mapping.path or "the mapping"
+    return RunAborted(
+        f"{error.message} The error points at {', '.join(hits)} in {where}.",
+        status=error.status,
+        detail=error.detail,
+        reason=error.reason,
     )

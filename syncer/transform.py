@@ -75,9 +75,9 @@ def plan(mapping: Mapping, resolved: dict[str, str]) -> list[MappedField]:
     return out
 
 
-def clean_text(expr: pl.Expr) -> pl.Expr:
-    """Trim, Unicode NFC; blank -> null."""
-    s = expr.str.normalize("NFC").str.strip_chars()
+def clean_text(expr: pl.Expr, *, nfc: bool = True) -> pl.Expr:
+    """Trim, Unicode NFC (skip with ``nfc=False`` for pure-ASCII columns); blank -> null."""
+    s = (expr.str.normalize("NFC") if nfc else expr).str.strip_chars()
     return pl.when(s.str.len_bytes() > 0).then(s)
 
 
@@ -85,9 +85,9 @@ def _with_scheme(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.str.contains(_SCHEME)).then(expr).otherwise(pl.lit("https://") + expr)
 
 
-def field_expr(field: MappedField) -> pl.Expr:
+def field_expr(field: MappedField, *, nfc: bool = True) -> pl.Expr:
     """The normalised value of one field (String, or List[String] for split fields)."""
-    expr = clean_text(field.raw())
+    expr = clean_text(field.raw(), nfc=nfc)
     if field.kind is FieldKind.URL:
         expr = _with_scheme(expr)
     if field.spec.split is not None:
@@ -100,4 +100,14 @@ def field_expr(field: MappedField) -> pl.Expr:
 
 def normalise(frame: pl.DataFrame, fields: list[MappedField]) -> pl.DataFrame:
     """Add one internal column per mapped field holding its normalised value."""
-    return frame.with_columns([field_expr(f) for f in fields])
+    sources = sorted({f.source for f in fields if f.source is not None})
+    # NFC is the costly step; a column of pure ASCII text is already NFC
+    non_ascii: dict[str, bool] = {}
+    if sources and frame.height:
+        probe = frame.select(
+            (pl.col(c).str.len_bytes() != pl.col(c).str.len_chars()).any().alias(c) for c in sources
+        )
+        non_ascii = {c: bool(v) for c, v in probe.row(0, named=True).items()}
+    return frame.with_columns(
+        [field_expr(f, nfc=f.source is None or non_ascii.get(f.source, True)) for f in fields]
+    )

@@ -10,7 +10,7 @@ Issue codes (stable): ``missing_email`` (or ``missing_<field>``), ``invalid_emai
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 
 import phonenumbers
 import polars as pl
@@ -20,7 +20,7 @@ from syncer.mapping import FieldKind, TargetSpec
 from syncer.phones import fast_e164
 from syncer.transform import MappedField
 
-__all__ = ["READ_ISSUE", "check", "email_lookup", "phone_lookup"]
+__all__ = ["READ_ISSUE", "check", "check_emails", "check_phones"]
 
 READ_ISSUE = "__read_issue"
 
@@ -37,59 +37,61 @@ _URL = (
 
 
 def _fast_email(values: pl.Series) -> pl.Series:
-    v = values
-    return (
+    """Normal form of the addresses the fast pattern settles; null for the rest."""
+    frame = pl.DataFrame({"v": values.cast(pl.String)})
+    v = pl.col("v")
+    ok = (
         v.str.contains(_FAST_EMAIL)
-        & ~v.str.contains(rf"(?i)\.(?:{_SPECIAL_TLD})$")
-        & ~v.str.contains(r"@(?:[^.]*\.)*..--|\.\.|@..--")
+        & ~v.str.contains(rf"(?i)\.(?:{_SPECIAL_TLD})$|@(?:[^.]*\.)*..--|@..--")
         & (v.str.len_bytes() <= 254)
-        & (v.str.split("@").list.first().str.len_bytes() <= 64)
     )
+    at = v.str.find("@", literal=True)
+    norm = v.str.slice(0, at) + v.str.slice(at).str.to_lowercase()
+    return frame.select(pl.when(ok & (at <= 64)).then(norm).alias(values.name)).to_series()
 
 
-def email_lookup(values: Iterable[pl.Series]) -> pl.DataFrame:
-    """value -> (normalised address or null, reason) for every distinct non-null value."""
-    uniq = pl.concat([s.rename("value").cast(pl.String) for s in values]).drop_nulls().unique()
-    ok = _fast_email(uniq)
-    fast = uniq.filter(ok)
-    parts = fast.str.split_exact("@", 1)
-    fast_df = pl.DataFrame({"value": fast}).with_columns(
-        norm=parts.struct.field("field_0") + "@" + parts.struct.field("field_1").str.to_lowercase(),
-        reason=pl.lit(None, dtype=pl.String),
-    )
-    slow_values: list[str] = []
-    norms: list[str | None] = []
-    reasons: list[str | None] = []
-    for v in uniq.filter(~ok).to_list():
-        slow_values.append(v)
-        try:
-            norms.append(validate_email(v, check_deliverability=False).normalized)
-            reasons.append(None)
-        except EmailNotValidError as exc:
-            norms.append(None)
-            reasons.append(str(exc))
-    slow_df = pl.DataFrame(
-        {"value": slow_values, "norm": norms, "reason": reasons},
-        schema={"value": pl.String, "norm": pl.String, "reason": pl.String},
-    )
-    return pl.concat([fast_df, slow_df])
+def _fill_slow(
+    values: pl.Series, fast: pl.Series, decide: Callable[[str], tuple[str | None, str | None]]
+) -> tuple[pl.Series, pl.Series]:
+    """Complete ``fast`` (null where unsettled) with ``decide`` on the unique unsettled values.
+
+    Returns (normal form or null, reason or null)."""
+    need = (values.is_not_null() & fast.is_null()).arg_true()
+    reason = pl.Series(values.name, [None] * len(values), dtype=pl.String)
+    if len(need) == 0:
+        return fast, reason
+    sub = values.gather(need).cast(pl.String)
+    uniq = sub.unique().to_list()
+    answers = [decide(v) for v in uniq]
+    keys = pl.Series(uniq, dtype=pl.String)
+    norms = pl.Series([a[0] for a in answers], dtype=pl.String)
+    whys = pl.Series([a[1] for a in answers], dtype=pl.String)
+    out = fast.clone()
+    out.scatter(need, sub.replace_strict(keys, norms, default=None, return_dtype=pl.String))
+    reason.scatter(need, sub.replace_strict(keys, whys, default=None, return_dtype=pl.String))
+    return out, reason
 
 
-def phone_lookup(values: pl.Series, region: str | None) -> pl.DataFrame:
-    """value -> E.164 (null when not a valid number) for every distinct non-null value."""
-    uniq = values.rename("value").cast(pl.String).drop_nulls().unique()
-    fast = fast_e164(uniq, region)
-    known = pl.DataFrame({"value": uniq, "e164": fast})
-    settled = known.filter(pl.col("e164").is_not_null())
-    slow_values: list[str] = []
-    out: list[str | None] = []
-    for v in known.filter(pl.col("e164").is_null())["value"].to_list():
-        slow_values.append(v)
-        out.append(_parse_phone(v, region))
-    slow_df = pl.DataFrame(
-        {"value": slow_values, "e164": out}, schema={"value": pl.String, "e164": pl.String}
-    )
-    return pl.concat([settled, slow_df])
+def _decide_email(value: str) -> tuple[str | None, str | None]:
+    try:
+        return validate_email(value, check_deliverability=False).normalized, None
+    except EmailNotValidError as exc:
+        return None, str(exc)
+
+
+def check_emails(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(normal form or null, reason or null) per value: lowercased domain, email-validator
+    rules without DNS; email-validator runs only on unique values the fast pattern leaves."""
+    return _fill_slow(values, _fast_email(values), _decide_email)
+
+
+def check_phones(values: pl.Series, region: str | None) -> pl.Series:
+    """E.164 per value, null when not a valid number (phonenumbers on unsettled uniques)."""
+
+    def decide(value: str) -> tuple[str | None, str | None]:
+        return _parse_phone(value, region), None
+
+    return _fill_slow(values, fast_e164(values, region), decide)[0]
 
 
 def _parse_phone(value: str, region: str | None) -> str | None:
@@ -102,16 +104,6 @@ def _parse_phone(value: str, region: str | None) -> str | None:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
-def _lookup(col: str, table: pl.DataFrame, value_col: str) -> pl.Expr:
-    return pl.col(col).replace_strict(
-        table["value"], table[value_col], default=None, return_dtype=pl.String
-    )
-
-
-def _issue(cond: pl.Expr, code: str, message: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    return pl.when(cond).then(pl.lit(code)), pl.when(cond).then(message)
-
-
 def check(frame: pl.DataFrame, fields: list[MappedField], spec: TargetSpec) -> pl.DataFrame:
     """Add ``status`` (ready|invalid), ``error``, ``error_code`` and ``key``; rewrite e-mail and
     phone columns to their normal form (lowercased domain, E.164)."""
@@ -119,13 +111,14 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: TargetSpec) -> p
     phones = [f for f in fields if f.kind is FieldKind.PHONE and f.spec.format == "e164"]
     urls = [f for f in fields if f.kind is FieldKind.URL]
 
-    codes: list[pl.Expr] = []
+    conds: list[pl.Expr] = []
+    codes: list[str] = []
     messages: list[pl.Expr] = []
 
     def add(cond: pl.Expr, code: str, message: pl.Expr) -> None:
-        c, m = _issue(cond, code, message)
-        codes.append(c)
-        messages.append(m)
+        conds.append(cond)
+        codes.append(code)
+        messages.append(message)
 
     if READ_ISSUE in frame.columns:
         add(
@@ -142,26 +135,30 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: TargetSpec) -> p
         what = "an e-mail address" if f.kind is FieldKind.EMAIL else "a value"
         add(pl.col(f.out).is_null(), code, pl.lit(f"{f.label} is blank; {what} is required"))
 
-    if emails:
-        table = email_lookup(frame[f.out] for f in emails)
-        for f in emails:
-            norm = _lookup(f.out, table, "norm")
-            reason = _lookup(f.out, table, "reason")
-            code = "invalid_email" if f.kind is FieldKind.EMAIL else "invalid_owner_email"
-            add(
-                pl.col(f.out).is_not_null() & norm.is_null(),
-                code,
-                pl.format(
-                    '{} "{}" is not a valid e-mail address: {}',
-                    pl.lit(f.label),
-                    f.raw(),
-                    reason,
-                ),
-            )
-            extra.append(norm.alias(f.out))
+    settled: list[pl.Series] = []
+    for f in emails:
+        norm_s, reason_s = check_emails(frame[f.out])
+        settled += [norm_s.alias(f"__norm{f.out}"), reason_s.alias(f"__why{f.out}")]
     for f in phones:
-        table = phone_lookup(frame[f.out], f.spec.default_region)
-        e164 = _lookup(f.out, table, "e164")
+        settled.append(check_phones(frame[f.out], f.spec.default_region).alias(f"__norm{f.out}"))
+    frame = frame.with_columns(settled)
+
+    for f in emails:
+        norm = pl.col(f"__norm{f.out}")
+        code = "invalid_email" if f.kind is FieldKind.EMAIL else "invalid_owner_email"
+        add(
+            pl.col(f.out).is_not_null() & norm.is_null(),
+            code,
+            pl.format(
+                '{} "{}" is not a valid e-mail address: {}',
+                pl.lit(f.label),
+                f.raw(),
+                pl.col(f"__why{f.out}"),
+            ),
+        )
+        extra.append(norm.alias(f.out))
+    for f in phones:
+        e164 = pl.col(f"__norm{f.out}")
         region = f" (default region {f.spec.default_region})" if f.spec.default_region else ""
         add(
             pl.col(f.out).is_not_null() & e164.is_null(),
@@ -181,21 +178,46 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: TargetSpec) -> p
             pl.format('{} "{}" is not a valid web address', pl.lit(f.label), f.raw()),
         )
 
+    # conditions over every row; codes and messages only for the rows that have a problem
+    flags = frame.select([c.fill_null(False).alias(f"__bad{i}") for i, c in enumerate(conds)])
+    bad_rows = (
+        flags.select(pl.any_horizontal(pl.all())).to_series().arg_true()
+        if conds
+        else pl.Series([], dtype=pl.UInt32)
+    )
+    error_code = pl.Series("error_code", [""] * frame.height, dtype=pl.String)
+    error = pl.Series("error", [""] * frame.height, dtype=pl.String)
+    if len(bad_rows):
+        sub = pl.concat([frame, flags], how="horizontal")[bad_rows]
+        texts = sub.select(
+            pl.concat_str(
+                [pl.when(pl.col(f"__bad{i}")).then(pl.lit(c)) for i, c in enumerate(codes)],
+                separator=";",
+                ignore_nulls=True,
+            ).alias("code"),
+            pl.concat_str(
+                [pl.when(pl.col(f"__bad{i}")).then(m) for i, m in enumerate(messages)],
+                separator="; ",
+                ignore_nulls=True,
+            ).alias("message"),
+        )
+        error_code.scatter(bad_rows, texts["code"])
+        error.scatter(bad_rows, texts["message"])
+
     key_field = by_name.get(spec.key_field)
-    error_code = pl.concat_str(codes, separator=";", ignore_nulls=True) if codes else pl.lit(None)
-    error = pl.concat_str(messages, separator="; ", ignore_nulls=True) if messages else pl.lit(None)
-    out = frame.with_columns(
-        error_code.fill_null("").cast(pl.String).alias("error_code"),
-        error.fill_null("").cast(pl.String).alias("error"),
-    ).with_columns(extra)
     key = (
         pl.col(key_field.out).str.to_lowercase()
         if key_field is not None
         else pl.lit(None, dtype=pl.String)
     )
-    return out.with_columns(
-        status=pl.when(pl.col("error_code") == "")
-        .then(pl.lit("ready"))
-        .otherwise(pl.lit("invalid")),
-        key=pl.when(pl.col("error_code") == "").then(key),
+    ok = pl.col("error_code") == ""
+    temp = [c for c in frame.columns if c.startswith(("__norm", "__why"))]
+    return (
+        frame.with_columns(error_code, error)
+        .with_columns(extra)
+        .with_columns(
+            status=pl.when(ok).then(pl.lit("ready")).otherwise(pl.lit("invalid")),
+            key=pl.when(ok).then(key),
+        )
+        .drop(temp)
     )
