@@ -17,7 +17,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/syncer run sample_data/leads.csv --mapping mappings/leads.yaml --sandbox
+	@# exit 1 is expected: the sample file has a few invalid rows on purpose (see its results file)
+	$(BIN)/syncer run sample_data/leads.csv --mapping mappings/leads.yaml --sandbox; rc=$$?; [ $$rc -le 1 ] || exit $$rc
 
 test: $(STAMP)
 	$(BIN)/ruff check .

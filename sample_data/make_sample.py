@@ -100,7 +100,7 @@ def make_rows(n: int = 200, seed: int = 20240301) -> list[list[str]]:
     rows[61][5] = "Director,\nStrategic Partnerships"  # quoted newline
     rows[66][7] = "acme dot com"  # not a URL
     rows[70][10] = " hot ; ; vip "  # blanks in a multi-value field
-    rows[75][12] = "nobody@acme.com"  # owner unknown to Reevo
+    rows[75][12] = "sales.rep at acme.com"  # owner e-mail that is not an e-mail
     rows[88][0] = '"Danny" Ocean'  # quotes inside a cell
     rows[99] = ["" for _ in HEADER]  # a blank row
     return rows

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,6 +17,7 @@ import click
 
 from syncer import __version__
 from syncer.errors import SyncerError
+from syncer.models import RunSummary
 
 
 class _State:
@@ -161,6 +163,254 @@ def sandbox_cmd(
             click.echo("warning: not loopback; the admin API still answers loopback clients only")
 
     serve_forever(settings, on_ready=ready)
+
+
+# ---------------------------------------------------------------------------------------------
+# run / retry / check / runs
+# ---------------------------------------------------------------------------------------------
+
+RUN_JSON_STATUSES = ("succeeded", "unchanged", "duplicate", "invalid", "failed", "not_attempted")
+
+
+class _Progress:
+    """A tqdm bar on a terminal; a plain log line every few seconds otherwise."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.total = 0
+        self.done = 0
+        self.quiet = quiet
+        self.started = time.monotonic()
+        self.last_log = self.started
+        self.bar: Any = None
+
+    def start(self, total: int) -> None:
+        """Called once the number of rows to go through is known."""
+        self.total = total
+        self.started = self.last_log = time.monotonic()
+        if not self.quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="row", dynamic_ncols=True, file=sys.stderr)
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+            return
+        now = time.monotonic()
+        if not self.quiet and now - self.last_log >= 5:
+            self.last_log = now
+            rate = self.done / max(now - self.started, 1e-9)
+            eta = (self.total - self.done) / rate if rate > 0 else 0
+            click.echo(
+                f"syncer: {self.done}/{self.total} rows ({rate:.0f} rows/s, ETA {eta:.0f} s)",
+                err=True,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _print_run(summary: RunSummary, as_json: bool) -> None:
+    counts = summary.counts
+    shown = [s for s in (*RUN_JSON_STATUSES, "ready") if counts.get(s)]
+    parts = ", ".join(f"{counts[s]} {s}" for s in shown) or "nothing to do"
+    head = "dry run (nothing sent)" if summary.dry_run else f"{summary.requests} requests"
+    click.echo(f"{summary.rows} rows: {parts}  [{head}, {summary.elapsed_s:.1f} s]")
+    if summary.blank_rows:
+        click.echo(f"{summary.blank_rows} blank rows skipped")
+    for note in summary.extra.get("notes", []):
+        click.echo(f"note: {note}", err=True)
+    if summary.aborted:
+        click.echo(f"run stopped: {summary.aborted}", err=True)
+    click.echo(f"results:  {summary.results_path}")
+    if any(counts.get(s) for s in ("invalid", "failed", "not_attempted")):
+        click.echo(f"failures: {summary.failures_path}  (fix and re-run, or: syncer retry)")
+    if as_json:
+        payload: dict[str, Any] = {
+            "command": "run",
+            "rows": summary.rows,
+            **{s: counts.get(s, 0) for s in RUN_JSON_STATUSES},
+            "requests": summary.requests,
+            "results": str(summary.results_path),
+            "failures": str(summary.failures_path),
+            "blank_rows": summary.blank_rows,
+            "dry_run": summary.dry_run,
+            "exit_code": summary.exit_code,
+            "aborted": summary.aborted,
+            "abort_reason": summary.abort_reason,
+            "run_id": summary.run_id,
+            "elapsed_s": round(summary.elapsed_s, 3),
+        }
+        if summary.dry_run:
+            payload["ready"] = counts.get("ready", 0)
+        payload["counts"] = counts
+        emit_json(payload)
+
+
+def _run_options(fn: Any) -> Any:
+    """Flags shared by ``run`` and ``retry``."""
+    opts = [
+        click.option(
+            "--base-url",
+            envvar="REEVO_BASE_URL",
+            help="Reevo API base URL [env REEVO_BASE_URL; default https://api.reevo.ai].",
+        ),
+        click.option(
+            "--api-key-file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Read the API key from this file instead of $REEVO_API_KEY.",
+        ),
+        click.option(
+            "--sandbox",
+            is_flag=True,
+            help="Start the local Reevo sandbox in-process and import into it "
+            "(no key needed; its data lives under .syncer/).",
+        ),
+        click.option(
+            "--results",
+            "results_path",
+            type=click.Path(path_type=Path),
+            help="Results CSV path (default: <source stem>.results.csv beside it).",
+        ),
+        click.option("--dry-run", is_flag=True, help="Do everything but send."),
+        click.option(
+            "--json",
+            "as_json",
+            is_flag=True,
+            help="Print one JSON summary as the last stdout line.",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 256),
+            default=16,
+            show_default=True,
+            help="Requests in flight at most.",
+        ),
+        click.option(
+            "--max-rate",
+            type=click.FloatRange(min=0.1),
+            default=None,
+            help="Requests per second at most (default: as fast as Reevo allows).",
+        ),
+        click.option(
+            "--full",
+            is_flag=True,
+            help="Send every row, even those unchanged since their last success.",
+        ),
+        click.option(
+            "--ledger",
+            "ledger_path",
+            type=click.Path(path_type=Path),
+            default=Path(".syncer") / "ledger.db",
+            show_default=True,
+            help="SQLite ledger of what was sent (resume, change detection).",
+        ),
+        click.option(
+            "--org",
+            "org_label",
+            default=None,
+            help="Name this Reevo org in the ledger (keeps history across key "
+            "rotations; default: a fingerprint of the key).",
+        ),
+        click.option(
+            "--no-preflight",
+            is_flag=True,
+            help="Skip the key/permission/owner checks before sending.",
+        ),
+        click.option(
+            "--breaker",
+            type=click.IntRange(min=0),
+            default=25,
+            show_default=True,
+            help="Stop when the first N answered rows fail alike (0: off).",
+        ),
+        click.option("--quiet", "-q", is_flag=True, help="No progress output."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def _do_run(source: Path, mapping: Path, command: str, **kw: Any) -> None:
+    from syncer.push import PushSettings
+    from syncer.runner import Settings, sync
+
+    settings = Settings(
+        base_url=kw["base_url"],
+        api_key_file=kw["api_key_file"],
+        results=kw["results_path"],
+        dry_run=kw["dry_run"],
+        full=kw["full"],
+        ledger=kw["ledger_path"],
+        org_label=kw["org_label"],
+        preflight=not kw["no_preflight"],
+        push=PushSettings(
+            concurrency=kw["concurrency"],
+            max_rate=kw["max_rate"],
+            breaker_threshold=kw["breaker"],
+        ),
+        command=command,
+    )
+    progress = _Progress(kw["quiet"])
+    settings.progress = progress
+    settings.on_start = progress.start
+    try:
+        if kw["sandbox"]:
+            summary = _with_sandbox(source, mapping, settings)
+        else:
+            summary = sync(source, mapping, settings)
+    except SyncerError as err:
+        progress.close()
+        fail(err)
+    progress.close()
+    _print_run(summary, kw["as_json"])
+    sys.exit(summary.exit_code)
+
+
+def _with_sandbox(source: Path, mapping: Path, settings: Any) -> RunSummary:
+    import secrets
+
+    from syncer.runner import sync
+    from syncer.sandbox import SandboxSettings, serve_in_thread
+
+    home = Path(".syncer")
+    home.mkdir(exist_ok=True)
+    sb = SandboxSettings(port=0, db_path=str(home / "sandbox.db"), api_key=secrets.token_hex(16))
+    with serve_in_thread(sb) as handle:
+        settings.base_url = handle.base_url
+        settings.api_key = handle.api_key
+        # the port changes on every start: name the org by the sandbox's database instead
+        settings.org = f"sandbox:{Path(str(sb.db_path)).resolve()}"
+        click.echo(f"sandbox: local Reevo at {handle.base_url} (data in {sb.db_path})", err=True)
+        return sync(source, mapping, settings)
+
+
+@cli.command("run")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--mapping",
+    "mapping_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Mapping YAML (Reevo field -> source column).",
+)
+@_run_options
+def run_cmd(source: Path, mapping_path: Path, **kw: Any) -> None:
+    """Import SOURCE (CSV/TSV/XLSX/XLS) into Reevo as the mapping says.
+
+    Every row ends in the results CSV with its status: succeeded, unchanged, duplicate,
+    invalid, failed or not_attempted. Exit 0 all rows fine, 1 some rows invalid/failed/not
+    attempted, 2 unusable input/mapping/flags, 3 run stopped by Reevo (key, permission, quota).
+    The API key comes from $REEVO_API_KEY (or --api-key-file) and is never printed.
+    """
+    _do_run(source, mapping_path, _command_line(), **kw)
+
+
+def _command_line() -> str:
+    """The command as typed, without anything that could be a secret."""
+    return " ".join(["syncer", *sys.argv[1:]])[:1000]
 
 
 def main() -> None:
