@@ -76,10 +76,19 @@ def unneutralise(value: str) -> str:
     return value
 
 
-def _unneutralise_expr(name: str) -> pl.Expr:
-    col = pl.col(name)
-    hit = col.str.starts_with("'") & col.str.slice(1, 1).is_in(list(NEUTRALISED))
-    return pl.when(hit).then(col.str.slice(1)).otherwise(col).alias(name)
+def _unneutralise(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    pattern = r"^'[=+\-@\t\r\n\x00]"  # the NEUTRALISED prefixes behind an apostrophe
+    if not names:
+        return frame
+    quoted = frame.select(pl.col(n).str.starts_with("'").any() for n in names).row(0)
+    return frame.with_columns(
+        pl.when(pl.col(n).str.contains(pattern))
+        .then(pl.col(n).str.slice(1))
+        .otherwise(pl.col(n))
+        .alias(n)
+        for n, has in zip(names, quoted, strict=True)
+        if has
+    )
 
 
 def _blank_expr(names: Iterable[str]) -> pl.Expr:
@@ -89,6 +98,23 @@ def _blank_expr(names: Iterable[str]) -> pl.Expr:
     return pl.all_horizontal(
         pl.col(n).is_null() | (pl.col(n).str.strip_chars().str.len_bytes() == 0) for n in names
     )
+
+
+def blank_mask(frame: pl.DataFrame, names: list[str]) -> pl.Series:
+    """True for rows whose cells are all null or whitespace. A cheap test on the first column
+    settles almost every row; the exact test runs only on the rest."""
+    if not names or frame.height == 0:
+        return pl.Series("b", [True] * frame.height, dtype=pl.Boolean)
+    first = pl.col(names[0])
+    sure = frame.select(
+        (first.is_not_null() & ~first.str.contains(r"^\s*$")).fill_null(False).alias("s")
+    )["s"]
+    blank = pl.Series("b", [False] * frame.height, dtype=pl.Boolean)
+    rest = (~sure).arg_true()
+    if len(rest):
+        exact = frame[rest].select(_blank_expr(names).alias("b"))["b"]
+        blank = blank.scatter(rest, exact)
+    return blank
 
 
 def _finish(
@@ -105,7 +131,7 @@ def _finish(
         frame = frame.with_columns(pl.Series(READ_ISSUE, raw.issues, dtype=pl.String))
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(READ_ISSUE))
-    blank = frame.select(_blank_expr(raw.names).alias("b"))["b"]
+    blank = blank_mask(frame, raw.names)
     nonblank = (~blank).arg_true()
     if len(nonblank) == 0:
         raise SourceError(
@@ -119,7 +145,7 @@ def _finish(
     blank_rows = int(body["__blank"].sum())
     body = body.filter(~pl.col("__blank")).drop("__blank")
     body = body.rename(dict(zip(raw.names, names, strict=True)))
-    body = body.with_columns(_unneutralise_expr(n) for n in names)
+    body = _unneutralise(body, names)
     keep = [SOURCE_ROW, *names]
     if body[READ_ISSUE].null_count() < body.height:
         keep.append(READ_ISSUE)

@@ -39,10 +39,39 @@ _BOMS = (
 
 
 def read_text(path: Path, encoding: str | None, delimiter: str | None) -> SourceTable:
-    """Read a delimited text file (the whole file is decoded once)."""
+    """Read a delimited text file.
+
+    A UTF-8 file goes to polars as bytes (polars validates the UTF-8, nothing is decoded twice);
+    any other encoding is decoded once and re-encoded as UTF-8 for polars.
+    """
     data = path.read_bytes()
+    if _maybe_utf8(data, encoding):
+        bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+        body = data[bom:] if bom else data
+        head = body[:_SNIFF_CHARS].decode("utf-8", errors="ignore")
+        delim = _check_head(path, head, delimiter, len(data) <= _SNIFF_CHARS)
+        raw = _parse_fast(body, delim)
+        if raw is not None:
+            return _finish(path, raw, "csv", "utf-8", delim, None)
     text, used = _decode(path, data, encoding)
-    return _read_text(path, data, text, used, delimiter)
+    delim = _check_head(path, text[:_SNIFF_CHARS], delimiter, True)
+    raw = None
+    if used != "utf-8":
+        raw = _parse_fast(text.encode("utf-8"), delim)
+    if raw is None:
+        raw = _parse_python(path, text, delim)
+    return _finish(path, raw, "csv", used, delim, None)
+
+
+def _maybe_utf8(data: bytes, encoding: str | None) -> bool:
+    if encoding is not None:
+        try:
+            return codecs.lookup(encoding).name == "utf-8"
+        except LookupError:
+            return False
+    if any(data.startswith(bom) for bom, name in _BOMS if name != "utf-8"):
+        return False
+    return not _looks_binary(data[:8192])
 
 
 # --------------------------------------------------------------------------- decoding
@@ -175,12 +204,13 @@ def sniff_delimiter(text: str, preferred: str = ",") -> str:
     return chosen
 
 
-def _read_text(path: Path, data: bytes, text: str, enc: str, delimiter: str | None) -> SourceTable:
+def _check_head(path: Path, head: str, delimiter: str | None, whole: bool) -> str:
+    """Refuse what is not a CSV (from the first 64 KB) and settle the delimiter."""
     ext = path.suffix.lower()
-    stripped = text.lstrip()
-    if not stripped:
+    stripped = head.lstrip()
+    if not stripped and whole:
         raise SourceError(f"{path} has no content (only blank lines).", path=str(path))
-    if ext not in TEXT_EXTENSIONS and stripped[0] in "{[<":
+    if ext not in TEXT_EXTENSIONS and stripped[:1] in ("{", "[", "<"):
         raise SourceError(
             f"{path} does not look like a CSV file (it starts with {stripped[0]!r}). "
             "Give a .csv, .tsv, .txt, .xlsx or .xls file.",
@@ -189,18 +219,15 @@ def _read_text(path: Path, data: bytes, text: str, enc: str, delimiter: str | No
     delim = (
         _norm_delimiter(delimiter)
         if delimiter
-        else sniff_delimiter(text, TEXT_EXTENSIONS.get(ext, ","))
+        else sniff_delimiter(head, TEXT_EXTENSIONS.get(ext, ","))
     )
-    if ext not in TEXT_EXTENSIONS and not delimiter and not _csv_like(text, delim):
+    if ext not in TEXT_EXTENSIONS and not delimiter and not _csv_like(head, delim):
         raise SourceError(
             f"{path} does not look like a CSV file (no consistent ',', ';', tab or '|' columns). "
             "Give a .csv/.tsv/.txt file, or set the delimiter.",
             path=str(path),
         )
-    raw = _parse_fast(data, text, enc, delim)
-    if raw is None:
-        raw = _parse_python(path, text, delim)
-    return _finish(path, raw, "csv", enc, delim, None)
+    return delim
 
 
 def _csv_like(text: str, delim: str) -> bool:
@@ -209,16 +236,15 @@ def _csv_like(text: str, delim: str) -> bool:
     return bool(rows) and len(rows[0]) > 1
 
 
-def _parse_fast(data: bytes, text: str, enc: str, delim: str) -> _Raw | None:
-    """Parse a regular file with polars; None when the file needs the careful Python parser."""
-    cr = text.count("\r")
-    if cr and cr != text.count("\r\n"):
-        return None  # CR-only or mixed line ends
-    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
-    buf = data[bom:] if enc == "utf-8" else text.encode("utf-8")
+def _parse_fast(data: bytes, delim: str) -> _Raw | None:
+    """Parse a regular UTF-8 file with polars; None when it needs the careful Python parser
+    (invalid UTF-8, ragged rows, stray quotes, quoted newlines, CR-only or mixed line ends)."""
+    cr = data.count(b"\r")
+    if cr and cr != data.count(b"\r\n"):
+        return None
     try:
         df = pl.read_csv(
-            buf,
+            data,
             has_header=False,
             infer_schema=False,
             separator=delim,
@@ -226,17 +252,22 @@ def _parse_fast(data: bytes, text: str, enc: str, delim: str) -> _Raw | None:
             raise_if_empty=False,
             truncate_ragged_lines=False,
         )
-    except Exception:  # polars' parse errors (ragged rows, stray quotes): use the careful path
+    except Exception:  # polars' parse and UTF-8 errors: decode and/or use the careful path
         return None
-    if '"' in text and df.width:
+    if df.width == 0 and data.strip():
+        return None
+    if b'"' in data and df.width:
         has_nl = df.select(pl.any_horizontal(pl.all().str.contains("\n", literal=True).any()))
         if bool(has_nl.item()):
             return None  # quoted newlines: line numbers and unterminated quotes need care
     names = df.columns
-    df = df.with_columns(
-        pl.when(pl.col(n).str.len_bytes() == 0).then(None).otherwise(pl.col(n)).alias(n)
-        for n in names
-    )
+    if b'""' in data:  # quoted empty cells read as "": make every empty cell null
+        empty = df.select((pl.col(n).str.len_bytes() == 0).any() for n in names).row(0)
+        df = df.with_columns(
+            pl.when(pl.col(n).str.len_bytes() == 0).then(None).otherwise(pl.col(n)).alias(n)
+            for n, has in zip(names, empty, strict=True)
+            if has
+        )
     # one record per line: row i of the frame starts on line i + 1
     df = df.with_columns(pl.int_range(1, df.height + 1, dtype=pl.Int64).alias(SOURCE_ROW))
     return _Raw(df, names, issues=None)
