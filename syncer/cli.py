@@ -6,17 +6,19 @@ Exit codes (a contract): 0 every row fine, 1 some rows invalid/failed/not attemp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from syncer import __version__
-from syncer.errors import SyncerError
+from syncer.errors import ConfigError, SyncerError
 from syncer.models import RunSummary
 
 
@@ -333,9 +335,12 @@ def _run_options(fn: Any) -> Any:
     return fn
 
 
-def _do_run(source: Path, mapping: Path, command: str, **kw: Any) -> None:
+def _do_run(
+    source: Path, mapping: Path | None, command: str, retry: bool = False, **kw: Any
+) -> None:
     from syncer.push import PushSettings
     from syncer.runner import Settings, sync
+    from syncer.runner import retry as run_retry
 
     settings = Settings(
         base_url=kw["base_url"],
@@ -357,10 +362,12 @@ def _do_run(source: Path, mapping: Path, command: str, **kw: Any) -> None:
     settings.progress = progress
     settings.on_start = progress.start
     try:
-        if kw["sandbox"]:
-            summary = _with_sandbox(source, mapping, settings)
-        else:
-            summary = sync(source, mapping, settings)
+        with _sandbox(settings) if kw["sandbox"] else contextlib.nullcontext():
+            if retry:
+                summary = run_retry(source, mapping, settings)
+            else:
+                assert mapping is not None
+                summary = sync(source, mapping, settings)
     except SyncerError as err:
         progress.close()
         fail(err)
@@ -369,22 +376,24 @@ def _do_run(source: Path, mapping: Path, command: str, **kw: Any) -> None:
     sys.exit(summary.exit_code)
 
 
-def _with_sandbox(source: Path, mapping: Path, settings: Any) -> RunSummary:
+@contextlib.contextmanager
+def _sandbox(settings: Any) -> Iterator[None]:
+    """Run the local sandbox in-process for the duration of one command (--sandbox)."""
     import secrets
 
-    from syncer.runner import sync
     from syncer.sandbox import SandboxSettings, serve_in_thread
 
     home = Path(".syncer")
     home.mkdir(exist_ok=True)
-    sb = SandboxSettings(port=0, db_path=str(home / "sandbox.db"), api_key=secrets.token_hex(16))
+    db = home / "sandbox.db"
+    sb = SandboxSettings(port=0, db_path=str(db), api_key=secrets.token_hex(16))
     with serve_in_thread(sb) as handle:
         settings.base_url = handle.base_url
         settings.api_key = handle.api_key
         # the port changes on every start: name the org by the sandbox's database instead
-        settings.org = f"sandbox:{Path(str(sb.db_path)).resolve()}"
-        click.echo(f"sandbox: local Reevo at {handle.base_url} (data in {sb.db_path})", err=True)
-        return sync(source, mapping, settings)
+        settings.org = f"sandbox:{db.resolve()}"
+        click.echo(f"sandbox: local Reevo at {handle.base_url} (data in {db})", err=True)
+        yield
 
 
 @cli.command("run")
@@ -406,6 +415,169 @@ def run_cmd(source: Path, mapping_path: Path, **kw: Any) -> None:
     The API key comes from $REEVO_API_KEY (or --api-key-file) and is never printed.
     """
     _do_run(source, mapping_path, _command_line(), **kw)
+
+
+@cli.command("retry")
+@click.argument("results_file", type=click.Path(path_type=Path))
+@click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Mapping YAML (default: the mapping of the run that wrote the file).",
+)
+@_run_options
+def retry_cmd(results_file: Path, mapping_path: Path | None, **kw: Any) -> None:
+    """Re-send the rows of RESULTS_FILE that failed or were not attempted.
+
+    Give a results file (only its failed / not_attempted rows are sent, under their original
+    row numbers) or a corrected failures file (all its rows are run again). Takes the same
+    flags as ``syncer run``.
+    """
+    _do_run(results_file, mapping_path, _command_line(), retry=True, **kw)
+
+
+@cli.command("check")
+@click.argument("source", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--mapping",
+    "mapping_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Mapping YAML whose target and owners to check.",
+)
+@click.option("--base-url", envvar="REEVO_BASE_URL", help="Reevo API base URL.")
+@click.option(
+    "--api-key-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Read the API key from this file instead of $REEVO_API_KEY.",
+)
+@click.option("--sandbox", is_flag=True, help="Check against the local sandbox.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
+def check_cmd(
+    source: Path | None,
+    mapping_path: Path,
+    base_url: str | None,
+    api_key_file: Path | None,
+    sandbox: bool,
+    as_json: bool,
+) -> None:
+    """Check the key, its permissions and the owners before a run; send no row.
+
+    Verifies that the key is accepted and not expired, that it has every permission the
+    mapping's target needs, and that the owner e-mails (the mapping's constants, plus SOURCE's
+    when given) are users of the org. Exit 0 all good, 2 bad mapping/input, 3 fix needed.
+    """
+    from syncer.runner import Settings, check_access
+
+    settings = Settings(base_url=base_url, api_key_file=api_key_file)
+    try:
+        if sandbox:
+            with _sandbox(settings):
+                result = check_access(mapping_path, settings, source)
+        else:
+            result = check_access(mapping_path, settings, source)
+    except SyncerError as err:
+        if as_json:
+            emit_json(
+                {"command": "check", "ok": False, "error": err.message, "exit_code": err.exit_code}
+            )
+        fail(err)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"ok: the key works and may write; {result.requests} requests used")
+    if as_json:
+        emit_json(
+            {
+                "command": "check",
+                "ok": True,
+                "requests": result.requests,
+                "notes": result.notes,
+                "exit_code": 0,
+            }
+        )
+    sys.exit(0)
+
+
+@cli.group("runs", invoke_without_command=True)
+@click.option(
+    "--ledger",
+    "ledger_path",
+    type=click.Path(path_type=Path),
+    default=Path(".syncer") / "ledger.db",
+    show_default=True,
+    help="Ledger file.",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as one JSON object.")
+@click.pass_context
+def runs_cmd(ctx: click.Context, ledger_path: Path, limit: int, as_json: bool) -> None:
+    """List past runs: when, file, mapping, counts, outcome."""
+    ctx.obj = ledger_path
+    if ctx.invoked_subcommand is not None:
+        return
+    records = _ledger_runs(ledger_path, limit)
+    if not records:
+        click.echo(f"no runs recorded in {ledger_path}")
+    for r in records:
+        counts = ", ".join(f"{n} {s}" for s, n in r.counts.items() if n)
+        code = "-" if r.exit_code is None else r.exit_code
+        click.echo(
+            f"#{r.id:<4} {r.started_at}  {r.display_outcome:<11} exit {code}"
+            f"  {r.source}  [{r.mapping}]  {counts}"
+        )
+    if as_json:
+        emit_json({"command": "runs", "runs": [_run_json(r) for r in records]})
+
+
+@runs_cmd.command("show")
+@click.argument("run_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object.")
+@click.pass_obj
+def runs_show_cmd(ledger_path: Path, run_id: int, as_json: bool) -> None:
+    """Show one run with its results paths."""
+    from syncer.ledger import Ledger
+
+    if not ledger_path.exists():
+        fail(ConfigError(f"no ledger at {ledger_path}: no run has been recorded there yet."))
+    with Ledger(ledger_path) as ledger:
+        rec = ledger.run(run_id)
+    if rec is None:
+        fail(ConfigError(f"no run #{run_id} in {ledger_path}; `syncer runs` lists them."))
+    data = _run_json(rec)
+    for key, value in data.items():
+        click.echo(f"{key + ':':<15}{value if value is not None else ''}")
+    if as_json:
+        emit_json({"command": "runs show", **data})
+
+
+def _ledger_runs(ledger_path: Path, limit: int) -> list[Any]:
+    from syncer.ledger import Ledger
+
+    if not ledger_path.exists():
+        return []
+    with Ledger(ledger_path) as ledger:
+        return ledger.runs(limit)
+
+
+def _run_json(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+        "outcome": r.display_outcome,
+        "exit_code": r.exit_code,
+        "source": r.source,
+        "mapping": r.mapping,
+        "target": r.target,
+        "rows": r.rows,
+        "counts": r.counts,
+        "requests": r.requests,
+        "message": r.message,
+        "results": r.results_path,
+        "failures": r.failures_path,
+        "command": r.command,
+    }
 
 
 def _command_line() -> str:

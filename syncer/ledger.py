@@ -278,7 +278,7 @@ class Ledger:
         command: str,
     ) -> int:
         """Record the start of a run and return its id."""
-        mapping_text = str(mapping) if mapping else ""
+        mapping_text = str(mapping.resolve()) if mapping else ""
         mapping_sum = file_sha256(mapping) if mapping and mapping.is_file() else ""
         with self._transaction():
             cur = self._db.execute(
@@ -289,7 +289,7 @@ class Ledger:
                     org,
                     base_url,
                     target,
-                    str(source),
+                    str(source.resolve()),
                     file_sha256(source) if source.is_file() else "",
                     mapping_text,
                     mapping_sum,

@@ -18,13 +18,20 @@ from typing import Any
 import polars as pl
 
 from syncer.dedupe import mark_duplicates
-from syncer.errors import ConfigError, Retryable, RowRejected, RunAborted
+from syncer.errors import ConfigError, Retryable, RowRejected, RunAborted, SourceError
 from syncer.ledger import Ledger, body_hash, org_id
-from syncer.mapping import FIELD_SECTIONS, FieldSpec, Mapping, load_mapping, resolve_columns
+from syncer.mapping import (
+    FIELD_SECTIONS,
+    FieldKind,
+    FieldSpec,
+    Mapping,
+    load_mapping,
+    resolve_columns,
+)
 from syncer.models import RowOutcome, RowStatus, RunSummary
 from syncer.push import PushReport, PushSettings, make_client, push_rows
 from syncer.reevo.client import DEFAULT_BASE_URL, TARGETS, ReevoClient, check_base_url
-from syncer.results import default_paths, write_results
+from syncer.results import default_paths, read_results, write_results
 from syncer.sources import SourceTable, read_source
 from syncer.transform import MappedField, normalise, plan, reserved_prefixes
 from syncer.validate import check
@@ -36,6 +43,7 @@ __all__ = [
     "Settings",
     "preflight",
     "prepare",
+    "retry",
     "sync",
     "validate",
 ]
@@ -189,7 +197,8 @@ class Settings:
     transport: Any = None  # an httpx transport, for tests
     command: str = "syncer.sync"
     progress: Callable[[int], None] | None = None  # called with 1 per finished row
-    on_start: Callable[[int], None] | None = None  # called with the number of rows to send
+    on_start: Callable[[int], None] | None = None  # called with the number of ready rows
+    source_rows: list[int] | None = None  # retry: original row numbers, in file order
 
 
 def _api_key(settings: Settings) -> str:
@@ -365,6 +374,10 @@ def sync(source: Path, mapping: Mapping | Path, settings: Settings | None = None
     started = time.perf_counter()
     source = Path(source)
     prepared = prepare(source, mapping)
+    if settings.source_rows is not None and len(settings.source_rows) == prepared.frame.height:
+        # a retry file: report the rows by their number in the original file
+        rows = pl.Series("source_row", settings.source_rows, dtype=pl.Int64)
+        prepared.frame = prepared.frame.with_columns(rows)
     if settings.on_start is not None:
         settings.on_start(prepared.counts()[RowStatus.READY.value])
     base_url = _base_url(settings)
@@ -470,7 +483,11 @@ async def _push(job: _Job) -> PushReport:
         job.api_key, settings.push, base_url=job.base_url, transport=settings.transport
     )
     async with client:
-        checked = await preflight(client, job.prepared) if settings.preflight else None
+        checked = (
+            await preflight(client, job.target, owner_emails(job.prepared))
+            if settings.preflight
+            else None
+        )
         report = await push_rows(
             client,
             job.target,
@@ -499,18 +516,20 @@ class PreflightResult:
     notes: list[str] = field(default_factory=list)
 
 
-async def preflight(client: ReevoClient, prepared: Prepared) -> PreflightResult:
-    """Before any row is sent: the key is accepted and not expired, it may write the target,
-    and every owner e-mail the ready rows use is a user of the org (when the key may read users).
+async def preflight(
+    client: ReevoClient, target: str, owners: dict[str, MappedField]
+) -> PreflightResult:
+    """Before any row is sent: the key is accepted and not expired, it may write ``target``,
+    and every owner e-mail in ``owners`` is a user of the org (when the key may read users).
 
     The permission probe sends an empty body, which Reevo must refuse as invalid (422) after
     checking the key and its permissions: nothing is written. Raises RunAborted saying what to
     fix; returns the number of requests made and notes about checks it could not make.
     """
-    target = TARGETS[prepared.mapping.target]
+    spec = TARGETS[target]
     result = PreflightResult(requests=1)
     try:
-        await client.request(target.method, target.path, json={})
+        await client.request(spec.method, spec.path, json={})
     except RowRejected:
         pass  # 4xx about the body: the key, its expiry and its permissions are fine
     except RunAborted as exc:
@@ -518,15 +537,8 @@ async def preflight(client: ReevoClient, prepared: Prepared) -> PreflightResult:
     except Retryable as exc:
         result.notes.append(f"could not check the key before sending ({exc.message})")
         return result
-
-    owners = [f for f in prepared.fields if f.name.endswith("owner_email")]
-    ready = prepared.frame.filter(pl.col("status") == RowStatus.READY.value)
-    wanted: dict[str, MappedField] = {}
-    for f in owners:
-        for value in ready.get_column(f.out).drop_nulls().unique().sort().to_list():
-            wanted.setdefault(str(value).strip().lower(), f)
     missing: dict[str, MappedField] = {}
-    for email in list(wanted)[:PREFLIGHT_MAX_OWNERS]:
+    for email in list(owners)[:PREFLIGHT_MAX_OWNERS]:
         result.requests += 1
         try:
             found = await client.search_users(email)
@@ -538,7 +550,11 @@ async def preflight(client: ReevoClient, prepared: Prepared) -> PreflightResult:
         except (RowRejected, Retryable):
             continue
         if not found:
-            missing[email] = wanted[email]
+            missing[email] = owners[email]
+    if len(owners) > PREFLIGHT_MAX_OWNERS:
+        result.notes.append(
+            f"only the first {PREFLIGHT_MAX_OWNERS} of {len(owners)} owner e-mails were checked"
+        )
     if missing:
         where = "; ".join(
             sorted({f"{f.section}.{f.name} (column {f.label}{_line(f)})" for f in missing.values()})
@@ -551,6 +567,48 @@ async def preflight(client: ReevoClient, prepared: Prepared) -> PreflightResult:
             reason="unknown_owner",
         )
     return result
+
+
+def owner_emails(prepared: Prepared) -> dict[str, MappedField]:
+    """Distinct owner e-mails (lowercased) the ready rows use, with the field they come from."""
+    ready = prepared.frame.filter(pl.col("status") == RowStatus.READY.value)
+    wanted: dict[str, MappedField] = {}
+    for f in prepared.fields:
+        if f.kind is FieldKind.OWNER_EMAIL:
+            for value in ready.get_column(f.out).drop_nulls().unique().sort().to_list():
+                wanted.setdefault(str(value).strip().lower(), f)
+    return wanted
+
+
+def check_access(
+    mapping: Mapping | Path, settings: Settings | None = None, source: Path | None = None
+) -> PreflightResult:
+    """``syncer check``: preflight a mapping (and optionally a file's owners) without sending.
+
+    Raises RunAborted with what to fix, ConfigError/MappingError/SourceError for bad input.
+    """
+    settings = settings or Settings()
+    if not isinstance(mapping, Mapping):
+        mapping = load_mapping(Path(mapping))
+    if source is not None:
+        owners = owner_emails(prepare(source, mapping))
+    else:
+        owners = {}
+        for name, fs in mapping.columns.items():
+            if mapping.spec.fields.get(name) is FieldKind.OWNER_EMAIL and fs.value:
+                field_ = MappedField("columns", name, FieldKind.OWNER_EMAIL, fs, None)
+                owners.setdefault(fs.value.strip().lower(), field_)
+    base_url = _base_url(settings)
+    api_key = _api_key(settings)
+
+    async def go() -> PreflightResult:
+        client = make_client(
+            api_key, settings.push, base_url=base_url, transport=settings.transport
+        )
+        async with client:
+            return await preflight(client, mapping.target, owners)
+
+    return asyncio.run(go())
 
 
 def _preflight_failed(exc: RunAborted) -> RunAborted:
@@ -584,4 +642,52 @@ def explain_breaker(error: RunAborted, mapping: Mapping) -> RunAborted:
         status=error.status,
         detail=error.detail,
         reason=error.reason,
+    )
+
+
+RETRY_DIR = Path(".syncer") / "retry"
+
+
+def retry(
+    path: Path, mapping: Mapping | Path | None = None, settings: Settings | None = None
+) -> RunSummary:
+    """Re-send the rows of a results file that failed or were not attempted.
+
+    ``path`` is a results file (rows with status failed / not_attempted are re-sent, keeping
+    their original row numbers) or a failures file (every row, corrected or not, is run again).
+    Without ``mapping`` the mapping of the run that wrote ``path`` is taken from the ledger.
+    """
+    settings = settings or Settings()
+    path = Path(path)
+    if mapping is None:
+        mapping = _mapping_of_run(path, settings)
+    try:
+        columns, frame = read_results(path)
+    except SourceError:
+        return sync(path, mapping, settings)  # a failures file is plain input
+    todo = frame.filter(
+        pl.col("status").is_in([RowStatus.FAILED.value, RowStatus.NOT_ATTEMPTED.value])
+    )
+    if todo.height == 0:
+        raise ConfigError(
+            f"{path} has no failed or not_attempted rows: nothing to retry. "
+            "Invalid rows must be fixed first: edit the failures file and run it with syncer run."
+        )
+    RETRY_DIR.mkdir(parents=True, exist_ok=True)
+    retry_source = RETRY_DIR / f"{path.name.removesuffix('.csv')}.retry.csv"
+    todo.select(columns).write_csv(retry_source)
+    if settings.results is None:
+        settings.results = path.with_name(f"{path.name.removesuffix('.csv')}.retry.csv")
+    settings.source_rows = todo.get_column("source_row").to_list()
+    return sync(retry_source, mapping, settings)
+
+
+def _mapping_of_run(path: Path, settings: Settings) -> Path:
+    if settings.ledger is not None and settings.ledger.exists():
+        with Ledger(settings.ledger) as ledger:
+            run = ledger.run_for_results(path)
+        if run is not None and run.mapping:
+            return Path(run.mapping)
+    raise ConfigError(
+        f"no run in the ledger wrote {path}, so its mapping is unknown: pass --mapping FILE."
     )
