@@ -42,6 +42,21 @@ async def drop_connection(send: Send) -> None:
     await asyncio.sleep(0)  # let connection_lost mark the cycle disconnected
 
 
+async def _buffered(receive: Receive) -> Receive:
+    """Read the whole request body now; return a ``receive`` that replays it."""
+    held: list[Message] = []
+    while True:
+        message = await receive()
+        held.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        return held.pop(0) if held else await receive()
+
+    return replay
+
+
 def _route_path(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
@@ -95,6 +110,8 @@ class FaultLayer:
         if roll < f.fail_rate + f.reset_rate + f.slow_rate:
             delay_ms += f.slow_ms
         if delay_ms:
+            # the request has arrived: read it now so it is applied even if the client gives up
+            receive = await _buffered(receive)
             await asyncio.sleep(delay_ms / 1000)
         if f.commit_then_fail_rate and rng.random() < f.commit_then_fail_rate:
             await self._commit_then_fail(scope, receive, send)

@@ -90,7 +90,24 @@ class SandboxState:
         unknown = [k for k in changes if k not in FaultSettings.names()]
         if unknown:
             return [f"unknown fault setting(s) {unknown}; known: {sorted(FaultSettings.names())}"]
-        candidate = FaultSettings(**{**self.faults.as_dict(), **changes})
+        merged = {**self.faults.as_dict(), **changes}
+        problems = []
+        for name, value in changes.items():
+            nullable = name in ("rate_limit", "rate_burst", "daily_quota")
+            if name == "commit_then_fail_mode":
+                ok = isinstance(value, str)
+            elif value is None:
+                ok = nullable
+            else:
+                ok = isinstance(value, int | float) and not isinstance(value, bool)
+                ok = ok and (name != "daily_quota" or float(value).is_integer())
+            if not ok:
+                problems.append(f"{name}: bad value {value!r}")
+        if problems:
+            return problems
+        if merged["daily_quota"] is not None:
+            merged["daily_quota"] = int(merged["daily_quota"])
+        candidate = FaultSettings(**merged)
         problems = candidate.problems()
         if problems:
             return problems
