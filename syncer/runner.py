@@ -444,7 +444,7 @@ def _dry_run(job: _Job) -> None:
 
 
 def _send(job: _Job, source: Path) -> PushReport:
-    """Record the run, preflight, push every changed ready row."""
+    """Record the run in the ledger, then preflight and push every changed ready row."""
     if job.ledger is not None:
         job.run_id = job.ledger.start_run(
             org=job.org,
@@ -454,22 +454,7 @@ def _send(job: _Job, source: Path) -> PushReport:
             mapping=job.prepared.mapping.path,
             command=job.settings.command,
         )
-    try:
-        return asyncio.run(_push(job))
-    except RunAborted as exc:  # preflight: nothing was sent
-        if job.ledger is not None and job.run_id is not None:
-            job.ledger.finish_run(
-                job.run_id,
-                outcome="aborted",
-                exit_code=exc.exit_code,
-                rows=job.prepared.frame.height,
-                counts={},
-                requests=0,
-                message=exc.message,
-                results_path=None,
-                failures_path=None,
-            )
-        raise
+    return asyncio.run(_push(job))
 
 
 async def _push(job: _Job) -> PushReport:
@@ -483,11 +468,17 @@ async def _push(job: _Job) -> PushReport:
         job.api_key, settings.push, base_url=job.base_url, transport=settings.transport
     )
     async with client:
-        checked = (
-            await preflight(client, job.target, owner_emails(job.prepared))
-            if settings.preflight
-            else None
-        )
+        try:
+            if settings.preflight:
+                owners = owner_emails(job.prepared)
+                job.notes.extend((await preflight(client, job.target, owners)).notes)
+        except RunAborted as exc:
+            # nothing was sent: every row that would have been is not_attempted
+            for row, _key, _body in itertools.chain([first], items):
+                job.on_outcome(
+                    RowOutcome(row, RowStatus.NOT_ATTEMPTED, error=exc.message, code="preflight")
+                )
+            return PushReport(requests=client.requests, aborted=exc)
         report = await push_rows(
             client,
             job.target,
@@ -496,9 +487,7 @@ async def _push(job: _Job) -> PushReport:
             job.on_outcome,
             settings.progress,
         )
-    if checked is not None:
-        report.requests += checked.requests
-        job.notes.extend(checked.notes)
+        report.requests = client.requests  # preflight included
     if report.aborted is not None and report.aborted.reason == "circuit_breaker":
         report.aborted = explain_breaker(report.aborted, job.prepared.mapping)
     return report

@@ -103,6 +103,7 @@ class ReevoClient:
             raise ConfigError("no API key: set REEVO_API_KEY or pass --api-key-file FILE")
         self.base_url = check_base_url(base_url)
         self.timeout_s = timeout_s
+        self.requests = 0  # HTTP requests sent (answered or not), for quota accounting
         self.__key = api_key.strip()
         pool = max(timeout_s, pool_timeout_s or 0.0)
         self._http = httpx.AsyncClient(
@@ -145,6 +146,7 @@ class ReevoClient:
         params: dict[str, str] | None = None,
     ) -> Json:
         """Send one request; return the decoded JSON of a 2xx, raise a ReevoError otherwise."""
+        self.requests += 1
         try:
             response = await self._http.request(method, path, json=json, params=params)
         except httpx.HTTPError as exc:

@@ -1,0 +1,76 @@
+"""Run the real ``syncer`` CLI in a subprocess, the way a user or a scheduler does."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class CliResult:
+    """What one CLI invocation did."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> dict[str, Any]:
+        """The ``--json`` object: the last stdout line."""
+        lines = [ln for ln in self.stdout.splitlines() if ln.strip()]
+        assert lines, f"no stdout; stderr={self.stderr}"
+        out: dict[str, Any] = json.loads(lines[-1])
+        return out
+
+
+def syncer(
+    *args: str | Path,
+    cwd: Path,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> CliResult:
+    """Run ``python -m syncer ARGS`` in ``cwd`` with the key/base URL in the environment."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("REEVO_")}
+    full_env["PYTHONUNBUFFERED"] = "1"
+    if api_key is not None:
+        full_env["REEVO_API_KEY"] = api_key
+    if base_url is not None:
+        full_env["REEVO_BASE_URL"] = base_url
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "syncer", *map(str, args)],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert "Traceback" not in proc.stderr or "--debug" in map(str, args), proc.stderr
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    """Write a small CSV with the stdlib writer (quotes what needs quoting)."""
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def read_results(path: Path) -> list[dict[str, str]]:
+    """A results CSV as a list of dicts (stdlib reader: independent of our own reader)."""
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
