@@ -1,13 +1,15 @@
 """The ``syncer`` command line. The only module that parses flags, prints, draws progress or exits.
 
 Exit codes (a contract): 0 every row fine, 1 some rows invalid/failed/not attempted,
-2 usage, mapping or unreadable input, 3 run aborted by Reevo (auth, expiry, permission, quota).
+2 usage, mapping or unreadable input, 3 run aborted by Reevo (auth, expiry, permission, quota),
+70 an internal error (a bug; --debug shows the traceback with the API key masked).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import time
 import traceback
@@ -21,9 +23,14 @@ from syncer import __version__
 from syncer.errors import ConfigError, SyncerError
 from syncer.models import RunSummary
 
+#: exit code of an unexpected internal error (a bug), as sysexits' EX_SOFTWARE
+EXIT_BUG = 70
+
 
 class _State:
-    debug: bool = False
+    def __init__(self) -> None:
+        self.debug = False
+        self.secrets: set[str] = set()  # keys read from --api-key-file, masked by scrub()
 
 
 STATE = _State()
@@ -34,11 +41,37 @@ def emit_json(obj: dict[str, Any]) -> None:
     click.echo(json.dumps(obj, sort_keys=False, default=str))
 
 
+def remember_key_file(path: Path | None) -> None:
+    """Note the key held in ``path`` (--api-key-file) so :func:`scrub` masks it too."""
+    if path is None:
+        return
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            STATE.secrets.add(key)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every API key we know of ($REEVO_API_KEY, --api-key-file) masked."""
+    keys = set(STATE.secrets)
+    env_key = os.environ.get("REEVO_API_KEY", "").strip()
+    if env_key:
+        keys.add(env_key)
+    for key in sorted(keys, key=len, reverse=True):
+        if len(key) >= 4:
+            text = text.replace(key, "***")
+    return text
+
+
+def _print_traceback(exc: BaseException) -> None:
+    click.echo(scrub("".join(traceback.format_exception(exc))).rstrip("\n"), err=True)
+
+
 def fail(err: SyncerError) -> NoReturn:
     """Print a run-level error (never a traceback unless --debug) and exit with its code."""
     if STATE.debug:
-        traceback.print_exception(err)
-    click.echo(f"error: {err.message}", err=True)
+        _print_traceback(err)
+    click.echo(scrub(f"error: {err.message}"), err=True)
     sys.exit(err.exit_code)
 
 
@@ -328,6 +361,14 @@ def _run_options(fn: Any) -> Any:
             show_default=True,
             help="Stop when the first N answered rows fail alike (0: off).",
         ),
+        click.option(
+            "--timeout",
+            "timeout_s",
+            type=click.FloatRange(min=0.1),
+            default=30.0,
+            show_default=True,
+            help="Seconds to wait for one answer from Reevo before retrying the row.",
+        ),
         click.option("--quiet", "-q", is_flag=True, help="No progress output."),
     ]
     for opt in reversed(opts):
@@ -342,6 +383,7 @@ def _do_run(
     from syncer.runner import Settings, sync
     from syncer.runner import retry as run_retry
 
+    remember_key_file(kw["api_key_file"])
     settings = Settings(
         base_url=kw["base_url"],
         api_key_file=kw["api_key_file"],
@@ -355,6 +397,7 @@ def _do_run(
             concurrency=kw["concurrency"],
             max_rate=kw["max_rate"],
             breaker_threshold=kw["breaker"],
+            timeout_s=kw["timeout_s"],
         ),
         command=command,
     )
@@ -470,6 +513,7 @@ def check_cmd(
     """
     from syncer.runner import Settings, check_access
 
+    remember_key_file(api_key_file)
     settings = Settings(base_url=base_url, api_key_file=api_key_file)
     try:
         if sandbox:
@@ -599,3 +643,15 @@ def main() -> None:
         sys.exit(130)
     except SyncerError as exc:
         fail(exc)
+    except Exception as exc:  # a bug: say so in one line, or show the (masked) traceback
+        if STATE.debug:
+            _print_traceback(exc)
+        else:
+            click.echo(
+                scrub(
+                    f"error: internal error ({type(exc).__name__}: {exc}). This is a bug in "
+                    "syncer: re-run with --debug and report the traceback it prints."
+                ),
+                err=True,
+            )
+        sys.exit(EXIT_BUG)
