@@ -4,6 +4,8 @@ The library never prints or exits; it returns a :class:`RunSummary`. Run-level f
 :class:`SyncerError` subclasses; row-level problems are data in the results.
 """
 
+from typing import Any
+
 from syncer.errors import (
     ConfigError,
     MappingError,
@@ -18,9 +20,35 @@ from syncer.models import RowIssue, RowOutcome, RowStatus, RunSummary
 
 __version__ = "0.1.0"
 
+# The pipeline and the client pull in polars, httpx and pydantic: load them on first use so
+# `syncer --help` and `import syncer.errors` stay fast.
+_LAZY = {
+    "sync": "syncer.runner",
+    "retry": "syncer.runner",
+    "validate": "syncer.runner",
+    "prepare": "syncer.runner",
+    "check_access": "syncer.runner",
+    "Settings": "syncer.runner",
+    "load_mapping": "syncer.mapping",
+    "Mapping": "syncer.mapping",
+    "PushSettings": "syncer.push",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the heavy public names lazily (PEP 562)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'syncer' has no attribute {name!r}")
+
+
 __all__ = [
     "ConfigError",
+    "Mapping",
     "MappingError",
+    "PushSettings",
     "ReevoError",
     "Retryable",
     "RowIssue",
@@ -29,7 +57,14 @@ __all__ = [
     "RowStatus",
     "RunAborted",
     "RunSummary",
+    "Settings",
     "SourceError",
     "SyncerError",
     "__version__",
+    "check_access",
+    "load_mapping",
+    "prepare",
+    "retry",
+    "sync",
+    "validate",
 ]

@@ -32,10 +32,23 @@ def _modules() -> list[tuple[str, Path]]:
     return out
 
 
+def _type_only_nodes(tree: ast.AST) -> set[int]:
+    """ids of nodes inside `if TYPE_CHECKING:` blocks (type-only imports: no runtime edge)."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                out.update(id(n) for n in ast.walk(child))
+    return out
+
+
 def _syncer_imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    type_only = _type_only_nodes(tree)
     found: set[str] = set()
     for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
