@@ -69,10 +69,7 @@ def test_import_rules() -> None:
         if not rules:
             continue
         imported = _syncer_imports(path) - {top}
-        if rules == ("*",):
-            bad = imported
-        else:
-            bad = imported & set(rules)
+        bad = imported if rules == ("*",) else imported & set(rules)
         if bad:
             violations.append(f"syncer/{path.relative_to(PKG)} imports {sorted(bad)}")
     assert not violations, "\n".join(violations)
