@@ -13,15 +13,23 @@ Cells beginning with ``= + - @``, tab, CR, LF or NUL get a leading ``'`` (OWASP 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import polars as pl
 
 from syncer.errors import SourceError
 from syncer.models import RETRY_STATUSES
 
-if TYPE_CHECKING:  # runner composes; results only needs the shape of Prepared
-    from syncer.runner import Prepared
+
+class Prepared(Protocol):
+    """What results needs of :class:`syncer.runner.Prepared` (results never imports runner)."""
+
+    @property
+    def frame(self) -> pl.DataFrame: ...
+
+    @property
+    def headers(self) -> dict[str, str]: ...
+
 
 __all__ = [
     "RESULT_HEAD",

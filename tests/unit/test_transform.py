@@ -1,4 +1,4 @@
-"""Transform: trim, NFC, https://, split lists, constants; E.164 fast path agrees with phonenumbers."""
+"""Transform: trim, NFC, https://, split lists, constants; the E.164 fast path."""
 
 from __future__ import annotations
 
