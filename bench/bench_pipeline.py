@@ -47,7 +47,7 @@ FAST_EMAIL = rf"^{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}$"
 
 def generate(rows: int, path: Path) -> None:
     """A seeded lead list: ~3% duplicate emails (case/space variants), ~1% bad emails,
-    phones in assorted US formats plus some international ones."""
+    phones in assorted US formats plus 2% UK numbers."""
     import polars as pl
 
     i = pl.int_range(0, rows, eager=True)
@@ -81,9 +81,9 @@ def generate(rows: int, path: Path) -> None:
         .then(pl.format("415-{}-{}", p.str.slice(0, 3), p.str.slice(3, 4)))
         .when(pl.col("i") % 5 == 2)
         .then(pl.format("+1 650 {} {}", p.str.slice(0, 3), p.str.slice(3, 4)))
-        .when(pl.col("i") % 5 == 3)
-        .then(pl.format("212.{}.{}", p.str.slice(0, 3), p.str.slice(3, 4)))
-        .otherwise(pl.format("+44 20 7{} {}", p.str.slice(0, 3), p.str.slice(3, 4)))
+        .when(pl.col("i") % 50 == 4)  # 2% international: phonenumbers decides those in Python
+        .then(pl.format("+44 20 7{} {}", p.str.slice(0, 3), p.str.slice(3, 4)))
+        .otherwise(pl.format("212.{}.{}", p.str.slice(0, 3), p.str.slice(3, 4)))
     )
     frame = base.select(
         pl.lit(f).gather(pl.col("fi")).alias("First Name"),
