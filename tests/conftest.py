@@ -3,6 +3,7 @@
 - ``sandbox_app``: a fresh :func:`syncer.sandbox.create_app` (key ``TEST_KEY``, seeded randomness).
 - ``api``: a sync client over ``httpx.ASGITransport`` for that app, base URL the public API,
   sending ``x-api-key: TEST_KEY`` and ``payload_type=json``; ``api.admin(...)`` calls ``/_sandbox``.
+- ``make_client(app, api_key)``: more such clients (closed after the test).
 - ``live_sandbox``: one uvicorn sandbox per session (``serve_in_thread``), reset (data, stats,
   faults) before each test that uses it; a :class:`syncer.sandbox.SandboxHandle`.
 """
@@ -10,7 +11,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -88,6 +89,20 @@ def api(sandbox_app: SandboxApp) -> Iterator[ASGIClient]:
     client = ASGIClient(sandbox_app)
     yield client
     client.close()
+
+
+@pytest.fixture
+def make_client() -> Iterator[Callable[..., ASGIClient]]:
+    """Factory: ``make_client(app, api_key=TEST_KEY)``; every client is closed afterwards."""
+    made: list[ASGIClient] = []
+
+    def make(app: SandboxApp, api_key: str | None = TEST_KEY) -> ASGIClient:
+        made.append(ASGIClient(app, api_key))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()
 
 
 @pytest.fixture(scope="session")

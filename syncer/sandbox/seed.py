@@ -144,9 +144,14 @@ def load_seed_file(path: Path) -> dict[str, Any]:
 
 
 def build_seed(file_seed: dict[str, Any] | None, example_data: bool) -> dict[str, Any]:
-    """The default seed with the file's top-level keys replacing the default's."""
+    """The default seed with the file's top-level keys replacing the default's.
+
+    The help page's example objects are added unless the file brings its own users,
+    accounts or contacts (they would point at users that are not there).
+    """
     seed = dict(DEFAULT_SEED)
-    if example_data:
+    own_people = file_seed and any(k in file_seed for k in ("users", "accounts", "contacts"))
+    if example_data and not own_people:
         seed.update(EXAMPLE_DATA)
     if file_seed:
         seed.update(file_seed)
