@@ -46,7 +46,7 @@ FAST_EMAIL = rf"^{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}$"
 
 
 def generate(rows: int, path: Path) -> None:
-    """A seeded lead list: ~3% duplicate emails (case/space variants), ~1% bad emails,
+    """A seeded lead list: ~0.6% duplicate emails (case/space variants), ~1% bad emails,
     phones in assorted US formats plus 2% UK numbers."""
     import polars as pl
 

@@ -1,0 +1,51 @@
+"""Every corpus file through `syncer validate` with a generic mapping (e-mail = first column):
+either exit 2 with a one-line message, or every row accounted for in the results; no traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from _corpus import corpus_files, ids, requires_corpus
+from click.testing import CliRunner
+
+from syncer.cli import cli
+from syncer.errors import SourceError
+from syncer.sources import read_source
+
+pytestmark = [requires_corpus, pytest.mark.timeout(120)]
+FILES = corpus_files()
+
+
+def _mapping(tmp_path: Path, column: str) -> Path:
+    path = tmp_path / "generic.yaml"
+    path.write_text(
+        "target: account_contact\ncolumns:\n  email: " + json.dumps(column) + "\n", encoding="utf-8"
+    )
+    return path
+
+
+@pytest.mark.parametrize("path", FILES, ids=ids(FILES))
+def test_validate_accounts_for_every_row(path: Path, tmp_path: Path) -> None:
+    try:
+        table = read_source(path)
+        column = table.columns[0]
+    except SourceError:
+        table, column = None, "Email"
+    results = tmp_path / "out.results.csv"
+    args = ["validate", str(path), "--mapping", str(_mapping(tmp_path, column))]
+    result = CliRunner().invoke(cli, [*args, "--results", str(results), "--json"])
+    assert "Traceback" not in result.output
+    if table is None:
+        assert result.exit_code == 2, result.output
+        assert isinstance(result.exception, SystemExit)
+        assert len(result.output.strip().splitlines()) == 1, result.output
+        return
+    assert result.exit_code in (0, 1), (result.exit_code, result.output, result.exception)
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["rows"] == table.frame.height
+    assert sum(summary["counts"].values()) == summary["rows"]
+    written = pl.read_csv(results, infer_schema=False)
+    assert written["source_row"].cast(pl.Int64).to_list() == table.frame["source_row"].to_list()
