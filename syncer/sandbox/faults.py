@@ -90,7 +90,7 @@ class FaultLayer:
         try:
             await self._handle(scope, receive, send)
         finally:
-            stats.in_flight -= 1
+            self.state.stats.in_flight -= 1  # the current counters: a reset may have replaced them
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         st, f, rng = self.state, self.state.faults, self.state.rng

@@ -82,7 +82,8 @@ class SandboxState:
         self.store.clear()
         apply_seed(self.store, self.seed, now_iso())
         self.keys.reset()
-        self.stats = Stats()
+        in_flight = self.stats.in_flight  # requests still running finish on the new counters
+        self.stats = Stats(in_flight=in_flight, max_in_flight=in_flight)
         self.limiter.reset()
 
     def set_faults(self, changes: dict[str, Any]) -> list[str]:
