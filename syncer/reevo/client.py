@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
+from pydantic import SecretStr
 
 from syncer.errors import ConfigError
 from syncer.reevo.classify import classify_response, classify_transport_error
@@ -104,11 +105,11 @@ class ReevoClient:
         self.base_url = check_base_url(base_url)
         self.timeout_s = timeout_s
         self.requests = 0  # HTTP requests sent (answered or not), for quota accounting
-        self.__key = api_key.strip()
+        self._key = SecretStr(api_key.strip())  # masked in repr/vars/tracebacks
         pool = max(timeout_s, pool_timeout_s or 0.0)
         self._http = httpx.AsyncClient(
             base_url=self.base_url + API_PREFIX,
-            headers={"x-api-key": self.__key, "user-agent": USER_AGENT},
+            headers={"x-api-key": self._key.get_secret_value(), "user-agent": USER_AGENT},
             params={"payload_type": "json"},
             timeout=httpx.Timeout(timeout_s, pool=pool),
             limits=httpx.Limits(
@@ -119,7 +120,8 @@ class ReevoClient:
         )
 
     def __repr__(self) -> str:
-        return f"ReevoClient(base_url={self.base_url!r}, api_key={mask_key(self.__key)!r})"
+        masked = mask_key(self._key.get_secret_value())
+        return f"ReevoClient(base_url={self.base_url!r}, api_key={masked!r})"
 
     async def __aenter__(self) -> ReevoClient:
         return self
@@ -151,7 +153,7 @@ class ReevoClient:
             response = await self._http.request(method, path, json=json, params=params)
         except httpx.HTTPError as exc:
             raise classify_transport_error(exc) from None
-        error = classify_response(response, self.__key)
+        error = classify_response(response, self._key.get_secret_value())
         if error is not None:
             raise error
         if not response.content:

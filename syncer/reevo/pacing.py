@@ -139,8 +139,8 @@ class RateController:
                     await self._sleep(min(self.max_wait_s, self.gate_until - now))
                     continue
                 self._refill(now)
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
+                if self._tokens >= 1.0 - 1e-9:  # float dust must not spin the loop
+                    self._tokens = max(0.0, self._tokens - 1.0)
                     self._sent.record(now)
                     return
                 await self._sleep(min(self.max_wait_s, (1.0 - self._tokens) / self._rate))
