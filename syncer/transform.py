@@ -91,10 +91,10 @@ def field_expr(field: MappedField, *, nfc: bool = True) -> pl.Expr:
     if field.kind is FieldKind.URL:
         expr = _with_scheme(expr)
     if field.spec.split is not None:
-        parts = expr.str.split(field.spec.split, inclusive=False).list.eval(
-            pl.element()
-            .str.strip_chars()
-            .filter(pl.element().str.strip_chars().str.len_bytes() > 0)
+        parts = (
+            expr.str.split(field.spec.split, inclusive=False)
+            .list.eval(pl.element().str.strip_chars())
+            .list.filter(pl.element().str.len_bytes() > 0)
         )
         expr = pl.when(parts.list.len() > 0).then(parts)
     return expr.alias(field.out)

@@ -27,12 +27,12 @@ READ_ISSUE = "__read_issue"
 # An ASCII address this pattern accepts is accepted by email-validator unchanged (domain
 # lowercased); anything else is asked of email-validator itself.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
-_FAST_EMAIL = rf"^{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}$"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+_FAST_EMAIL = rf"^{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z][A-Za-z]+$"
 _SPECIAL_TLD = "|".join(SPECIAL_USE_DOMAIN_NAMES)
 _URL = (
-    r"(?i)^https?://(?:[\p{L}\p{N}](?:[\p{L}\p{N}\-]{0,61}[\p{L}\p{N}])?\.)+\p{L}[\p{L}\p{N}\-]{1,62}"
-    r"(?::\d{1,5})?(?:[/?#]\S*)?$"
+    r"(?i)^https?://(?:[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?\.)+"
+    r"\p{L}[\p{L}\p{N}\-]*[\p{L}\p{N}](?::[0-9]+)?(?:[/?#]\S*)?$"
 )
 
 
@@ -40,14 +40,21 @@ def _fast_email(values: pl.Series) -> pl.Series:
     """Normal form of the addresses the fast pattern settles; null for the rest."""
     frame = pl.DataFrame({"v": values.cast(pl.String)})
     v = pl.col("v")
+    at = v.str.find("@", literal=True)
+    domain = pl.col("domain")
     ok = (
         v.str.contains(_FAST_EMAIL)
-        & ~v.str.contains(rf"(?i)\.(?:{_SPECIAL_TLD})$|@(?:[^.]*\.)*..--|@..--")
         & (v.str.len_bytes() <= 254)
+        & (at <= 64)
+        & ~domain.str.contains(rf"\.(?:{_SPECIAL_TLD})$")
+        & ~domain.str.contains(r"(?:^|\.)..--")  # IDNA-style labels: email-validator decides
+        & ~domain.str.contains(r"[^.]{64}")
     )
-    at = v.str.find("@", literal=True)
-    norm = v.str.slice(0, at) + v.str.slice(at).str.to_lowercase()
-    return frame.select(pl.when(ok & (at <= 64)).then(norm).alias(values.name)).to_series()
+    return (
+        frame.with_columns(domain=v.str.slice(at + 1).str.to_lowercase())
+        .select(pl.when(ok).then(v.str.slice(0, at + 1) + domain).alias(values.name))
+        .to_series()
+    )
 
 
 def _fill_slow(
@@ -104,6 +111,22 @@ def _parse_phone(value: str, region: str | None) -> str | None:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
+Checked = tuple[pl.Series, pl.Series]
+
+
+def _constant_once(
+    frame: pl.DataFrame, f: MappedField, fn: Callable[[pl.Series], Checked]
+) -> Checked:
+    """Run ``fn`` over a field's column; a constant (``value:``) is checked once."""
+    if f.source is not None or frame.height == 0:
+        return fn(frame[f.out])
+    a, b = fn(frame[f.out][:1])
+    return (
+        pl.select(pl.repeat(a.item(), frame.height, dtype=pl.String)).to_series(),
+        pl.select(pl.repeat(b.item(), frame.height, dtype=pl.String)).to_series(),
+    )
+
+
 def check(frame: pl.DataFrame, fields: list[MappedField], spec: TargetSpec) -> pl.DataFrame:
     """Add ``status`` (ready|invalid), ``error``, ``error_code`` and ``key``; rewrite e-mail and
     phone columns to their normal form (lowercased domain, E.164)."""
@@ -137,10 +160,14 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: TargetSpec) -> p
 
     settled: list[pl.Series] = []
     for f in emails:
-        norm_s, reason_s = check_emails(frame[f.out])
+        norm_s, reason_s = _constant_once(frame, f, check_emails)
         settled += [norm_s.alias(f"__norm{f.out}"), reason_s.alias(f"__why{f.out}")]
     for f in phones:
-        settled.append(check_phones(frame[f.out], f.spec.default_region).alias(f"__norm{f.out}"))
+
+        def to_e164(s: pl.Series, region: str | None = f.spec.default_region) -> Checked:
+            return check_phones(s, region), s.clear(len(s))
+
+        settled.append(_constant_once(frame, f, to_e164)[0].alias(f"__norm{f.out}"))
     frame = frame.with_columns(settled)
 
     for f in emails:
