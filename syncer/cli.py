@@ -152,6 +152,8 @@ def validate_cmd(
 @click.option("--fail-rate", type=float, default=0.0, help="Share answered 500/502/503.")
 @click.option("--reset-rate", type=float, default=0.0, help="Share whose connection drops.")
 @click.option("--commit-then-fail-rate", type=float, default=0.0, help="Writes applied, then fail.")
+@click.option("--slow-rate", type=float, default=0.0, help="Share answered only after --slow-ms.")
+@click.option("--slow-ms", type=float, default=30_000.0, show_default=True, help="See --slow-rate.")
 @click.option("--seed", "seed", type=click.Path(exists=True, dir_okay=False), help="Seed YAML.")
 @click.option("--no-examples", is_flag=True, help="Do not seed the help page's example objects.")
 def sandbox_cmd(
@@ -166,6 +168,8 @@ def sandbox_cmd(
     fail_rate: float,
     reset_rate: float,
     commit_then_fail_rate: float,
+    slow_rate: float,
+    slow_ms: float,
     seed: str | None,
     no_examples: bool,
 ) -> None:
@@ -186,6 +190,8 @@ def sandbox_cmd(
         fail_rate=fail_rate,
         reset_rate=reset_rate,
         commit_then_fail_rate=commit_then_fail_rate,
+        slow_rate=slow_rate,
+        slow_ms=slow_ms,
         seed_path=Path(seed) if seed else None,
         example_data=not no_examples,
     )
