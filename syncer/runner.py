@@ -503,6 +503,11 @@ class PreflightResult:
 
     requests: int = 0
     notes: list[str] = field(default_factory=list)
+    key_checked: bool = True  # False: Reevo could not be reached to check the key
+
+
+#: attempts of the preflight probe when Reevo answers 5xx/429 or does not answer
+PREFLIGHT_ATTEMPTS = 3
 
 
 async def preflight(
@@ -516,16 +521,24 @@ async def preflight(
     fix; returns the number of requests made and notes about checks it could not make.
     """
     spec = TARGETS[target]
-    result = PreflightResult(requests=1)
-    try:
-        await client.request(spec.method, spec.path, json={})
-    except RowRejected:
-        pass  # 4xx about the body: the key, its expiry and its permissions are fine
-    except RunAborted as exc:
-        raise _preflight_failed(exc) from None
-    except Retryable as exc:
-        result.notes.append(f"could not check the key before sending ({exc.message})")
-        return result
+    result = PreflightResult(requests=0)
+    for attempt in range(1, PREFLIGHT_ATTEMPTS + 1):
+        result.requests += 1
+        try:
+            await client.request(spec.method, spec.path, json={})
+        except RowRejected:
+            break  # 4xx about the body: the key, its expiry and its permissions are fine
+        except RunAborted as exc:
+            raise _preflight_failed(exc) from None
+        except Retryable as exc:
+            if attempt < PREFLIGHT_ATTEMPTS:
+                await asyncio.sleep(max(exc.retry_after or 0.0, 0.3 * attempt))
+                continue
+            result.key_checked = False
+            result.notes.append(f"could not check the key before sending ({exc.detail})")
+            return result
+        else:
+            break
     missing: dict[str, MappedField] = {}
     for email in list(owners)[:PREFLIGHT_MAX_OWNERS]:
         result.requests += 1
@@ -597,7 +610,14 @@ def check_access(
         async with client:
             return await preflight(client, mapping.target, owners)
 
-    return asyncio.run(go())
+    result = asyncio.run(go())
+    if not result.key_checked:
+        raise RunAborted(
+            f"{result.notes[-1]}: no usable answer from Reevo at {base_url}. Check --base-url "
+            "and the network, then run syncer check again.",
+            reason="unreachable",
+        )
+    return result
 
 
 def _preflight_failed(exc: RunAborted) -> RunAborted:
