@@ -85,9 +85,11 @@ def _with_scheme(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.str.contains(_SCHEME)).then(expr).otherwise(pl.lit("https://") + expr)
 
 
-def field_expr(field: MappedField, *, nfc: bool = True) -> pl.Expr:
-    """The normalised value of one field (String, or List[String] for split fields)."""
-    expr = clean_text(field.raw(), nfc=nfc)
+def field_expr(field: MappedField, *, nfc: bool = True, base: pl.Expr | None = None) -> pl.Expr:
+    """The normalised value of one field (String, or List[String] for split fields).
+
+    ``base`` replaces the raw value (normalise() passes an already-NFC column)."""
+    expr = clean_text(field.raw() if base is None else base, nfc=nfc)
     if field.kind is FieldKind.URL:
         expr = _with_scheme(expr)
     if field.spec.split is not None:
@@ -100,16 +102,25 @@ def field_expr(field: MappedField, *, nfc: bool = True) -> pl.Expr:
     return expr.alias(field.out)
 
 
+def _nfc_rows(column: pl.Series) -> pl.Series:
+    """NFC only on the rows holding non-ASCII text (NFC is the costly step)."""
+    rows = (column.str.len_bytes() != column.str.len_chars()).fill_null(False).arg_true()
+    out = column.clone()
+    if len(rows):
+        out.scatter(rows, column.gather(rows).str.normalize("NFC"))
+    return out
+
+
 def normalise(frame: pl.DataFrame, fields: list[MappedField]) -> pl.DataFrame:
     """Add one internal column per mapped field holding its normalised value."""
     sources = sorted({f.source for f in fields if f.source is not None})
-    # NFC is the costly step; a column of pure ASCII text is already NFC
-    non_ascii: dict[str, bool] = {}
-    if sources and frame.height:
-        probe = frame.select(
-            (pl.col(c).str.len_bytes() != pl.col(c).str.len_chars()).any().alias(c) for c in sources
-        )
-        non_ascii = {c: bool(v) for c, v in probe.row(0, named=True).items()}
-    return frame.with_columns(
-        [field_expr(f, nfc=f.source is None or non_ascii.get(f.source, True)) for f in fields]
+    nfc = {c: _nfc_rows(frame[c].cast(pl.String)).alias(f"__nfc:{c}") for c in sources}
+    out = frame.with_columns(nfc.values()).with_columns(
+        [
+            field_expr(f, nfc=False, base=pl.col(f"__nfc:{f.source}"))
+            if f.source is not None
+            else field_expr(f)
+            for f in fields
+        ]
     )
+    return out.drop([s.name for s in nfc.values()])
