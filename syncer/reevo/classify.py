@@ -19,7 +19,9 @@ ProtocolError, resets)                                  provably never left (con
 **Quota vs rate 429.** Reevo documents a per-organisation quota of public requests but not how
 its exhaustion looks. A 429 is treated as quota exhaustion (stop the run; waiting seconds will
 not help) when its message mentions a quota or a daily/day limit, or when its ``Retry-After``
-is an hour or more away. Any other 429 is a rate limit: slow down and retry.
+is an hour or more away (a machine-readable ``"error"`` field, as the sandbox sends
+``rate_limited``/``quota_exceeded``, wins when present). Any other 429 is a rate limit: slow
+down and retry.
 
 Server messages are shown to the user. The API key is scrubbed from them, just in case.
 """
@@ -106,14 +108,17 @@ def _message_from_json(data: Any) -> str:
     return ""
 
 
+def _json(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.text) if response.content else None
+    except ValueError:
+        return None
+
+
 def server_message(response: httpx.Response, secret: str | None = None) -> str:
     """The readable message in an error response (FastAPI 422 detail flattened)."""
     text = response.text
-    msg = ""
-    try:
-        msg = _message_from_json(json.loads(text)) if text else ""
-    except ValueError:
-        msg = ""
+    msg = _message_from_json(_json(response))
     msg = (msg or text.strip() or response.reason_phrase or f"HTTP {response.status_code}").strip()
     if secret:
         msg = msg.replace(secret, "***")
@@ -149,9 +154,7 @@ def classify_response(response: httpx.Response, secret: str | None = None) -> Re
             reason="permission",
         )
     retry_after = parse_retry_after(response.headers.get("retry-after"))
-    if status == 429 and (
-        _QUOTA_WORDS.search(msg) or (retry_after is not None and retry_after >= QUOTA_RETRY_AFTER_S)
-    ):
+    if status == 429 and _is_quota(response, msg, retry_after):
         return RunAborted(f"{QUOTA_HINT} ({msg})", status=status, detail=msg, reason="quota")
     if status in RETRY_STATUSES or status >= 500:
         return Retryable(
@@ -162,6 +165,16 @@ def classify_response(response: httpx.Response, secret: str | None = None) -> Re
             maybe_applied=status >= 500,
         )
     return RowRejected(msg, status=status, detail=msg)
+
+
+def _is_quota(response: httpx.Response, msg: str, retry_after: float | None) -> bool:
+    data = _json(response)
+    code = str(data.get("error", "")) if isinstance(data, dict) else ""
+    if code:
+        return "quota" in code.lower()
+    if _QUOTA_WORDS.search(msg):
+        return True
+    return retry_after is not None and retry_after >= QUOTA_RETRY_AFTER_S
 
 
 def classify_transport_error(exc: httpx.HTTPError) -> Retryable:

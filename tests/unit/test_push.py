@@ -1,0 +1,240 @@
+"""The worker pool against the real sandbox: in-process (ASGITransport) and over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+
+from syncer.models import RowOutcome, RowStatus
+from syncer.push import (
+    CODE_AMBIGUOUS,
+    CODE_REJECTED,
+    CODE_STOPPED,
+    PushReport,
+    PushSettings,
+    make_client,
+    push_rows,
+)
+from syncer.sandbox import SandboxApp, SandboxHandle
+
+TEST_KEY = "test-key-all-permissions"  # the conftest sandbox key
+
+FAST = {"backoff_base_s": 0.01, "backoff_cap_s": 0.1}
+
+
+def rows(n: int, **extra: Any) -> list[tuple[int, str, dict[str, Any]]]:
+    return [
+        (i + 2, f"p{i}@example.org", {"email": f"p{i}@example.org", "first_name": f"P{i}", **extra})
+        for i in range(n)
+    ]
+
+
+def push(
+    items: list[tuple[int, str, dict[str, Any]]],
+    settings: PushSettings,
+    *,
+    app: SandboxApp | None = None,
+    base_url: str = "http://127.0.0.1",
+    key: str = TEST_KEY,
+    target: str = "account_contact",
+    each: Any = None,
+) -> tuple[PushReport, list[RowOutcome]]:
+    outcomes: list[RowOutcome] = []
+
+    def on_outcome(o: RowOutcome) -> None:
+        outcomes.append(o)
+        if each is not None:
+            each(outcomes)
+
+    async def go() -> PushReport:
+        transport = httpx.ASGITransport(app=app) if app is not None else None
+        async with make_client(key, settings, base_url=base_url, transport=transport) as client:
+            return await push_rows(client, target, iter(items), settings, on_outcome)
+
+    report = asyncio.run(go())
+    assert sorted(o.source_row for o in outcomes) == sorted(i[0] for i in items)
+    assert sum(report.counts.values()) == len(items)  # one outcome per row
+    return report, outcomes
+
+
+def statuses(outcomes: list[RowOutcome]) -> Counter[str]:
+    return Counter(o.status.value for o in outcomes)
+
+
+def stored(app: SandboxApp) -> list[dict[str, Any]]:
+    async def go() -> Any:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            return (await c.get("/_sandbox/dump")).json()
+
+    return asyncio.run(go())  # type: ignore[no-any-return]
+
+
+def test_every_row_succeeds_with_ids(sandbox_app: SandboxApp) -> None:
+    tasks_seen: list[int] = []
+    report, outcomes = push(
+        rows(300),
+        PushSettings(concurrency=8, initial_rate=1000),
+        app=sandbox_app,
+        each=lambda _o: tasks_seen.append(len(asyncio.all_tasks())),
+    )
+    assert statuses(outcomes) == {"succeeded": 300}
+    assert all(o.contact_id and o.attempts == 1 for o in outcomes)
+    assert report.requests == 300 and report.retries == 0 and report.aborted is None
+    assert max(tasks_seen) <= 8 + 2  # a fixed pool, never one task per row
+    emails = {c["email"] for c in stored(sandbox_app)["contacts"]}
+    assert {f"p{i}@example.org" for i in range(300)} <= emails
+
+
+def test_twenty_percent_faults_every_row_still_succeeds(sandbox_app: SandboxApp) -> None:
+    sandbox_app.sandbox.set_faults({"fail_rate": 0.2, "reset_rate": 0.05})
+    report, outcomes = push(
+        rows(300), PushSettings(concurrency=16, initial_rate=1000, **FAST), app=sandbox_app
+    )
+    assert statuses(outcomes) == {"succeeded": 300}
+    assert report.retries > 30 and report.requests == 300 + report.retries
+    dump = stored(sandbox_app)
+    mine = [c for c in dump["contacts"] if c["email"].startswith("p")]
+    assert len(mine) == 300  # each stored exactly once
+
+
+def test_rejected_row_keeps_reevo_message(sandbox_app: SandboxApp) -> None:
+    items = rows(5)
+    items.insert(2, (99, "bad", {"email": "x@y.org", "contact_owner_email": "nobody@nowhere.org"}))
+    _, outcomes = push(items, PushSettings(concurrency=4, **FAST), app=sandbox_app)
+    (bad,) = [o for o in outcomes if o.source_row == 99]
+    assert bad.status is RowStatus.FAILED and bad.code == CODE_REJECTED
+    assert bad.http_status == 422 and "contact_owner_email" in bad.error
+    assert statuses(outcomes)["succeeded"] == 5
+
+
+def test_expired_key_mid_run_stops_within_one_round(sandbox_app: SandboxApp) -> None:
+    keys = sandbox_app.sandbox.keys
+
+    def expire_after_50(outcomes: list[RowOutcome]) -> None:
+        if len(outcomes) == 50:
+            key = keys.get(TEST_KEY)
+            assert key is not None
+            key.expired = True
+
+    report, outcomes = push(
+        rows(2000),
+        PushSettings(concurrency=8, initial_rate=2000),
+        app=sandbox_app,
+        each=expire_after_50,
+    )
+    assert report.aborted is not None and report.aborted.reason == "expired"
+    assert "create a new API key" in report.aborted.message
+    counts = statuses(outcomes)
+    assert counts["succeeded"] >= 50 and counts["not_attempted"] > 1900
+    assert counts["succeeded"] + counts["not_attempted"] == 2000
+    assert report.requests <= counts["succeeded"] + 8  # at most one round of 401s
+    assert all(o.code == CODE_STOPPED for o in outcomes if o.status is RowStatus.NOT_ATTEMPTED)
+
+
+def test_missing_permission_aborts_before_more_rows(sandbox_app: SandboxApp) -> None:
+    from syncer.sandbox.keys import ApiKey
+
+    sandbox_app.sandbox.keys.add(ApiKey("read-only-key", "ro", {"contacts": "read"}))
+    report, outcomes = push(
+        rows(100), PushSettings(concurrency=4), app=sandbox_app, key="read-only-key"
+    )
+    assert report.aborted is not None and report.aborted.reason == "permission"
+    assert "contacts:write" in report.aborted.message
+    assert statuses(outcomes) == {"not_attempted": 100}
+    assert report.requests <= 4
+
+
+def test_quota_exhausted_mid_run(sandbox_app: SandboxApp) -> None:
+    sandbox_app.sandbox.set_faults({"daily_quota": 40})
+    report, outcomes = push(
+        rows(200), PushSettings(concurrency=4, initial_rate=1000, **FAST), app=sandbox_app
+    )
+    assert report.aborted is not None and report.aborted.reason == "quota"
+    counts = statuses(outcomes)
+    assert counts == {"succeeded": 40, "not_attempted": 160}
+
+
+def test_circuit_breaker_stops_on_the_same_rejection(sandbox_app: SandboxApp) -> None:
+    items = rows(500, contact_custom_fields={"no_such_field": "x"})
+    report, outcomes = push(
+        items, PushSettings(concurrency=4, breaker_threshold=25), app=sandbox_app
+    )
+    assert report.aborted is not None and report.aborted.reason == "circuit_breaker"
+    assert "no_such_field" in report.aborted.message
+    counts = statuses(outcomes)
+    assert 25 <= counts["failed"] <= 25 + 4
+    assert counts["not_attempted"] == 500 - counts["failed"]
+
+
+def test_breaker_disarmed_by_a_success(sandbox_app: SandboxApp) -> None:
+    items = rows(1) + rows(60, contact_custom_fields={"no_such_field": "x"})[1:]
+    items = [(i + 2, k, b) for i, (_, k, b) in enumerate(items)]
+    report, outcomes = push(
+        items, PushSettings(concurrency=1, initial_rate=1000, breaker_threshold=10), app=sandbox_app
+    )
+    assert report.aborted is None
+    assert statuses(outcomes) == {"succeeded": 1, "failed": 59}
+
+
+def test_sick_server_spends_the_retry_budget_and_stops(sandbox_app: SandboxApp) -> None:
+    sandbox_app.sandbox.set_faults({"fail_rate": 1.0})
+    report, outcomes = push(
+        rows(1000),
+        PushSettings(concurrency=8, initial_rate=1000, retry_budget=40, **FAST),
+        app=sandbox_app,
+    )
+    assert report.aborted is not None and report.aborted.reason == "retry_budget"
+    assert report.requests <= 40 + 8 * 2 + 8
+    assert statuses(outcomes)["not_attempted"] > 900
+
+
+def test_creates_are_not_resent_after_an_ambiguous_failure(sandbox_app: SandboxApp) -> None:
+    sandbox_app.sandbox.set_faults({"commit_then_fail_rate": 0.3})
+    items = [(i + 2, f"acct{i}", {"name": f"Acct {i}"}) for i in range(100)]
+    _, outcomes = push(
+        items,
+        PushSettings(concurrency=8, initial_rate=1000, **FAST),
+        app=sandbox_app,
+        target="accounts",
+    )
+    ambiguous = [o for o in outcomes if o.code == CODE_AMBIGUOUS]
+    assert ambiguous and all(o.attempts == 1 for o in ambiguous)
+    assert "may have been applied" in ambiguous[0].error
+    names = Counter(a["name"] for a in stored(sandbox_app)["accounts"])
+    assert all(names[f"Acct {i}"] == 1 for i in range(100))  # applied once, never twice
+
+
+@pytest.mark.timeout(60)
+def test_429_storm_over_loopback_honours_retry_after(live_sandbox: SandboxHandle) -> None:
+    live_sandbox.admin.set_faults(rate_limit=40)
+    started = time.monotonic()
+    report, outcomes = push(
+        rows(120),
+        PushSettings(concurrency=16, initial_rate=200, **FAST),
+        base_url=live_sandbox.base_url,
+    )
+    elapsed = time.monotonic() - started
+    assert statuses(outcomes) == {"succeeded": 120}
+    stats = live_sandbox.admin.stats()
+    assert report.throttled == stats["rate_limited"] >= 1
+    # every 429 closes the gate for Retry-After (>= 1 s): no hammering
+    assert report.throttled <= 40, report
+    assert elapsed >= 1.0
+
+
+@pytest.mark.timeout(60)
+def test_slow_responses_past_the_timeout_are_retried(live_sandbox: SandboxHandle) -> None:
+    live_sandbox.admin.set_faults(slow_rate=0.2, slow_ms=1500)
+    report, outcomes = push(
+        rows(40),
+        PushSettings(concurrency=16, initial_rate=1000, timeout_s=0.4, **FAST),
+        base_url=live_sandbox.base_url,
+    )
+    assert statuses(outcomes) == {"succeeded": 40}
+    assert report.retries >= 1
