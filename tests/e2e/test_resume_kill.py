@@ -1,0 +1,139 @@
+"""Acceptance (issue 5): ``kill -9`` at random moments, re-run, and the job completes exactly once.
+
+The sandbox runs in a thread of this process, so it outlives every killed CLI. After each kill
+the test reads the ledger as another process would: every key whose success is committed there
+is snapshotted with its ``upsert_count`` in the sandbox, and that count must never grow again.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .cli_helpers import syncer
+from .ledger_helpers import (
+    ENDPOINT,
+    committed_keys,
+    contacts,
+    lead,
+    sandbox,
+    write_leads,
+    write_mapping,
+)
+
+ROWS = 5000
+KILLS = 20
+
+
+def _env(base_url: str, api_key: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REEVO_")}
+    env.update(REEVO_API_KEY=api_key, REEVO_BASE_URL=base_url, PYTHONUNBUFFERED="1")
+    return env
+
+
+def _wait_idle(admin_stats: object, deadline_s: float = 5.0) -> None:
+    """Wait until the sandbox has answered every request the killed client had sent."""
+    assert callable(admin_stats)
+    end = time.monotonic() + deadline_s
+    while admin_stats()["in_flight"] and time.monotonic() < end:
+        time.sleep(0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_sigkill_at_random_moments_then_rerun_completes_exactly_once(tmp_path: Path) -> None:
+    seed = int(os.environ.get("SYNCER_KILL_SEED", time.time_ns() % 10**9))
+    rng = random.Random(seed)
+    src = write_leads(tmp_path / "leads.csv", ROWS)
+    mapping = write_mapping(tmp_path / "leads.yaml")
+    ledger = tmp_path / "ledger.db"
+    args = [sys.executable, "-m", "syncer", "run", str(src), "--mapping", str(mapping)]
+    args += ["--ledger", str(ledger), "--quiet", "--max-rate", "250"]
+    seen: dict[str, int] = {}  # key -> upsert_count when its success was first seen committed
+    kills = 0
+    with sandbox() as sb:
+        env = _env(sb.base_url, sb.api_key)
+        while kills < KILLS:
+            # most kills land mid-push; once most rows are done, kill earlier (start-up,
+            # planning, preflight, first batch) so the job still needs the 20th re-run
+            late = len(seen) < ROWS * 0.7
+            delay = rng.uniform(0.3, 3.5 if late else 1.6)
+            proc = subprocess.Popen(
+                args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+            try:
+                proc.wait(timeout=delay)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                kills += 1
+            else:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                pytest.fail(f"run finished before kill #{kills + 1} (seed {seed}): {err}")
+            finally:
+                if proc.stderr:
+                    proc.stderr.close()
+            _wait_idle(sb.admin.stats)
+            now = contacts(sb)
+            for key in committed_keys(ledger):
+                assert key in now, f"ledger says {key} succeeded, sandbox lacks it (seed {seed})"
+                count = int(now[key]["upsert_count"])
+                assert seen.setdefault(key, count) == count, (
+                    f"{key} was sent again after its success was committed (seed {seed})"
+                )
+
+        done = syncer(
+            "run",
+            src,
+            "--mapping",
+            mapping,
+            "--ledger",
+            ledger,
+            "--json",
+            "-q",
+            cwd=tmp_path,
+            api_key=sb.api_key,
+            base_url=sb.base_url,
+        )
+        assert done.code == 0, done.stderr
+        summary = done.json
+        assert summary["succeeded"] + summary["unchanged"] == ROWS
+        assert summary["unchanged"] >= len(seen)  # every committed success was skipped
+        assert summary["failed"] == summary["not_attempted"] == 0
+
+        final = contacts(sb)
+        stats = sb.admin.stats()
+        runs = syncer("runs", "--ledger", ledger, "--limit", "100", "--json", cwd=tmp_path)
+
+    # the sandbox holds exactly the file's contacts, with the file's values
+    expected = {lead(i)[0]: lead(i) for i in range(ROWS)}
+    assert set(final) == set(expected)
+    for email, (_, first, last, company, title) in expected.items():
+        c = final[email]
+        assert (c["first_name"], c["last_name"], c["company"], c["title"]) == (
+            first,
+            last,
+            company,
+            title,
+        )
+    # no row was sent again after its success was committed
+    grew = {
+        k: (n, final[k]["upsert_count"]) for k, n in seen.items() if final[k]["upsert_count"] != n
+    }
+    assert not grew, f"re-sent after commit (seed {seed}): {list(grew.items())[:5]}"
+    # every upsert the sandbox applied is accounted for by a 200 on the endpoint
+    assert sum(int(c["upsert_count"]) for c in final.values()) == stats["by_path_status"][
+        ENDPOINT
+    ].get("200", 0)
+    assert len(seen) > 0, f"no kill landed after a committed batch (seed {seed})"
+    # history: the killed runs show as interrupted, the last one finished
+    listed = runs.json["runs"]
+    assert listed[0]["outcome"] == "finished"
+    assert {r["outcome"] for r in listed[1:]} <= {"interrupted"}
