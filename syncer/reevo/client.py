@@ -102,6 +102,12 @@ class ReevoClient:
     ) -> None:
         if not api_key or not api_key.strip():
             raise ConfigError("no API key: set REEVO_API_KEY or pass --api-key-file FILE")
+        if not all(ch.isascii() and ch.isprintable() for ch in api_key.strip()):
+            raise ConfigError(  # never echo the key: it may be a real one with a typo
+                "the API key holds line breaks, control or non-ASCII characters, which an "
+                "HTTP header cannot carry: copy it again from Reevo (Settings > Integrations "
+                "> API keys)."
+            )
         self.base_url = check_base_url(base_url)
         self.timeout_s = timeout_s
         self.requests = 0  # HTTP requests sent (answered or not), for quota accounting

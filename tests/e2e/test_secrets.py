@@ -1,0 +1,184 @@
+"""The API key never leaves the process: not in output, --debug tracebacks, files or the ledger.
+
+The whole CLI surface runs in subprocesses (the real entry point, as a scheduler runs it) with a
+recognisable key; then every byte it printed or wrote is searched for the key and for any
+12-character piece of it. Also: a plain-http base URL that is not loopback is refused before
+any connection is made.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from syncer.sandbox import SandboxHandle
+
+from .robust_helpers import Result, invoke, make_leads, results_rows, spawn, write_mapping
+
+pytestmark = pytest.mark.timeout(90)
+
+KEY = "rv_canary_S3CRET_7f3a9b2c4d5e6f7081"
+FILE_KEY = "rv_canary_FILEKEY_0a1b2c3d4e5f6a7b8c"
+
+
+def pieces(secret: str, width: int = 12) -> set[str]:
+    return {secret[i : i + width] for i in range(len(secret) - width + 1)}
+
+
+def assert_clean(blob: str | bytes, where: str) -> None:
+    data = blob if isinstance(blob, bytes) else blob.encode("utf-8", "replace")
+    for secret in (KEY, FILE_KEY):
+        for piece in pieces(secret):
+            assert piece.encode() not in data, f"a piece of the key leaked into {where}"
+
+
+def add_key(sb: SandboxHandle, key: str, expired: bool = False) -> None:
+    body = {"api_key": key, "permissions": "all", "expired": expired}
+    httpx.post(sb.admin_url + "/keys", json=body, timeout=10).raise_for_status()
+
+
+def cli(
+    work: Path, *args: str | Path, base_url: str | None = None, key: str | None = KEY
+) -> Result:
+    proc = spawn(*args, cwd=work, api_key=key, base_url=base_url)
+    out, err = proc.communicate(timeout=60)
+    return Result(proc.returncode, out, err)
+
+
+def test_no_output_file_or_ledger_holds_the_key(
+    live_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    sb = live_sandbox
+    add_key(sb, KEY)
+    add_key(sb, FILE_KEY, expired=True)
+    key_file = tmp_path / "key.txt"
+    key_file.write_text(FILE_KEY + "\n", encoding="utf-8")
+    leads = make_leads(tmp_path, 80)
+    mapping = write_mapping(tmp_path)
+    url = sb.base_url
+    outputs: list[tuple[str, Result]] = []
+
+    def record(name: str, res: Result, *codes: int) -> Result:
+        outputs.append((name, res))
+        assert res.code in codes, f"{name}: exit {res.code}\n{res.stderr}"
+        return res
+
+    record("validate", cli(tmp_path, "validate", leads.path, "--mapping", mapping), 1)
+    record("check", cli(tmp_path, "check", "--mapping", mapping, base_url=url), 0)
+
+    # a run that stops on the daily quota, with the ledger's -wal/-shm files read mid-run
+    sb.admin.set_faults(daily_quota=40, latency_ms=15, reset_rate=0.1)
+    proc = spawn("--debug", "run", leads.path, "--mapping", mapping, "--json",
+                 cwd=tmp_path, api_key=KEY, base_url=url)  # fmt: skip
+    seen_wal = False
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline:
+        for side in (tmp_path / ".syncer").glob("ledger.db-*"):
+            try:
+                assert_clean(side.read_bytes(), side.name)
+                seen_wal = True
+            except FileNotFoundError:
+                pass
+        time.sleep(0.02)
+    out, err = proc.communicate(timeout=30)
+    record("run --debug (quota, resets)", Result(proc.returncode, out, err), 3)
+    assert seen_wal, "the ledger's WAL files were never seen during the run"
+    assert any(r["status"] == "not_attempted" for r in results_rows(tmp_path / "leads.results.csv"))
+
+    sb.admin.set_faults(daily_quota=None, latency_ms=0, reset_rate=0.0)
+    retry = cli(tmp_path, "retry", tmp_path / "leads.results.csv", "--json", base_url=url)
+    record("retry", retry, 0)
+
+    # expired key from a key file: preflight stops it; --debug shows a traceback, key masked
+    expired = cli(tmp_path, "--debug", "run", leads.path, "--mapping", mapping, "--full",
+                  "--api-key-file", key_file, base_url=url, key=None)  # fmt: skip
+    record("run --api-key-file (expired)", expired, 3)
+    check = cli(tmp_path, "--debug", "check", "--mapping", mapping, "--api-key-file", key_file,
+                base_url=url, key=None)  # fmt: skip
+    record("check --debug (expired key file)", check, 3)
+    assert "Traceback" in check.stderr and "expired" in check.stderr
+    # a bad base URL (ConfigError) and an unreachable one (failing request), with --debug
+    bad = cli(tmp_path, "--debug", "run", leads.path, "--mapping", mapping,
+              "--base-url", "http://10.255.255.1")  # fmt: skip
+    record("run --debug (non-https base URL)", bad, 2)
+    assert "Traceback" in bad.stderr
+    down = cli(tmp_path, "--debug", "check", "--mapping", mapping,
+               "--base-url", "http://127.0.0.1:9")  # fmt: skip
+    record("check --debug (nothing listening)", down, 3)
+    assert "Traceback" in down.stderr
+    record("runs", cli(tmp_path, "runs", "--json"), 0)
+    for run_id in range(1, 4):
+        record(f"runs show {run_id}", cli(tmp_path, "runs", "show", str(run_id), "--json"), 0)
+
+    for name, res in outputs:
+        assert_clean(res.stdout, f"stdout of {name}")
+        assert_clean(res.stderr, f"stderr of {name}")
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p != key_file]
+    assert any(p.name == "ledger.db" for p in written)
+    assert any(p.name.endswith(".retry.csv") for p in written)
+    for path in written:
+        assert_clean(path.read_bytes(), str(path.relative_to(tmp_path)))
+
+
+@pytest.mark.parametrize("odd", ["\u00e9", "\n", "\x07"])
+def test_a_key_http_cannot_carry_is_a_clear_error(tmp_path: Path, odd: str) -> None:
+    """A key with a character HTTP headers cannot carry would fail deep inside httpx (and its
+    error could echo the header): it is refused up front, without showing the key."""
+    mapping = write_mapping(tmp_path)
+    for debug in ((), ("--debug",)):
+        res = invoke(*debug, "check", "--mapping", mapping, api_key=KEY[:20] + odd + KEY[20:],
+                     base_url="http://127.0.0.1:9")  # fmt: skip
+        assert res.code == 2, res.stderr
+        assert "copy it again" in res.stderr
+        assert_clean(res.stdout + res.stderr, "output")
+
+
+def test_debug_traceback_and_message_mask_the_key(tmp_path: Path) -> None:
+    """Whatever text holds the key (here a path the user named after it), both the error line
+    and the --debug traceback show it masked; the env key and the key file's key alike."""
+    leads = make_leads(tmp_path, 3)
+    key_file = tmp_path / "key.txt"
+    key_file.write_text(FILE_KEY, encoding="utf-8")
+    for secret, key_args in ((KEY, ()), (FILE_KEY, ("--api-key-file", key_file))):
+        missing = tmp_path / f"{secret}.yaml"
+        for debug in ((), ("--debug",)):
+            res = cli(tmp_path, *debug, "run", leads.path, "--mapping", missing, *key_args,
+                      key=KEY if not key_args else None)  # fmt: skip
+            assert res.code == 2, res.stderr
+            assert "***.yaml" in res.stderr
+            assert ("Traceback" in res.stderr) == bool(debug)
+            assert_clean(res.stdout + res.stderr, "output")
+
+
+@pytest.mark.parametrize(
+    ("command", "url"),
+    [
+        ("run", "http://10.255.255.1"),
+        ("run", "http://reevo.example.com:8080"),
+        ("run", "ftp://127.0.0.1"),
+        ("retry", "http://10.255.255.1"),
+        ("check", "http://10.255.255.1"),
+    ],
+)
+def test_plain_http_base_url_is_refused_before_connecting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, url: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    leads = make_leads(tmp_path, 3)
+    mapping = write_mapping(tmp_path)
+    args: list[str | Path] = {
+        "run": ["run", leads.path, "--mapping", mapping],
+        "retry": ["retry", leads.path, "--mapping", mapping],
+        "check": ["check", "--mapping", mapping],
+    }[command]
+    started = time.monotonic()
+    res = invoke(*args, "--base-url", url, api_key=KEY)  # 10.255.255.1 would hang a connect
+    assert res.code == 2, res.stderr
+    assert time.monotonic() - started < 10
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "https" in lines[0], lines
+    assert_clean(res.stdout + res.stderr, "output")
+    assert not (tmp_path / "leads.results.csv").exists()  # stopped before doing anything
