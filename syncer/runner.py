@@ -381,7 +381,7 @@ def sync(source: Path, mapping: Mapping | Path, settings: Settings | None = None
     if settings.on_start is not None:
         settings.on_start(prepared.counts()[RowStatus.READY.value])
     base_url = _base_url(settings)
-    api_key = "" if settings.dry_run else _api_key(settings)
+    api_key = _dry_run_key(settings) if settings.dry_run else _api_key(settings)
     results_path, failures_path = default_paths(source, settings.results)
     org = settings.org or org_id(base_url, api_key=api_key, label=settings.org_label)
     ledger = Ledger(settings.ledger) if settings.ledger is not None else None
@@ -435,6 +435,14 @@ def sync(source: Path, mapping: Mapping | Path, settings: Settings | None = None
     finally:
         if ledger is not None:
             ledger.close()
+
+
+def _dry_run_key(settings: Settings) -> str:
+    """The key when one is given (a dry run plans against that org's ledger), else ''."""
+    try:
+        return _api_key(settings)
+    except ConfigError:
+        return ""
 
 
 def _dry_run(job: _Job) -> None:
