@@ -235,12 +235,61 @@ class _Lines:
         return None
 
 
+#: most values a mapping may expand to once YAML aliases are followed (stops "billion laughs")
+MAX_YAML_NODES = 10_000
+
+
+def _check_size(root: yaml.Node, where: str) -> None:
+    """Refuse a document whose aliases expand it past MAX_YAML_NODES or into a cycle."""
+    sizes: dict[int, int] = {}
+    pending: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        line = node.start_mark.line + 1
+        if id(node) in pending or len(pending) > 100:
+            raise MappingError(
+                f"{where}:{line}: the YAML nests too deep or an alias (*name) refers to itself. "
+                "Write the mapping out plainly.",
+                path=where,
+                line=line,
+            )
+        pending.add(id(node))
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_YAML_NODES:
+                raise MappingError(
+                    f"{where}: the YAML expands to more than {MAX_YAML_NODES:,} values through "
+                    "aliases (*name); a mapping needs far fewer. Write the values out in full.",
+                    path=where,
+                )
+        pending.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    size(root)
+
+
 def _parse_yaml(text: str, where: str) -> tuple[Any, _Lines]:
     lines = _Lines()
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _check_size(node, where)
         data = loader.construct_document(node) if node is not None else None
+    except RecursionError:
+        raise MappingError(
+            f"{where}: the YAML nests too deep. Write the mapping out plainly.", path=where
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -430,7 +479,9 @@ def resolve_columns(mapping: Mapping, available: list[str]) -> dict[str, str]:
         for col in missing:
             close = difflib.get_close_matches(col, available, n=1, cutoff=0.6)
             parts.append(f"{col!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        listed = ", ".join(repr(c) for c in available) or "(none)"
+        listed = ", ".join(repr(c) for c in available[:40]) or "(none)"
+        if len(available) > 40:
+            listed += f" ... ({len(available) - 40:,} more)"
         raise SourceError(
             f"column{'s' if len(missing) > 1 else ''} {', '.join(parts)} not found in the file"
             f"{where}. The file's columns are: {listed}. Fix the mapping or the file's header."
