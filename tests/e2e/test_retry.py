@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 from syncer.sandbox import SandboxHandle
@@ -27,7 +28,7 @@ OWNED_MAPPING = MAPPING.replace(
 )
 
 
-def _write(path: Path, n: int, ghosts: set[int] = frozenset()) -> Path:  # type: ignore[assignment]
+def _write(path: Path, n: int, ghosts: Collection[int] = ()) -> Path:
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow([*HEADER, "Owner"])
