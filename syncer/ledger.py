@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from syncer.errors import ConfigError
 from syncer.models import RowOutcome, RowStatus
@@ -100,9 +100,9 @@ def org_id(base_url: str, *, api_key: str | None = None, label: str | None = Non
     return f"{base}#key:{key_fingerprint(api_key or '')}"
 
 
-@dataclass(frozen=True, slots=True)
-class SyncedRow:
-    """What the ledger remembers about one key."""
+class SyncedRow(NamedTuple):
+    """What the ledger remembers about one key (a tuple: built ~4x faster than a dataclass,
+    which matters when a 1M-row re-run looks up every key)."""
 
     key: str
     body_sha256: str | None
@@ -203,8 +203,7 @@ class Ledger:
                 f" FROM synced WHERE org=? AND target=? AND key IN ({marks})",
                 (org, target, *batch),
             )
-            for row in cur:
-                out[row[0]] = SyncedRow(*row)
+            out.update((row[0], SyncedRow._make(row)) for row in cur)
         return out
 
     def record(
