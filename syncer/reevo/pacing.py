@@ -5,11 +5,17 @@ Modelled on botocore's adaptive retry mode (``ClientRateLimiter`` + ``CubicCalcu
 * **Start gently**: the bucket starts at ``initial_rate`` and, until the first 429, grows by
   ``slow_start_gain`` requests/s per answered request (TCP-style slow start: the rate roughly
   triples each second while everything succeeds).
-* **Cut on 429**: multiplicative decrease ``rate = beta * w_max`` where ``w_max`` is the lower of
-  the current rate and the measured rate of accepted answers (what the server really took), at
-  most once per ``cut_window_s`` so one burst of 429s from requests already in flight cuts once.
-* **Rise again**: cubic growth ``C * (t - K)**3 + w_max`` (C=0.4, K=cbrt(w_max*(1-beta)/C)): fast
-  back up to ``w_max``, flat around it, then probing beyond.
+* **Cut on 429**: multiplicative decrease, at most once per ``cut_window_s`` so one burst of 429s
+  from requests already in flight cuts once. ``w_max`` is the lower of the current rate and the
+  rate of answers that were *not* 429 over the last second (what the server demonstrably took).
+  When that measurement exists the cut is to ``known_beta * w_max`` (0.9); when it does not
+  (no full second of answers yet) it is botocore's blind ``beta * w_max`` (0.7). The shared
+  gate already drains the server's bucket, so a deeper cut only wastes quota time.
+* **Rise again**: cubic growth ``C * (t - K)**3 + w_max`` (C=0.4, K=cbrt(w_max*(1-b)/C)): fast
+  back up towards ``w_max`` -- but held at ``settle * w_max`` (0.97) for ``hold_s`` before probing
+  beyond it. Each cut that finds the same limit again (within 15 %) doubles the hold (up to
+  ``max_hold_s``), so a steady limit is probed rarely: each 429 costs a whole Retry-After of
+  silence for every worker, which is what decides how close to the limit a run gets.
 * **Never raise while using less than half**: the rate is capped at twice the measured send
   rate, so an idle or concurrency-bound run does not bank a huge rate it never tested.
 * **Gate**: a 429 with ``Retry-After`` holds *every* caller of :meth:`acquire` until that moment
@@ -24,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 
@@ -64,6 +71,10 @@ class RateController:
         beta: float = 0.7,
         scale: float = 0.4,
         slow_start_gain: float = 2.0,
+        known_beta: float = 0.9,
+        settle: float = 0.96,
+        hold_s: float = 8.0,
+        max_hold_s: float = 120.0,
         burst_s: float = 0.2,
         cut_window_s: float = 1.0,
         gate_jitter_s: float = 0.1,
@@ -82,6 +93,11 @@ class RateController:
         self.scale = scale
         self.slow_start_gain = slow_start_gain
         self.burst_s = burst_s
+        self.known_beta = known_beta
+        self.settle = settle
+        self.initial_hold_s = hold_s
+        self.max_hold_s = max_hold_s
+        self.hold_s = hold_s
         self.cut_window_s = cut_window_s
         self.gate_jitter_s = gate_jitter_s
         now = clock()
@@ -95,6 +111,9 @@ class RateController:
         self._last_cut = -1e18
         self._sent = _RateMeter(now)
         self._accepted = _RateMeter(now)
+        self._answers: deque[float] = deque()  # times of non-429 answers, last window_s
+        self.window_s = 2.0
+        self._first_answer: float | None = None
         self._lock = asyncio.Lock()
         self.cuts = 0
         self.throttles = 0
@@ -152,16 +171,43 @@ class RateController:
         self._last_refill = now
 
     # -- feedback ------------------------------------------------------------------------
+    def accepted_rate(self, now: float) -> float | None:
+        """Non-429 answers per second over the last ``window_s``; None before a full window
+        or when a gate was closed during it (the silence would read as a low capacity)."""
+        answers = self._answers
+        while answers and answers[0] <= now - self.window_s:
+            answers.popleft()
+        # while the rate still climbs (slow start) only the last half window is representative
+        window = self.window_s / 2 if self.slow_start else self.window_s
+        start = now - window
+        if self._first_answer is None or self._first_answer > start:
+            return None
+        if self.gate_until > start:
+            return None
+        return (
+            sum(1 for t in answers if t > start) / window
+            if window != self.window_s
+            else (len(answers) / window)
+        )
+
     def on_success(self) -> None:
         """Record an answer that was not a throttle (any 2xx/4xx/5xx other than 429)."""
         now = self._clock()
         self._refill(now)
+        self._answers.append(now)
+        if self._first_answer is None:
+            self._first_answer = now
         accepted = self._accepted.record(now)
         sent = self._sent.record(now, 0)
         if self.slow_start:
             new = self._rate + self.slow_start_gain
         else:
-            new = self.scale * (now - self._last_cut - self._k) ** 3 + self._w_max
+            t = now - self._last_cut
+            if t < self._k + self.hold_s:
+                cubic = self.scale * min(0.0, t - self._k) ** 3 + self._w_max
+                new = min(cubic, self.settle * self._w_max)
+            else:
+                new = self.scale * (t - self.hold_s - self._k) ** 3 + self._w_max
         if sent > 0 and new > self._rate:
             # never raise while using less than half of the rate
             new = max(self._rate, min(new, 2.0 * max(sent, accepted)))
@@ -173,16 +219,24 @@ class RateController:
         self.throttles += 1
         self._refill(now)
         self._tokens = 0.0
+        self._cut(now)
         if retry_after is not None and retry_after > 0:
             until = now + retry_after + self._rng() * self.gate_jitter_s
             self.gate_until = max(self.gate_until, until)
-        if now - self._last_cut < self.cut_window_s:
+
+    def _cut(self, now: float) -> None:
+        if now - self._last_cut < self.cut_window_s:  # one cut per window
             return
-        accepted = self._accepted.record(now, 0)
-        w_max = min(self._rate, accepted) if accepted > 0 else self._rate
-        self._w_max = max(self.min_rate, w_max)
-        self._k = (self._w_max * (1.0 - self.beta) / self.scale) ** (1.0 / 3.0)
+        measured = self.accepted_rate(now)
+        w_max = max(self.min_rate, min(self._rate, measured) if measured else self._rate)
+        if self.cuts and abs(w_max - self._w_max) <= 0.15 * self._w_max:
+            self.hold_s = min(self.max_hold_s, self.hold_s * 2)  # same limit again: probe less
+        else:
+            self.hold_s = self.initial_hold_s
+        beta = self.known_beta if measured else self.beta
+        self._w_max = w_max
+        self._k = (w_max * (1.0 - beta) / self.scale) ** (1.0 / 3.0)
         self._last_cut = now
         self.slow_start = False
         self.cuts += 1
-        self._rate = self._clamp(self._w_max * self.beta)
+        self._rate = self._clamp(w_max * beta)
