@@ -124,6 +124,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=20_000)
     ap.add_argument("--latency-ms", type=float, default=50.0)
     ap.add_argument("--concurrency", type=int, default=None, help="default: Little's law x 2")
+    ap.add_argument("--uvloop", action="store_true", help="run the client on uvloop")
     ap.add_argument("--json", type=Path, default=None, help="append results (JSON lines)")
     args = ap.parse_args()
     sandbox = Sandbox()
@@ -135,7 +136,14 @@ def main() -> None:
             conc = args.concurrency or concurrency_for(limit, latency)
             settings = PushSettings(concurrency=conc, timeout_s=30.0)
             tag = f"r{int(limit)}x{os.getpid()}t{int(time.time())}n"
-            result = asyncio.run(one_run(sandbox.base_url, args.rows, settings, tag))
+            loop_factory = None
+            if args.uvloop:
+                import uvloop
+
+                loop_factory = uvloop.new_event_loop
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                result = runner.run(one_run(sandbox.base_url, args.rows, settings, tag))
+            result["uvloop"] = args.uvloop
             stats = sandbox.stats()
             result.update(
                 limit=limit or None,

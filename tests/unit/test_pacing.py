@@ -143,3 +143,48 @@ def test_close_releases_waiters():
             await pacer.acquire()
 
     run(go())
+
+
+def test_cut_uses_the_measured_accepted_rate_and_settles_below_it():
+    clock = FakeClock()
+    pacer = make(clock, initial_rate=150.0)
+    pacer.slow_start = False  # past the ramp: measure over the full 2 s window
+    # the server took 100 answers/s for 3 s while we sent at 150
+    for _ in range(300):
+        clock.now += 0.01
+        pacer.on_success()
+    pacer._rate = 150.0
+    pacer.on_throttle(1.0)
+    assert pacer.rate == pytest.approx(0.9 * 100, rel=0.03)  # known_beta x accepted
+    # recovery stops at settle x w_max for the hold period
+    for _ in range(int((pacer._k + 2.0) / 0.01)):
+        clock.now += 0.01
+        pacer._answers.clear()  # keep the measurement out of it
+        pacer.on_success()
+    assert pacer.rate == pytest.approx(0.96 * 100, rel=0.03)
+
+
+def test_the_same_limit_found_again_doubles_the_hold():
+    clock = FakeClock()
+    pacer = make(clock, initial_rate=100.0)
+    pacer.on_throttle(None)
+    first = pacer.hold_s
+    clock.now += 2.0
+    pacer._rate = 100.0
+    pacer.on_throttle(None)
+    assert pacer.hold_s == 2 * first
+    clock.now += 2.0
+    pacer._rate = 400.0  # a very different limit: start probing at the short hold again
+    pacer.on_throttle(None)
+    assert pacer.hold_s == first
+
+
+def test_no_measurement_across_a_gate():
+    clock = FakeClock()
+    pacer = make(clock, initial_rate=100.0)
+    for _ in range(300):
+        clock.now += 0.01
+        pacer.on_success()
+    pacer.on_throttle(1.0)
+    clock.now += 1.5  # gate open again, but the last 2 s hold 1 s of silence
+    assert pacer.accepted_rate(clock.now) is None
