@@ -194,7 +194,10 @@ class RateController:
         """Record an answer that was not a throttle (any 2xx/4xx/5xx other than 429)."""
         now = self._clock()
         self._refill(now)
-        self._answers.append(now)
+        answers = self._answers
+        answers.append(now)
+        while answers[0] <= now - self.window_s:  # keep only the last window (bounded memory)
+            answers.popleft()
         if self._first_answer is None:
             self._first_answer = now
         accepted = self._accepted.record(now)
