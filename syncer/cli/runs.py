@@ -1,0 +1,92 @@
+"""``syncer runs`` and ``syncer runs show``: the history kept in the ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from syncer.cli.app import cli, emit_json, fail
+from syncer.errors import ConfigError
+
+
+@cli.group("runs", invoke_without_command=True)
+@click.option(
+    "--ledger",
+    "ledger_path",
+    type=click.Path(path_type=Path),
+    default=Path(".syncer") / "ledger.db",
+    show_default=True,
+    help="Ledger file.",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as one JSON object.")
+@click.pass_context
+def runs_cmd(ctx: click.Context, ledger_path: Path, limit: int, as_json: bool) -> None:
+    """List past runs: when, file, mapping, counts, outcome."""
+    ctx.obj = ledger_path
+    if ctx.invoked_subcommand is not None:
+        return
+    records = _ledger_runs(ledger_path, limit)
+    if not records:
+        click.echo(f"no runs recorded in {ledger_path}")
+    for r in records:
+        counts = ", ".join(f"{n} {s}" for s, n in r.counts.items() if n)
+        code = "-" if r.exit_code is None else r.exit_code
+        click.echo(
+            f"#{r.id:<4} {r.started_at}  {r.display_outcome:<11} exit {code}"
+            f"  {r.source}  [{r.mapping}]  {counts}"
+        )
+    if as_json:
+        emit_json({"command": "runs", "runs": [_run_json(r) for r in records]})
+
+
+@runs_cmd.command("show")
+@click.argument("run_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object.")
+@click.pass_obj
+def runs_show_cmd(ledger_path: Path, run_id: int, as_json: bool) -> None:
+    """Show one run with its results paths."""
+    from syncer.ledger import Ledger
+
+    if not ledger_path.exists():
+        fail(ConfigError(f"no ledger at {ledger_path}: no run has been recorded there yet."))
+    with Ledger(ledger_path) as ledger:
+        rec = ledger.run(run_id)
+    if rec is None:
+        fail(ConfigError(f"no run #{run_id} in {ledger_path}; `syncer runs` lists them."))
+    data = _run_json(rec)
+    for key, value in data.items():
+        click.echo(f"{key + ':':<15}{value if value is not None else ''}")
+    if as_json:
+        emit_json({"command": "runs show", **data})
+
+
+def _ledger_runs(ledger_path: Path, limit: int) -> list[Any]:
+    from syncer.ledger import Ledger
+
+    if not ledger_path.exists():
+        return []
+    with Ledger(ledger_path) as ledger:
+        return ledger.runs(limit)
+
+
+def _run_json(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+        "outcome": r.display_outcome,
+        "exit_code": r.exit_code,
+        "source": r.source,
+        "mapping": r.mapping,
+        "target": r.target,
+        "rows": r.rows,
+        "counts": r.counts,
+        "requests": r.requests,
+        "message": r.message,
+        "results": r.results_path,
+        "failures": r.failures_path,
+        "command": r.command,
+    }

@@ -1,0 +1,68 @@
+"""``syncer validate``: check a file against a mapping, no network."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from syncer.cli.app import cli, emit_json, fail
+from syncer.errors import SyncerError
+
+
+@cli.command("validate")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--mapping",
+    "mapping_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Mapping YAML (Reevo field -> source column).",
+)
+@click.option(
+    "--results",
+    "results_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Results CSV path (default: <source stem>.results.csv beside the source); "
+    "the failures file goes beside it.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary as the last line.")
+def validate_cmd(
+    source: Path, mapping_path: Path, results_path: Path | None, as_json: bool
+) -> None:
+    """Check SOURCE against a mapping without sending anything (no network).
+
+    Writes every row to a results CSV (ready / duplicate / invalid, with the reason) and the
+    rows to fix to a failures CSV. Exit 0 all rows ready or duplicate, 1 some invalid,
+    2 unusable file or mapping.
+    """
+    from syncer.runner import validate as run_validate
+
+    try:
+        summary = run_validate(source, mapping_path, results=results_path)
+    except SyncerError as err:
+        fail(err)
+    counts = summary.counts
+    click.echo(
+        f"{summary.rows} rows: {counts.get('ready', 0)} ready, "
+        f"{counts.get('duplicate', 0)} duplicate, {counts.get('invalid', 0)} invalid"
+        + (f" ({summary.blank_rows} blank rows skipped)" if summary.blank_rows else "")
+    )
+    click.echo(f"results:  {summary.results_path}")
+    click.echo(f"failures: {summary.failures_path}")
+    if as_json:
+        emit_json(
+            {
+                "command": "validate",
+                "rows": summary.rows,
+                **{k: counts.get(k, 0) for k in ("ready", "duplicate", "invalid")},
+                "counts": counts,
+                "blank_rows": summary.blank_rows,
+                "results": str(summary.results_path),
+                "failures": str(summary.failures_path),
+                "elapsed_s": round(summary.elapsed_s, 3),
+            }
+        )
+    sys.exit(summary.exit_code)

@@ -1,0 +1,120 @@
+"""The plan of a run: which ready rows to send, which are unchanged (ledger), and the
+outcomes gathered as compact columns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from syncer.ledger import Ledger, body_hash
+from syncer.models import RowOutcome, RowStatus
+from syncer.runner.prepare import Prepared
+
+
+@dataclass
+class Collected:
+    """Outcomes gathered as compact columns (cheap for a million rows)."""
+
+    rows: list[int] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    error: list[str] = field(default_factory=list)
+    code: list[str] = field(default_factory=list)
+    contact: list[str | None] = field(default_factory=list)
+    account: list[str | None] = field(default_factory=list)
+
+    def add(self, o: RowOutcome) -> None:
+        self.rows.append(o.source_row)
+        self.status.append(o.status.value)
+        self.error.append(o.error)
+        self.code.append(o.code)
+        self.contact.append(o.contact_id)
+        self.account.append(o.account_id)
+
+    def frame(self) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "source_row": self.rows,
+                "status": self.status,
+                "error": self.error,
+                "error_code": self.code,
+                "reevo_contact_id": self.contact,
+                "reevo_account_id": self.account,
+            },
+            schema={
+                "source_row": pl.Int64,
+                "status": pl.String,
+                "error": pl.String,
+                "error_code": pl.String,
+                "reevo_contact_id": pl.String,
+                "reevo_account_id": pl.String,
+            },
+        )
+
+
+class Plan:
+    """Ready rows -> (rows to send, rows unchanged since their last success) via the ledger."""
+
+    def __init__(
+        self,
+        prepared: Prepared,
+        ledger: Ledger | None,
+        org: str,
+        full: bool,
+        collected: Collected,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.prepared = prepared
+        self.ledger = ledger
+        self.org = org
+        self.full = full
+        self.collected = collected
+        self.progress = progress
+        self.hashes: dict[int, tuple[str, str]] = {}  # source_row -> (key, body hash)
+        self.to_send = 0
+        self.unchanged = 0
+
+    def items(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        """Rows to send, in file order; unchanged rows are recorded as they are met."""
+        target = self.prepared.mapping.target
+        batch: list[tuple[int, str, dict[str, Any]]] = []
+        for item in self.prepared.iter_bodies():
+            batch.append(item)
+            if len(batch) >= 500:
+                yield from self._filter(target, batch)
+                batch = []
+        if batch:
+            yield from self._filter(target, batch)
+
+    def _filter(
+        self, target: str, batch: list[tuple[int, str, dict[str, Any]]]
+    ) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        known = (
+            self.ledger.lookup(self.org, target, [k for _, k, _ in batch])
+            if self.ledger is not None
+            else {}
+        )
+        for row, key, body in batch:
+            digest = body_hash(body)
+            prev = known.get(key)
+            if not self.full and prev is not None and prev.body_sha256 == digest:
+                self.unchanged += 1
+                self.collected.add(
+                    RowOutcome(
+                        row,
+                        RowStatus.UNCHANGED,
+                        error=f"not sent: identical to what run {prev.run_id} sent "
+                        f"({prev.updated_at}); use --full to send anyway",
+                        code="unchanged",
+                        contact_id=prev.contact_id,
+                        account_id=prev.account_id,
+                    )
+                )
+                if self.progress is not None:
+                    self.progress(1)
+                continue
+            self.hashes[row] = (key, digest)
+            self.to_send += 1
+            yield row, key, body

@@ -1,0 +1,148 @@
+"""Prepare a file without network: read -> map -> normalise -> validate -> dedupe.
+
+``prepare`` does no per-row Python; ``Prepared.iter_bodies`` builds the exact JSON body of each
+ready row (Python, but it feeds a rate-limited network).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from syncer.dedupe import mark_duplicates
+from syncer.mapping import (
+    Mapping,
+    load_mapping,
+    resolve_columns,
+)
+from syncer.models import RowStatus, RunSummary
+from syncer.results import default_paths, write_results
+from syncer.sources import SourceTable, read_source
+from syncer.transform import MappedField, normalise, plan, reserved_prefixes
+from syncer.validate import check
+
+#: statuses prepare() can give; counts() always has each of them
+PREPARE_STATUSES = (RowStatus.READY.value, RowStatus.DUPLICATE.value, RowStatus.INVALID.value)
+#: our own columns in Prepared.frame; a source column with one of these names is renamed
+RESERVED = ("status", "error", "error_code", "key")
+
+
+@dataclass
+class Prepared:
+    """The prepared rows of one source file: statuses, errors, keys, normalised values."""
+
+    source: SourceTable
+    mapping: Mapping
+    frame: pl.DataFrame
+    fields: list[MappedField] = field(default_factory=list)
+    #: frame column -> the file's header, for every source column, in file order
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def source_columns(self) -> list[str]:
+        """Frame names of the source's own columns, in file order."""
+        return list(self.headers)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per status; ready, duplicate and invalid are always present."""
+        counts = dict.fromkeys(PREPARE_STATUSES, 0)
+        for status, n in self.frame.group_by("status").len().iter_rows():
+            counts[str(status)] = int(n)
+        return counts
+
+    def iter_bodies(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        """(source_row, key, exact JSON body) of every ready row, in file order.
+
+        Blank values are omitted (on_empty: omit) or sent as "" to clear (on_empty: clear).
+        """
+        clear = self.mapping.on_empty == "clear"
+        cols = [f.out for f in self.fields]
+        ready = self.frame.filter(pl.col("status") == RowStatus.READY.value)
+        plain = [(i, f) for i, f in enumerate(self.fields) if f.section == "columns"]
+        custom = [(i, f) for i, f in enumerate(self.fields) if f.section != "columns"]
+        for row in ready.select("source_row", "key", *cols).iter_rows():
+            values = row[2:]
+            body: dict[str, Any] = {}
+            for i, f in plain:
+                v = values[i]
+                if v is not None:
+                    body[f.name] = v
+                elif clear:
+                    body[f.name] = ""
+            for i, f in custom:
+                v = values[i]
+                if v is None and not clear:
+                    continue
+                body.setdefault(f.section, {})[f.name] = "" if v is None else v
+            yield int(row[0]), str(row[1]), body
+
+
+def _internal_names(source: SourceTable) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Rename source columns that collide with our own columns; return frame + header map."""
+    frame = source.frame
+    taken = set(frame.columns)
+    renames: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    for col in source.columns:
+        name = col
+        if col in RESERVED or col.startswith(reserved_prefixes()):
+            name = f"{col} (source)"
+            while name in taken:
+                name += "_"
+            taken.add(name)
+            renames[col] = name
+        headers[name] = col
+    return (frame.rename(renames) if renames else frame), headers
+
+
+def prepare(source: Path | SourceTable, mapping: Mapping | Path) -> Prepared:
+    """Read, map, normalise, validate and dedupe one file. No network."""
+    if not isinstance(mapping, Mapping):
+        mapping = load_mapping(Path(mapping))
+    if not isinstance(source, SourceTable):
+        src = mapping.source
+        source = read_source(
+            Path(source), sheet=src.sheet, delimiter=src.delimiter, encoding=src.encoding
+        )
+    frame, headers = _internal_names(source)
+    by_header = {h: c for c, h in headers.items()}
+    resolved = {
+        want: by_header[have]
+        for want, have in resolve_columns(mapping, list(source.columns)).items()
+    }
+    fields = plan(mapping, resolved)
+    frame = normalise(frame, fields)
+    frame = check(frame, fields, mapping.spec)
+    frame = mark_duplicates(frame, mapping.dedupe.keep)
+    ordered = ["source_row", "status", "error", "error_code", "key"]
+    internal = [f.out for f in fields]
+    frame = frame.select(*ordered, *internal, *headers)
+    return Prepared(source=source, mapping=mapping, frame=frame, fields=fields, headers=headers)
+
+
+def validate(source: Path, mapping: Mapping | Path, *, results: Path | None = None) -> RunSummary:
+    """Prepare ``source`` and write its results and failures files. No network."""
+    started = time.perf_counter()
+    source = Path(source)
+    prepared = prepare(source, mapping)
+    results_path, failures_path = default_paths(source, results)
+    counts = dict.fromkeys(PREPARE_STATUSES, 0)
+    counts.update(write_results(prepared, None, results_path, failures_path))
+    return RunSummary(
+        rows=prepared.frame.height,
+        counts=counts,
+        blank_rows=prepared.source.blank_rows,
+        results_path=results_path,
+        failures_path=failures_path,
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The push half: plan against the ledger -> preflight -> push -> record -> results
+# ---------------------------------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""How a run is configured: :class:`Settings`, and where the key and base URL come from."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from syncer.errors import ConfigError
+from syncer.models import RowStatus
+from syncer.push import PushSettings
+from syncer.reevo.client import DEFAULT_BASE_URL, check_base_url
+
+#: every status a run can give; RunSummary.counts always has each of them
+RUN_STATUSES = tuple(s.value for s in RowStatus if s is not RowStatus.READY)
+API_KEY_ENV = "REEVO_API_KEY"
+BASE_URL_ENV = "REEVO_BASE_URL"
+DEFAULT_LEDGER = Path(".syncer") / "ledger.db"
+
+
+@dataclass
+class Settings:
+    """How :func:`sync` runs. Every field has a sensible default; the CLI fills them from flags.
+
+    The API key comes from ``api_key``, else ``api_key_file``, else ``$REEVO_API_KEY``.
+    """
+
+    base_url: str | None = None  # default: $REEVO_BASE_URL, else Reevo's
+    api_key: str | None = field(default=None, repr=False)
+    api_key_file: Path | None = None
+    results: Path | None = None
+    dry_run: bool = False
+    full: bool = False  # send unchanged rows too
+    ledger: Path | None = DEFAULT_LEDGER  # None: no ledger (no change detection, no history)
+    org_label: str | None = None  # ledger org name instead of the key's fingerprint
+    org: str | None = None  # the exact ledger org id (overrides base URL + label/fingerprint)
+    preflight: bool = True
+    push: PushSettings = field(default_factory=PushSettings)
+    transport: Any = None  # an httpx transport, for tests
+    command: str = "syncer.sync"
+    progress: Callable[[int], None] | None = None  # called with 1 per finished row
+    on_start: Callable[[int], None] | None = None  # called with the number of ready rows
+    source_rows: list[int] | None = None  # retry: original row numbers, in file order
+
+
+def api_key_of(settings: Settings) -> str:
+    if settings.api_key:
+        return settings.api_key.strip()
+    if settings.api_key_file is not None:
+        try:
+            key = settings.api_key_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read the API key file {settings.api_key_file}: {exc.strerror}. "
+                "Point --api-key-file at a readable file holding only the key."
+            ) from None
+        if not key:
+            raise ConfigError(f"the API key file {settings.api_key_file} is empty.")
+        return key
+    key = os.environ.get(API_KEY_ENV, "").strip()
+    if not key:
+        raise ConfigError(
+            f"no API key: set {API_KEY_ENV} (create a key in Reevo under Settings > API Keys "
+            "with Accounts and Contacts write), pass --api-key-file, or try --sandbox."
+        )
+    return key
+
+
+def base_url_of(settings: Settings) -> str:
+    return check_base_url(settings.base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)

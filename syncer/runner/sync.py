@@ -1,0 +1,239 @@
+"""The push half: plan against the ledger -> preflight -> push -> record -> results; and retry."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from syncer.errors import ConfigError, RunAborted, SourceError
+from syncer.ledger import Ledger, org_id
+from syncer.mapping import (
+    Mapping,
+)
+from syncer.models import RowOutcome, RowStatus, RunSummary
+from syncer.push import PushReport, make_client, push_rows
+from syncer.results import default_paths, read_results, write_results
+from syncer.runner.plan import Collected, Plan
+from syncer.runner.preflight import explain_breaker, owner_emails, preflight
+from syncer.runner.prepare import Prepared, prepare
+from syncer.runner.settings import RUN_STATUSES, Settings, api_key_of, base_url_of
+
+
+@dataclass
+class _Job:
+    """Everything one sync() call works with."""
+
+    prepared: Prepared
+    settings: Settings
+    base_url: str
+    api_key: str = field(repr=False)
+    org: str
+    ledger: Ledger | None
+    plan: Plan
+    collected: Collected
+    run_id: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def target(self) -> str:
+        return self.prepared.mapping.target
+
+    def on_outcome(self, outcome: RowOutcome) -> None:
+        """Collect one pushed row's outcome and remember it in the ledger."""
+        self.collected.add(outcome)
+        if self.ledger is None or self.run_id is None:
+            return
+        key, digest = self.plan.hashes.get(outcome.source_row, ("", ""))
+        if key and outcome.status is not RowStatus.NOT_ATTEMPTED:
+            self.ledger.record(self.org, self.target, self.run_id, key, digest, outcome)
+
+
+def sync(source: Path, mapping: Mapping | Path, settings: Settings | None = None) -> RunSummary:
+    """Import ``source`` into Reevo as ``mapping`` says; every row ends in the results file.
+
+    Raises :class:`SyncerError` for unusable input/mapping/settings (before anything is sent)
+    and for a failed preflight (:class:`RunAborted`). A run stopped by Reevo mid-way returns a
+    summary with ``aborted`` set; unsent rows are ``not_attempted``.
+    """
+    settings = settings or Settings()
+    started = time.perf_counter()
+    source = Path(source)
+    prepared = prepare(source, mapping)
+    if settings.source_rows is not None and len(settings.source_rows) == prepared.frame.height:
+        # a retry file: report the rows by their number in the original file
+        rows = pl.Series("source_row", settings.source_rows, dtype=pl.Int64)
+        prepared.frame = prepared.frame.with_columns(rows)
+    if settings.on_start is not None:
+        settings.on_start(prepared.counts()[RowStatus.READY.value])
+    base_url = base_url_of(settings)
+    api_key = _dry_run_key(settings) if settings.dry_run else api_key_of(settings)
+    results_path, failures_path = default_paths(source, settings.results)
+    org = settings.org or org_id(base_url, api_key=api_key, label=settings.org_label)
+    ledger = Ledger(settings.ledger) if settings.ledger is not None else None
+    try:
+        collected = Collected()
+        plan = Plan(prepared, ledger, org, settings.full, collected, settings.progress)
+        job = _Job(prepared, settings, base_url, api_key, org, ledger, plan, collected)
+        report: PushReport | None = None
+        if settings.dry_run:
+            _dry_run(job)
+        else:
+            report = _send(job, source)
+        counts = dict.fromkeys(RUN_STATUSES, 0)
+        if settings.dry_run:
+            counts[RowStatus.READY.value] = 0
+        counts.update(write_results(prepared, collected.frame(), results_path, failures_path))
+        aborted = report.aborted if report else None
+        summary = RunSummary(
+            rows=prepared.frame.height,
+            counts=counts,
+            requests=report.requests if report else 0,
+            blank_rows=prepared.source.blank_rows,
+            results_path=results_path,
+            failures_path=failures_path,
+            aborted=aborted.message if aborted else None,
+            abort_reason=aborted.reason if aborted else None,
+            dry_run=settings.dry_run,
+            run_id=job.run_id,
+            elapsed_s=time.perf_counter() - started,
+            extra={"to_send": plan.to_send, "target": job.target, "notes": job.notes},
+        )
+        if report is not None:
+            summary.extra.update(
+                retries=report.retries,
+                throttled=report.throttled,
+                achieved_rate=round(report.achieved_rate, 2),
+            )
+        if ledger is not None and job.run_id is not None:
+            ledger.finish_run(
+                job.run_id,
+                outcome="aborted" if aborted else "finished",
+                exit_code=summary.exit_code,
+                rows=summary.rows,
+                counts=counts,
+                requests=summary.requests,
+                message=summary.aborted,
+                results_path=results_path.resolve(),
+                failures_path=failures_path.resolve(),
+            )
+        return summary
+    finally:
+        if ledger is not None:
+            ledger.close()
+
+
+def _dry_run_key(settings: Settings) -> str:
+    """The key when one is given (a dry run plans against that org's ledger), else ''."""
+    try:
+        return api_key_of(settings)
+    except ConfigError:
+        return ""
+
+
+def _dry_run(job: _Job) -> None:
+    """Plan only: rows that would be sent are ``ready``; unchanged rows are reported as such."""
+    for row, _key, _body in job.plan.items():
+        job.collected.add(RowOutcome(row, RowStatus.READY))
+
+
+def _send(job: _Job, source: Path) -> PushReport:
+    """Record the run in the ledger, then preflight and push every changed ready row."""
+    if job.ledger is not None:
+        job.run_id = job.ledger.start_run(
+            org=job.org,
+            base_url=job.base_url,
+            target=job.target,
+            source=source,
+            mapping=job.prepared.mapping.path,
+            command=job.settings.command,
+        )
+    return asyncio.run(_push(job))
+
+
+async def _push(job: _Job) -> PushReport:
+    """Preflight (only when some row needs sending), then push the changed ready rows."""
+    settings = job.settings
+    items = job.plan.items()
+    first = next(items, None)
+    if first is None:
+        return PushReport()
+    client = make_client(
+        job.api_key, settings.push, base_url=job.base_url, transport=settings.transport
+    )
+    async with client:
+        try:
+            if settings.preflight:
+                owners = owner_emails(job.prepared)
+                job.notes.extend((await preflight(client, job.target, owners)).notes)
+        except RunAborted as exc:
+            # nothing was sent: every row that would have been is not_attempted
+            for row, _key, _body in itertools.chain([first], items):
+                job.on_outcome(
+                    RowOutcome(row, RowStatus.NOT_ATTEMPTED, error=exc.message, code="preflight")
+                )
+            return PushReport(requests=client.requests, aborted=exc)
+        report = await push_rows(
+            client,
+            job.target,
+            itertools.chain([first], items),
+            settings.push,
+            job.on_outcome,
+            settings.progress,
+        )
+        report.requests = client.requests  # preflight included
+    if report.aborted is not None and report.aborted.reason == "circuit_breaker":
+        report.aborted = explain_breaker(report.aborted, job.prepared.mapping)
+    return report
+
+
+RETRY_DIR = Path(".syncer") / "retry"
+
+
+def retry(
+    path: Path, mapping: Mapping | Path | None = None, settings: Settings | None = None
+) -> RunSummary:
+    """Re-send the rows of a results file that failed or were not attempted.
+
+    ``path`` is a results file (rows with status failed / not_attempted are re-sent, keeping
+    their original row numbers) or a failures file (every row, corrected or not, is run again).
+    Without ``mapping`` the mapping of the run that wrote ``path`` is taken from the ledger.
+    """
+    settings = settings or Settings()
+    path = Path(path)
+    if mapping is None:
+        mapping = _mapping_of_run(path, settings)
+    try:
+        columns, frame = read_results(path)
+    except SourceError:
+        return sync(path, mapping, settings)  # a failures file is plain input
+    todo = frame.filter(
+        pl.col("status").is_in([RowStatus.FAILED.value, RowStatus.NOT_ATTEMPTED.value])
+    )
+    if todo.height == 0:
+        raise ConfigError(
+            f"{path} has no failed or not_attempted rows: nothing to retry. "
+            "Invalid rows must be fixed first: edit the failures file and run it with syncer run."
+        )
+    RETRY_DIR.mkdir(parents=True, exist_ok=True)
+    retry_source = RETRY_DIR / f"{path.name.removesuffix('.csv')}.retry.csv"
+    todo.select(columns).write_csv(retry_source)
+    if settings.results is None:
+        settings.results = path.with_name(f"{path.name.removesuffix('.csv')}.retry.csv")
+    settings.source_rows = todo.get_column("source_row").to_list()
+    return sync(retry_source, mapping, settings)
+
+
+def _mapping_of_run(path: Path, settings: Settings) -> Path:
+    if settings.ledger is not None and settings.ledger.exists():
+        with Ledger(settings.ledger) as ledger:
+            run = ledger.run_for_results(path)
+        if run is not None and run.mapping:
+            return Path(run.mapping)
+    raise ConfigError(
+        f"no run in the ledger wrote {path}, so its mapping is unknown: pass --mapping FILE."
+    )
