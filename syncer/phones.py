@@ -123,7 +123,44 @@ def _starts(n: pl.Expr, pattern: str | None) -> pl.Expr:
 
 
 def fast_e164(values: pl.Series, region: str | None) -> pl.Series:
-    """E.164 for values settled without Python; null where phonenumbers must decide."""
+    """E.164 for values settled without Python; null where phonenumbers must decide.
+
+    Numbers of the default region are settled by its rules; numbers written ``+<cc>...`` of
+    other countries by the rules of their country code's main region (country codes are
+    prefix-free, so the first 1-3 digits name exactly one).
+    """
+    out = _fast_for_region(values, region)
+    foreign = (out.is_null() & values.str.starts_with("+").fill_null(False)).arg_true()
+    if len(foreign) == 0:
+        return out
+    sub = values.gather(foreign)
+    ccs = _country_codes(sub)
+    for cc in ccs.drop_nulls().unique().to_list():
+        main = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(cc), ())
+        if not main or main[0] == region or main[0] == "001":
+            continue
+        idx = (ccs == cc).fill_null(False).arg_true()
+        settled = _fast_for_region(sub.gather(idx), main[0])
+        hit = settled.is_not_null().arg_true()
+        if len(hit):
+            out.scatter(foreign.gather(idx.gather(hit)), settled.gather(hit))
+    return out
+
+
+def _country_codes(values: pl.Series) -> pl.Series:
+    """The country code each ``+...`` value starts with (null when none is known)."""
+    known = {str(cc) for cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
+    d = pl.col("v").str.replace_many(list(_SEPARATORS), [""] * len(_SEPARATORS))
+    expr: Any = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String))
+    for width in (1, 2, 3):
+        codes = sorted(c for c in known if len(c) == width)
+        head = d.str.slice(0, width)
+        expr = expr.when(head.is_in(codes)).then(head)
+    return pl.DataFrame({"v": values.cast(pl.String)}).select(expr.alias("cc")).to_series()
+
+
+def _fast_for_region(values: pl.Series, region: str | None) -> pl.Series:
+    """E.164 for the values the rules of ``region`` settle; null for the rest."""
     rules = _rules(region) if region else None
     if rules is None or len(values) == 0:
         return pl.Series(values.name, [None] * len(values), dtype=pl.String)

@@ -55,8 +55,18 @@ def test_e164_for_common_shapes() -> None:
 
 
 def test_e164_leaves_odd_values_to_phonenumbers() -> None:
-    values = pl.Series(["415 555 0132 ext 5", "+44 20 7946 0958", "tel: 4155550132", None])
+    values = pl.Series(["415 555 0132 ext 5", "+7 495 123-45-67", "tel: 4155550132", None])
     assert fast_e164(values, "US").to_list() == [None, None, None, None]
+
+
+def test_e164_settles_other_countries_written_with_their_code() -> None:
+    values = pl.Series(["+44 20 7946 0958", "+33 1 42 68 53 00", "+49 30 901820", "+44 1"])
+    assert fast_e164(values, "US").to_list() == [
+        "+442079460958",
+        "+33142685300",
+        "+4930901820",
+        None,
+    ]
 
 
 _DIGITS = st.text(alphabet="0123456789", min_size=5, max_size=14)
