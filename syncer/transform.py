@@ -115,12 +115,21 @@ def normalise(frame: pl.DataFrame, fields: list[MappedField]) -> pl.DataFrame:
     """Add one internal column per mapped field holding its normalised value."""
     sources = sorted({f.source for f in fields if f.source is not None})
     nfc = {c: _nfc_rows(frame[c].cast(pl.String)).alias(f"__nfc:{c}") for c in sources}
-    out = frame.with_columns(nfc.values()).with_columns(
+    out = frame.with_columns(nfc.values())
+    # multi-value fields repeat a handful of values: split each distinct value once
+    by_value = [f for f in fields if f.source is not None and f.spec.split is not None]
+    out = out.with_columns(
         [
             field_expr(f, nfc=False, base=pl.col(f"__nfc:{f.source}"))
             if f.source is not None
             else field_expr(f)
             for f in fields
+            if f not in by_value
         ]
     )
-    return out.drop([s.name for s in nfc.values()])
+    for f in by_value:
+        key = f"__nfc:{f.source}"
+        distinct = out.select(pl.col(key).unique().drop_nulls())
+        parsed = distinct.with_columns(field_expr(f, nfc=False, base=pl.col(key)))
+        out = out.join(parsed, on=key, how="left", maintain_order="left")
+    return out.select(*frame.columns, *(f.out for f in fields))

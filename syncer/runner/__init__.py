@@ -2,17 +2,47 @@
 -> record -> results. Each step lives in its own module; this package is the one place that
 joins the pipeline, the Reevo client, the worker pool and the ledger.
 
-- :mod:`.prepare`: the no-network half (``prepare``, ``validate``, ``Prepared``)
+- :mod:`.prepared`: the no-network half (``prepare``, ``validate``, ``Prepared``)
 - :mod:`.settings`: ``Settings``, the API key and base URL
 - :mod:`.plan`: which ready rows to send (change detection) and the collected outcomes
-- :mod:`.preflight`: checks before any row is sent; ``check_access`` (``syncer check``)
-- :mod:`.sync`: ``sync`` and ``retry``
+- :mod:`.checks`: checks before any row is sent; ``check_access`` (``syncer check``)
+- :mod:`.syncing`: ``sync`` and ``retry``
 """
 
-from syncer.runner.preflight import PreflightResult, check_access, explain_breaker, preflight
-from syncer.runner.prepare import PREPARE_STATUSES, Prepared, prepare, validate
-from syncer.runner.settings import RUN_STATUSES, Settings
-from syncer.runner.sync import retry, sync
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from syncer.runner.checks import PreflightResult, check_access, explain_breaker, preflight
+    from syncer.runner.prepared import PREPARE_STATUSES, Prepared, prepare, validate
+    from syncer.runner.settings import RUN_STATUSES, Settings
+    from syncer.runner.syncing import retry, sync
+
+# Loaded on first use: `syncer validate` and the no-network half need neither httpx nor the
+# ledger, and start faster without them.
+_WHERE = {
+    "PreflightResult": "checks",
+    "check_access": "checks",
+    "explain_breaker": "checks",
+    "preflight": "checks",
+    "PREPARE_STATUSES": "prepared",
+    "Prepared": "prepared",
+    "prepare": "prepared",
+    "validate": "prepared",
+    "RUN_STATUSES": "settings",
+    "Settings": "settings",
+    "retry": "syncing",
+    "sync": "syncing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """PEP 562: import the submodule that holds ``name`` on first use."""
+    if name in _WHERE:
+        import importlib
+
+        return getattr(importlib.import_module(f"syncer.runner.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'syncer.runner' has no attribute {name!r}")
+
 
 __all__ = [
     "PREPARE_STATUSES",

@@ -11,7 +11,7 @@ import polars as pl
 
 from syncer.ledger import Ledger, body_hash
 from syncer.models import RowOutcome, RowStatus
-from syncer.runner.prepare import Prepared
+from syncer.runner.prepared import Prepared
 
 
 @dataclass

@@ -18,9 +18,9 @@ from syncer.mapping import (
 from syncer.models import RowOutcome, RowStatus, RunSummary
 from syncer.push import PushReport, make_client, push_rows
 from syncer.results import default_paths, read_results, write_results
+from syncer.runner.checks import explain_breaker, owner_emails, preflight
 from syncer.runner.plan import Collected, Plan
-from syncer.runner.preflight import explain_breaker, owner_emails, preflight
-from syncer.runner.prepare import Prepared, prepare
+from syncer.runner.prepared import Prepared, prepare
 from syncer.runner.settings import RUN_STATUSES, Settings, api_key_of, base_url_of
 
 

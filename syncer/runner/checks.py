@@ -19,7 +19,7 @@ from syncer.mapping import (
 from syncer.models import RowStatus
 from syncer.push import make_client
 from syncer.reevo.client import TARGETS, ReevoClient
-from syncer.runner.prepare import Prepared, prepare
+from syncer.runner.prepared import Prepared, prepare
 from syncer.runner.settings import Settings, api_key_of, base_url_of
 from syncer.transform import MappedField
 
