@@ -12,13 +12,16 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from syncer import __version__
 from syncer.errors import SyncerError
+
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 #: exit code of an unexpected internal error (a bug), as sysexits' EX_SOFTWARE
 EXIT_BUG = 70
@@ -70,6 +73,31 @@ def fail(err: SyncerError) -> NoReturn:
         _print_traceback(err)
     click.echo(scrub(f"error: {err.message}"), err=True)
     sys.exit(err.exit_code)
+
+
+def mapping_option(
+    *, required: bool = True, help: str = "Mapping YAML (Reevo field -> source column)."
+) -> Callable[[FC], FC]:
+    """The ``--mapping FILE`` option every command that reads a file takes."""
+    return click.option(
+        "--mapping",
+        "mapping_path",
+        required=required,
+        default=None,
+        type=click.Path(path_type=Path),
+        help=help,
+    )
+
+
+#: ``--ledger PATH``: run, retry and runs read and write the same ledger
+ledger_option = click.option(
+    "--ledger",
+    "ledger_path",
+    type=click.Path(path_type=Path),
+    default=Path(".syncer") / "ledger.db",
+    show_default=True,
+    help="SQLite ledger of what was sent (history, change detection, resume).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from syncer.cli.app import cli, emit_json, fail, remember_key_file
+from syncer.cli.app import cli, emit_json, fail, ledger_option, mapping_option, remember_key_file
 from syncer.errors import SyncerError
 from syncer.models import RunSummary
 
@@ -145,14 +145,7 @@ def _run_options(fn: Any) -> Any:
             is_flag=True,
             help="Send every row, even those unchanged since their last success.",
         ),
-        click.option(
-            "--ledger",
-            "ledger_path",
-            type=click.Path(path_type=Path),
-            default=Path(".syncer") / "ledger.db",
-            show_default=True,
-            help="SQLite ledger of what was sent (resume, change detection).",
-        ),
+        ledger_option,
         click.option(
             "--org",
             "org_label",
@@ -252,13 +245,7 @@ def _sandbox(settings: Any) -> Iterator[None]:
 
 @cli.command("run")
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option(
-    "--mapping",
-    "mapping_path",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Mapping YAML (Reevo field -> source column).",
-)
+@mapping_option()
 @_run_options
 def run_cmd(source: Path, mapping_path: Path, **kw: Any) -> None:
     """Import SOURCE (CSV/TSV/XLSX/XLS) into Reevo as the mapping says.
@@ -273,12 +260,8 @@ def run_cmd(source: Path, mapping_path: Path, **kw: Any) -> None:
 
 @cli.command("retry")
 @click.argument("results_file", type=click.Path(path_type=Path))
-@click.option(
-    "--mapping",
-    "mapping_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Mapping YAML (default: the mapping of the run that wrote the file).",
+@mapping_option(
+    required=False, help="Mapping YAML (default: the mapping of the run that wrote the file)."
 )
 @_run_options
 def retry_cmd(results_file: Path, mapping_path: Path | None, **kw: Any) -> None:
@@ -293,13 +276,7 @@ def retry_cmd(results_file: Path, mapping_path: Path | None, **kw: Any) -> None:
 
 @cli.command("check")
 @click.argument("source", required=False, type=click.Path(path_type=Path))
-@click.option(
-    "--mapping",
-    "mapping_path",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Mapping YAML whose target and owners to check.",
-)
+@mapping_option(help="Mapping YAML whose target and owners to check.")
 @click.option("--base-url", envvar="REEVO_BASE_URL", help="Reevo API base URL.")
 @click.option(
     "--api-key-file",

@@ -7,19 +7,12 @@ from typing import Any
 
 import click
 
-from syncer.cli.app import cli, emit_json, fail
+from syncer.cli.app import cli, emit_json, fail, ledger_option
 from syncer.errors import ConfigError
 
 
 @cli.group("runs", invoke_without_command=True)
-@click.option(
-    "--ledger",
-    "ledger_path",
-    type=click.Path(path_type=Path),
-    default=Path(".syncer") / "ledger.db",
-    show_default=True,
-    help="Ledger file.",
-)
+@ledger_option
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as one JSON object.")
 @click.pass_context

@@ -7,19 +7,13 @@ from pathlib import Path
 
 import click
 
-from syncer.cli.app import cli, emit_json, fail
+from syncer.cli.app import cli, emit_json, fail, mapping_option
 from syncer.errors import SyncerError
 
 
 @cli.command("validate")
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option(
-    "--mapping",
-    "mapping_path",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Mapping YAML (Reevo field -> source column).",
-)
+@mapping_option()
 @click.option(
     "--results",
     "results_path",
