@@ -28,6 +28,17 @@ class CliResult:
         return out
 
 
+def cli_env(api_key: str | None, base_url: str | None) -> dict[str, str]:
+    """This process's environment without REEVO_*, plus the given key and base URL."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REEVO_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    if api_key is not None:
+        env["REEVO_API_KEY"] = api_key
+    if base_url is not None:
+        env["REEVO_BASE_URL"] = base_url
+    return env
+
+
 def syncer(
     *args: str | Path,
     cwd: Path,
@@ -37,12 +48,7 @@ def syncer(
     timeout: float = 120,
 ) -> CliResult:
     """Run ``python -m syncer ARGS`` in ``cwd`` with the key/base URL in the environment."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("REEVO_")}
-    full_env["PYTHONUNBUFFERED"] = "1"
-    if api_key is not None:
-        full_env["REEVO_API_KEY"] = api_key
-    if base_url is not None:
-        full_env["REEVO_BASE_URL"] = base_url
+    full_env = cli_env(api_key, base_url)
     full_env.update(env or {})
     proc = subprocess.run(
         [sys.executable, "-m", "syncer", *map(str, args)],

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import csv
-import json
-import os
 import subprocess
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from click.testing import CliRunner
 
 from syncer.cli import STATE, cli
 from syncer.sandbox import AdminClient
+
+from .cli_helpers import CliResult as Result
+from .cli_helpers import cli_env
+from .cli_helpers import read_results as results_rows
 
 PUBLIC = "/api/v1/public/"
 CONTACT_PATH = PUBLIC + "account_contact"
@@ -75,22 +76,6 @@ def write_mapping(folder: Path, text: str = MAPPING, name: str = "mapping.yaml")
     return path
 
 
-@dataclass
-class Result:
-    """One CLI invocation: exit code, stdout, stderr."""
-
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def json(self) -> dict[str, Any]:
-        lines = [ln for ln in self.stdout.splitlines() if ln.strip()]
-        assert lines, f"no stdout; stderr={self.stderr}"
-        out: dict[str, Any] = json.loads(lines[-1])
-        return out
-
-
 def invoke(*args: str | Path, api_key: str | None = None, base_url: str | None = None) -> Result:
     """Run the real click command in this process (the sandbox may run in a thread here)."""
     env = {"REEVO_API_KEY": api_key, "REEVO_BASE_URL": base_url}
@@ -106,11 +91,7 @@ def spawn(
     *args: str | Path, cwd: Path, api_key: str | None = None, base_url: str | None = None
 ) -> subprocess.Popen[str]:
     """Start ``python -m syncer ARGS`` in the background (for faults injected mid-run)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REEVO_")}
-    if api_key is not None:
-        env["REEVO_API_KEY"] = api_key
-    if base_url is not None:
-        env["REEVO_BASE_URL"] = base_url
+    env = cli_env(api_key, base_url)
     return subprocess.Popen(
         [sys.executable, "-m", "syncer", *map(str, args)],
         cwd=cwd,
@@ -119,12 +100,6 @@ def spawn(
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def results_rows(path: Path) -> list[dict[str, str]]:
-    """A results CSV as dicts (stdlib reader: independent of syncer's own reader)."""
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def assert_accounted(path: Path, expected_rows: list[int]) -> dict[str, int]:
