@@ -17,7 +17,7 @@ from syncer.mapping import (
     load_mapping,
 )
 from syncer.models import RowStatus
-from syncer.push import make_client
+from syncer.push import make_client, run_async
 from syncer.reevo.client import TARGETS, ReevoClient
 from syncer.runner.prepared import Prepared, prepare
 from syncer.runner.settings import Settings, api_key_of, base_url_of
@@ -140,7 +140,7 @@ def check_access(
         async with client:
             return await preflight(client, mapping.target, owners)
 
-    result = asyncio.run(go())
+    result = run_async(go())
     if not result.key_checked:
         raise RunAborted(
             f"{result.notes[-1]}: no usable answer from Reevo at {base_url}. Check --base-url "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from syncer.mapping import (
     Mapping,
 )
 from syncer.models import RowOutcome, RowStatus, RunSummary
-from syncer.push import PushReport, make_client, push_rows
+from syncer.push import PushReport, make_client, push_rows, run_async
 from syncer.results import default_paths, read_results, write_results
 from syncer.runner.checks import explain_breaker, owner_emails, preflight
 from syncer.runner.plan import Collected, Plan
@@ -152,7 +151,7 @@ def _send(job: _Job, source: Path) -> PushReport:
             mapping=job.prepared.mapping.path,
             command=job.settings.command,
         )
-    return asyncio.run(_push(job))
+    return run_async(_push(job))
 
 
 async def _push(job: _Job) -> PushReport:
