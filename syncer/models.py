@@ -66,6 +66,7 @@ class RunSummary:
     dry_run: bool = False
     run_id: int | None = None
     elapsed_s: float = 0.0
+    issues: dict[str, int] = field(default_factory=dict)  # error code -> rows, for rows to fix
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

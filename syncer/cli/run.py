@@ -66,6 +66,8 @@ def _print_run(summary: RunSummary, as_json: bool) -> None:
     click.echo(f"{summary.rows} rows: {parts}  [{head}, {summary.elapsed_s:.1f} s]")
     if summary.blank_rows:
         click.echo(f"{summary.blank_rows} blank rows skipped")
+    if summary.issues:
+        click.echo("to fix: " + ", ".join(f"{n} {code}" for code, n in summary.issues.items()))
     for note in summary.extra.get("notes", []):
         click.echo(f"note: {note}", err=True)
     if summary.aborted:
@@ -82,6 +84,7 @@ def _print_run(summary: RunSummary, as_json: bool) -> None:
             "results": str(summary.results_path),
             "failures": str(summary.failures_path),
             "blank_rows": summary.blank_rows,
+            "issues": summary.issues,
             "dry_run": summary.dry_run,
             "exit_code": summary.exit_code,
             "aborted": summary.aborted,

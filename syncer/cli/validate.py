@@ -44,6 +44,8 @@ def validate_cmd(
         f"{counts.get('duplicate', 0)} duplicate, {counts.get('invalid', 0)} invalid"
         + (f" ({summary.blank_rows} blank rows skipped)" if summary.blank_rows else "")
     )
+    if summary.issues:
+        click.echo("to fix: " + ", ".join(f"{n} {code}" for code, n in summary.issues.items()))
     click.echo(f"results:  {summary.results_path}")
     click.echo(f"failures: {summary.failures_path}")
     if as_json:
@@ -54,6 +56,7 @@ def validate_cmd(
                 **{k: counts.get(k, 0) for k in ("ready", "duplicate", "invalid")},
                 "counts": counts,
                 "blank_rows": summary.blank_rows,
+                "issues": summary.issues,
                 "results": str(summary.results_path),
                 "failures": str(summary.failures_path),
                 "elapsed_s": round(summary.elapsed_s, 3),

@@ -20,7 +20,7 @@ from syncer.mapping import (
     load_mapping,
     resolve_columns,
 )
-from syncer.models import RowStatus, RunSummary
+from syncer.models import RETRY_STATUSES, RowStatus, RunSummary
 from syncer.results import default_paths, write_results
 from syncer.sources import SourceTable, read_source
 from syncer.transform import MappedField, normalise, plan, reserved_prefixes
@@ -125,6 +125,22 @@ def prepare(source: Path | SourceTable, mapping: Mapping | Path) -> Prepared:
     return Prepared(source=source, mapping=mapping, frame=frame, fields=fields, headers=headers)
 
 
+def issue_counts(*frames: pl.DataFrame) -> dict[str, int]:
+    """Rows per error code (a row with two problems counts under both), most common first,
+    over the rows of ``frames`` (columns status, error_code) whose status needs fixing."""
+    bad = [s.value for s in RETRY_STATUSES]
+    codes = pl.concat([f.select("status", "error_code") for f in frames]).filter(
+        pl.col("status").is_in(bad) & (pl.col("error_code") != "")
+    )
+    counted = (
+        codes.select(pl.col("error_code").str.split(";").explode().alias("code"))
+        .group_by("code")
+        .len()
+        .sort(["len", "code"], descending=[True, False])
+    )
+    return {str(c): int(n) for c, n in counted.iter_rows()}
+
+
 def validate(source: Path, mapping: Mapping | Path, *, results: Path | None = None) -> RunSummary:
     """Prepare ``source`` and write its results and failures files. No network."""
     started = time.perf_counter()
@@ -140,6 +156,7 @@ def validate(source: Path, mapping: Mapping | Path, *, results: Path | None = No
         results_path=results_path,
         failures_path=failures_path,
         elapsed_s=time.perf_counter() - started,
+        issues=issue_counts(prepared.frame),
     )
 
 

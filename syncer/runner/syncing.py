@@ -19,7 +19,7 @@ from syncer.push import PushReport, make_client, push_rows, run_async
 from syncer.results import default_paths, read_results, write_results
 from syncer.runner.checks import explain_breaker, owner_emails, preflight
 from syncer.runner.plan import Collected, Plan
-from syncer.runner.prepared import Prepared, prepare
+from syncer.runner.prepared import Prepared, issue_counts, prepare
 from syncer.runner.settings import RUN_STATUSES, Settings, api_key_of, base_url_of
 
 
@@ -86,7 +86,8 @@ def sync(source: Path, mapping: Mapping | Path, settings: Settings | None = None
         counts = dict.fromkeys(RUN_STATUSES, 0)
         if settings.dry_run:
             counts[RowStatus.READY.value] = 0
-        counts.update(write_results(prepared, collected.frame(), results_path, failures_path))
+        outcomes = collected.frame()
+        counts.update(write_results(prepared, outcomes, results_path, failures_path))
         aborted = report.aborted if report else None
         summary = RunSummary(
             rows=prepared.frame.height,
@@ -100,6 +101,7 @@ def sync(source: Path, mapping: Mapping | Path, settings: Settings | None = None
             dry_run=settings.dry_run,
             run_id=job.run_id,
             elapsed_s=time.perf_counter() - started,
+            issues=issue_counts(prepared.frame, outcomes),
             extra={"to_send": plan.to_send, "target": job.target, "notes": job.notes},
         )
         if report is not None:

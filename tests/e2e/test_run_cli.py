@@ -93,6 +93,8 @@ def test_run_stores_exact_contacts_and_reports_every_row(
     assert out["rows"] == 5
     assert (out["succeeded"], out["duplicate"], out["invalid"]) == (3, 1, 1)
     assert out["failed"] == out["not_attempted"] == out["unchanged"] == 0
+    assert out["issues"] == {"invalid_email": 1}
+    assert "to fix: 1 invalid_email" in res.stdout
     assert (
         sum(
             out[s]
