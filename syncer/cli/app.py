@@ -94,9 +94,11 @@ ledger_option = click.option(
     "--ledger",
     "ledger_path",
     type=click.Path(path_type=Path),
+    envvar="SYNCER_LEDGER",
     default=Path(".syncer") / "ledger.db",
     show_default=True,
-    help="SQLite ledger of what was sent (history, change detection, resume).",
+    help="SQLite ledger of what was sent (history, change detection, resume) "
+    "[env SYNCER_LEDGER].",
 )
 
 
