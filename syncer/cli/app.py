@@ -97,8 +97,7 @@ ledger_option = click.option(
     envvar="SYNCER_LEDGER",
     default=Path(".syncer") / "ledger.db",
     show_default=True,
-    help="SQLite ledger of what was sent (history, change detection, resume) "
-    "[env SYNCER_LEDGER].",
+    help="SQLite ledger of what was sent (history, change detection, resume) [env SYNCER_LEDGER].",
 )
 
 
