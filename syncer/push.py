@@ -142,14 +142,13 @@ class _Breaker:
 class _RowState:
     """Per-row bookkeeping for one AsyncRetrying loop."""
 
-    __slots__ = ("attempts", "decision", "failures", "last", "throttles")
+    __slots__ = ("attempts", "decision", "failures", "throttles")
 
     def __init__(self) -> None:
         self.attempts = 0
         self.failures = 0
         self.throttles = 0
         self.decision: Decision | None = None
-        self.last: ReevoError | None = None
 
 
 class _Run:
@@ -325,7 +324,6 @@ class _Run:
         try:
             data = await self.client.send(self.target.name, body)
         except Retryable as exc:
-            state.last = exc
             if exc.status == 429:
                 self.report.throttled += 1
                 self.pacer.on_throttle(exc.retry_after)

@@ -16,11 +16,6 @@ __all__ = ["MappedField", "normalise", "plan", "reserved_prefixes"]
 
 #: internal column prefix per mapping section (never shown to people)
 _PREFIX = {"columns": "__v:", "contact_custom_fields": "__cc:", "account_custom_fields": "__ac:"}
-#: body key of each custom-field section
-BODY_KEY = {
-    "contact_custom_fields": "contact_custom_fields",
-    "account_custom_fields": "account_custom_fields",
-}
 
 _SCHEME = r"^[A-Za-z][A-Za-z0-9+.\-]*://"
 
@@ -55,11 +50,6 @@ class MappedField:
         if self.source is not None:
             return pl.col(self.source).cast(pl.String)
         return pl.lit(self.spec.value, dtype=pl.String)
-
-    @property
-    def is_list(self) -> bool:
-        """True for a multi-value custom field (split)."""
-        return self.spec.split is not None
 
 
 def plan(mapping: Mapping, resolved: dict[str, str]) -> list[MappedField]:

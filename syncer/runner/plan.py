@@ -74,7 +74,6 @@ class Plan:
         self.progress = progress
         self.hashes: dict[int, tuple[str, str]] = {}  # source_row -> (key, body hash)
         self.to_send = 0
-        self.unchanged = 0
 
     def items(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
         """Rows to send, in file order; unchanged rows are recorded as they are met."""
@@ -100,7 +99,6 @@ class Plan:
             digest = body_hash(body)
             prev = known.get(key)
             if not self.full and prev is not None and prev.body_sha256 == digest:
-                self.unchanged += 1
                 self.collected.add(
                     RowOutcome(
                         row,
