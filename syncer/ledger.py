@@ -353,13 +353,6 @@ class Ledger:
         ).fetchone()
         return _run_record(row) if row else None
 
-    def synced_count(self, org: str, target: str) -> int:
-        """How many keys the ledger has for an org and target."""
-        row = self._db.execute(
-            "SELECT COUNT(*) FROM synced WHERE org=? AND target=?", (org, target)
-        ).fetchone()
-        return int(row[0])
-
     # -- internals --------------------------------------------------------------
     def _transaction(self) -> _Tx:
         return _Tx(self._db)

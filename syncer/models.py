@@ -20,10 +20,6 @@ class RowStatus(StrEnum):
     NOT_ATTEMPTED = "not_attempted"  # the run stopped before sending it
 
 
-#: Statuses that count as "fine" for the exit code.
-OK_STATUSES = frozenset(
-    {RowStatus.READY, RowStatus.DUPLICATE, RowStatus.SUCCEEDED, RowStatus.UNCHANGED}
-)
 #: Statuses a failures file holds (rows to fix and re-run).
 RETRY_STATUSES = frozenset({RowStatus.INVALID, RowStatus.FAILED, RowStatus.NOT_ATTEMPTED})
 

@@ -8,9 +8,6 @@ only read (the help page marks the other column X).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
-
-Access = Literal["read", "write"]
 
 #: resource -> the access levels that can be granted (help page table).
 RESOURCES: dict[str, tuple[str, ...]] = {
