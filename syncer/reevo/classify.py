@@ -38,7 +38,8 @@ import httpx
 
 from syncer.errors import ReevoError, Retryable, RowRejected, RunAborted
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: HTTP statuses worth retrying (every other 5xx is retried too); not models.RETRY_STATUSES
+RETRYABLE_HTTP_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 QUOTA_RETRY_AFTER_S = 3600.0
 _QUOTA_WORDS = re.compile(r"quota|daily|per day|a day", re.IGNORECASE)
 _MAX_MESSAGE = 500
@@ -156,7 +157,7 @@ def classify_response(response: httpx.Response, secret: str | None = None) -> Re
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     if status == 429 and _is_quota(response, msg, retry_after):
         return RunAborted(f"{QUOTA_HINT} ({msg})", status=status, detail=msg, reason="quota")
-    if status in RETRY_STATUSES or status >= 500:
+    if status in RETRYABLE_HTTP_STATUSES or status >= 500:
         return Retryable(
             f"Reevo answered {status} to {where}: {msg}",
             status=status,
