@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from syncer.dedupe import mark_duplicates
+from syncer.errors import SourceError
 from syncer.mapping import (
     Mapping,
     load_mapping,
@@ -111,10 +112,19 @@ def prepare(source: Path | SourceTable, mapping: Mapping | Path) -> Prepared:
         )
     frame, headers = _internal_names(source)
     by_header = {h: c for c, h in headers.items()}
-    resolved = {
-        want: by_header[have]
-        for want, have in resolve_columns(mapping, list(source.columns)).items()
-    }
+    try:
+        found = resolve_columns(mapping, list(source.columns))
+    except SourceError as exc:
+        others = [s for s in source.sheets if s != source.sheet]
+        if not others:
+            raise
+        raise SourceError(
+            f"{exc} They were looked for in sheet {source.sheet!r}; the workbook also has "
+            f"{', '.join(repr(s) for s in others)}: name the right one in the mapping with "
+            "`source: {sheet: NAME}`.",
+            path=exc.path,
+        ) from exc
+    resolved = {want: by_header[have] for want, have in found.items()}
     fields = plan(mapping, resolved)
     frame = normalise(frame, fields)
     frame = check(frame, fields, mapping.spec)

@@ -33,6 +33,8 @@ class SourceTable:
     encoding: str | None
     delimiter: str | None
     sheet: str | None
+    #: every sheet of the workbook (Excel only), to name the others when the read one is wrong
+    sheets: tuple[str, ...] = ()
 
     @property
     def rows(self) -> int:

@@ -37,7 +37,7 @@ def read_excel(path: Path, kind: str, sheet: str | int | None) -> SourceTable:
         if top is None:
             raise SourceError(
                 f"{path}: sheet {sheets[idx]!r} is empty. The workbook has sheets: {listed}; "
-                "pick one with data (--sheet or source.sheet in the mapping).",
+                "pick one with data with `source: {sheet: NAME}` in the mapping.",
                 path=str(path),
             )
         h, header = top
@@ -66,7 +66,9 @@ def read_excel(path: Path, kind: str, sheet: str | int | None) -> SourceTable:
     frame = frame.with_columns(
         pl.int_range(h + 1, h + 1 + frame.height, dtype=pl.Int64).alias(SOURCE_ROW)
     )
-    return _finish(path, _Raw(frame, raw_names, None), kind, None, None, sheets[idx])
+    table = _finish(path, _Raw(frame, raw_names, None), kind, None, None, sheets[idx])
+    table.sheets = tuple(sheets)
+    return table
 
 
 def _header_row(reader: object, idx: int) -> tuple[int, list[str | None]] | None:
