@@ -199,6 +199,9 @@ def sniff_delimiter(text: str, preferred: str = ",") -> str:
             continue
         mode, hits = Counter(counts).most_common(1)[0]
         score = (mode > 1, round(hits / len(counts), 2), mode, -rank)
+        if counts[0] > 1:  # it splits the header: rank by the rows that agree with the header
+            # (a short file whose one-cell footer lines outnumber its rows is still comma-split)
+            score = (True, round(counts.count(counts[0]) / len(counts), 2), counts[0], -rank)
         if best is None or score > best:
             best, chosen = score, delim
     return chosen
