@@ -7,13 +7,16 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from syncer.cli.app import cli, emit_json, fail, ledger_option, mapping_option, remember_key_file
 from syncer.errors import SyncerError
 from syncer.models import RunSummary
+
+if TYPE_CHECKING:
+    from syncer.runner.settings import Settings
 
 RUN_JSON_STATUSES = ("succeeded", "unchanged", "duplicate", "invalid", "failed", "not_attempted")
 
@@ -227,7 +230,7 @@ def _do_run(
 
 
 @contextlib.contextmanager
-def _sandbox(settings: Any) -> Iterator[None]:
+def _sandbox(settings: Settings) -> Iterator[None]:
     """Run the local sandbox in-process for the duration of one command (--sandbox)."""
     import secrets
 
@@ -307,10 +310,7 @@ def check_cmd(
     remember_key_file(api_key_file)
     settings = Settings(base_url=base_url, api_key_file=api_key_file)
     try:
-        if sandbox:
-            with _sandbox(settings):
-                result = check_access(mapping_path, settings, source)
-        else:
+        with _sandbox(settings) if sandbox else contextlib.nullcontext():
             result = check_access(mapping_path, settings, source)
     except SyncerError as err:
         if as_json:
@@ -335,5 +335,8 @@ def check_cmd(
 
 
 def _command_line() -> str:
-    """The command as typed, without anything that could be a secret."""
+    """The command as typed, for the ledger (at most 1,000 characters).
+
+    No flag takes the key itself (only $REEVO_API_KEY or --api-key-file), so argv holds none.
+    """
     return " ".join(["syncer", *sys.argv[1:]])[:1000]
