@@ -25,6 +25,8 @@ from syncer.transform import MappedField
 
 #: how many distinct owner e-mails preflight looks up at most
 PREFLIGHT_MAX_OWNERS = 100
+#: attempts of the preflight probe when Reevo answers 5xx/429 or does not answer
+PREFLIGHT_ATTEMPTS = 3
 
 
 @dataclass
@@ -36,10 +38,6 @@ class PreflightResult:
     key_checked: bool = True  # False: Reevo could not be reached to check the key
 
 
-#: attempts of the preflight probe when Reevo answers 5xx/429 or does not answer
-PREFLIGHT_ATTEMPTS = 3
-
-
 async def preflight(
     client: ReevoClient, target: str, owners: dict[str, MappedField]
 ) -> PreflightResult:
@@ -48,10 +46,10 @@ async def preflight(
 
     The permission probe sends an empty body, which Reevo must refuse as invalid (422) after
     checking the key and its permissions: nothing is written. Raises RunAborted saying what to
-    fix; returns the number of requests made and notes about checks it could not make.
+    fix; returns the requests made and notes about checks it could not make.
     """
     spec = TARGETS[target]
-    result = PreflightResult(requests=0)
+    result = PreflightResult()
     for attempt in range(1, PREFLIGHT_ATTEMPTS + 1):
         result.requests += 1
         try:
