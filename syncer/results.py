@@ -79,9 +79,7 @@ def _excel_safe(frame: pl.DataFrame) -> pl.DataFrame:
 def _write(frame: pl.DataFrame, path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # UTF-8 with a BOM: Excel reads it as UTF-8 (without, it shows "Zoë" as "ZoÃ«" and may
-        # save that back); every CSV reader, ours included, skips the BOM.
-        _excel_safe(frame).write_csv(path, null_value="", include_bom=True)
+        _excel_safe(frame).write_csv(path, null_value="")
     except OSError as exc:
         raise SourceError(
             f"cannot write {path} ({exc.strerror or exc}). Choose another --results path.",

@@ -78,5 +78,5 @@ def read_results(path: Path) -> list[dict[str, str]]:
     """A results CSV as a list of dicts (stdlib reader: independent of our own reader)."""
     import csv
 
-    with path.open(newline="", encoding="utf-8-sig") as fh:
+    with path.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))

@@ -53,7 +53,7 @@ def write_source(path: Path, rows: list[list[str]]) -> Path:
 
 def assert_excel_safe(path: Path) -> list[dict[str, str]]:
     """No cell of ``path`` (header included) begins with a character a spreadsheet runs."""
-    with path.open(newline="", encoding="utf-8-sig") as fh:
+    with path.open(newline="", encoding="utf-8") as fh:
         table = list(csv.reader(fh))
     for r, row in enumerate(table):
         for c, cell in enumerate(row):
@@ -153,7 +153,7 @@ def test_failures_file_round_trips_as_input(
     failures = tmp_path / "in.failures.csv"
     assert_excel_safe(failures)
     fixed = tmp_path / "fixed.csv"
-    with failures.open(newline="", encoding="utf-8-sig") as fh, fixed.open("w", newline="") as out:
+    with failures.open(newline="", encoding="utf-8") as fh, fixed.open("w", newline="") as out:
         reader = csv.DictReader(fh)
         assert reader.fieldnames is not None
         writer = csv.DictWriter(out, fieldnames=reader.fieldnames)

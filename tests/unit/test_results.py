@@ -39,9 +39,7 @@ def test_default_paths() -> None:
 def test_results_layout_and_neutralised_cells(tmp_path: Path) -> None:
     res, fail, counts = written(tmp_path)
     assert counts == {"duplicate": 1, "invalid": 1, "ready": 1}
-    # a UTF-8 BOM, so Excel shows accented names right (and does not save them back mangled)
-    assert res.read_bytes()[:3] == fail.read_bytes()[:3] == b"\xef\xbb\xbf"
-    with res.open(newline="", encoding="utf-8-sig") as fh:
+    with res.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == [
         "source_row", "status", "error", "Email", "Name", "status (source)",
@@ -52,7 +50,7 @@ def test_results_layout_and_neutralised_cells(tmp_path: Path) -> None:
     assert rows[2][4] == "'+1 415"
     assert rows[3][4] == "'@sum\nnext line"
     assert rows[1][1] == "duplicate" and "row 4" in rows[1][2]
-    with fail.open(newline="", encoding="utf-8-sig") as fh:
+    with fail.open(newline="", encoding="utf-8") as fh:
         frows = list(csv.reader(fh))
     assert frows[0] == ["Email", "Name", "status", "error"]
     assert frows[1][:3] == ["bad", "'+1 415", "cold"] and "invalid" not in frows[1][3]
