@@ -46,6 +46,7 @@ class Settings:
 
 
 def api_key_of(settings: Settings) -> str:
+    """The API key: ``settings.api_key``, else ``api_key_file``, else ``$REEVO_API_KEY``."""
     if settings.api_key:
         return settings.api_key.strip()
     if settings.api_key_file is not None:
@@ -57,7 +58,10 @@ def api_key_of(settings: Settings) -> str:
                 "Point --api-key-file at a readable file holding only the key."
             ) from None
         if not key:
-            raise ConfigError(f"the API key file {settings.api_key_file} is empty.")
+            raise ConfigError(
+                f"the API key file {settings.api_key_file} is empty: put the key in it, "
+                f"or set {API_KEY_ENV} instead."
+            )
         return key
     key = os.environ.get(API_KEY_ENV, "").strip()
     if not key:
@@ -69,4 +73,5 @@ def api_key_of(settings: Settings) -> str:
 
 
 def base_url_of(settings: Settings) -> str:
+    """The checked base URL: ``settings.base_url``, else ``$REEVO_BASE_URL``, else Reevo's."""
     return check_base_url(settings.base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
