@@ -11,9 +11,7 @@ import polars as pl
 
 from syncer.errors import ConfigError, RunAborted, SourceError
 from syncer.ledger import Ledger, org_id
-from syncer.mapping import (
-    Mapping,
-)
+from syncer.mapping import Mapping
 from syncer.models import RowOutcome, RowStatus, RunSummary
 from syncer.push import PushReport, make_client, push_rows, run_async
 from syncer.results import default_paths, read_results, write_results
@@ -40,6 +38,7 @@ class _Job:
 
     @property
     def target(self) -> str:
+        """The mapping's target endpoint."""
         return self.prepared.mapping.target
 
     def on_outcome(self, outcome: RowOutcome) -> None:
