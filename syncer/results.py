@@ -162,7 +162,10 @@ def read_results(path: Path) -> tuple[list[str], pl.DataFrame]:
     try:
         frame = pl.read_csv(path, infer_schema=False)
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise SourceError(f"cannot read results file {path} ({exc}).", path=str(path)) from exc
+        raise SourceError(
+            f"cannot read results file {path} ({exc}). Give the .results.csv file a run wrote.",
+            path=str(path),
+        ) from exc
     cols = frame.columns
     if tuple(cols[:3]) != RESULT_HEAD or tuple(cols[-3:]) != RESULT_TAIL:
         raise SourceError(

@@ -81,7 +81,10 @@ def _check_file(path: Path) -> int:
     try:
         return path.stat().st_size
     except OSError as exc:  # pragma: no cover - permissions races
-        raise SourceError(f"{path} cannot be read ({exc}).", path=str(path)) from exc
+        raise SourceError(
+            f"{path} cannot be read ({exc}): check its permissions, or copy it somewhere readable.",
+            path=str(path),
+        ) from exc
 
 
 def _detect_kind(path: Path, head: bytes) -> str:
