@@ -43,7 +43,7 @@ class PushSettings:
     max_rate: float | None = None
     initial_rate: float = 10.0
     timeout_s: float = 30.0
-    max_attempts: int = 6
+    max_attempts: int = 10
     retry_budget: int | None = None  # None: adaptive (50 + one per answered request)
     breaker_threshold: int = 25  # first N answered rows all rejected alike -> stop (0: off)
     max_throttles: int = 30

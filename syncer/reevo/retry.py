@@ -38,7 +38,7 @@ class Action(StrEnum):
 class RetryPolicy:
     """Knobs of :func:`decide`."""
 
-    max_attempts: int = 6  # attempts per row that end in a non-429 retryable error
+    max_attempts: int = 10  # attempts per row that end in a non-429 retryable error
     max_throttles: int = 30  # 429 answers one row may receive before it gives up
     base_s: float = 0.2
     cap_s: float = 20.0
