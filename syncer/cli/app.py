@@ -75,6 +75,12 @@ def fail(err: SyncerError) -> NoReturn:
     sys.exit(err.exit_code)
 
 
+def echo_issues(issues: dict[str, int]) -> None:
+    """One line naming what to fix, most common problem first: ``to fix: 2 invalid_email, ...``."""
+    if issues:
+        click.echo("to fix: " + ", ".join(f"{n} {code}" for code, n in issues.items()))
+
+
 def mapping_option(
     *, required: bool = True, help: str = "Mapping YAML (Reevo field -> source column)."
 ) -> Callable[[FC], FC]:

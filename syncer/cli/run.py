@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from syncer.cli.app import cli, emit_json, fail, ledger_option, mapping_option, remember_key_file
+from syncer.cli.app import (
+    cli,
+    echo_issues,
+    emit_json,
+    fail,
+    ledger_option,
+    mapping_option,
+    remember_key_file,
+)
 from syncer.errors import SyncerError
 from syncer.models import RunSummary
 
@@ -69,8 +77,7 @@ def _print_run(summary: RunSummary, as_json: bool) -> None:
     click.echo(f"{summary.rows} rows: {parts}  [{head}, {summary.elapsed_s:.1f} s]")
     if summary.blank_rows:
         click.echo(f"{summary.blank_rows} blank rows skipped")
-    if summary.issues:
-        click.echo("to fix: " + ", ".join(f"{n} {code}" for code, n in summary.issues.items()))
+    echo_issues(summary.issues)
     for note in summary.extra.get("notes", []):
         click.echo(f"note: {note}", err=True)
     if summary.aborted:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from syncer.cli.app import cli, emit_json, fail, mapping_option
+from syncer.cli.app import cli, echo_issues, emit_json, fail, mapping_option
 from syncer.errors import SyncerError
 
 
@@ -44,8 +44,7 @@ def validate_cmd(
         f"{counts.get('duplicate', 0)} duplicate, {counts.get('invalid', 0)} invalid"
         + (f" ({summary.blank_rows} blank rows skipped)" if summary.blank_rows else "")
     )
-    if summary.issues:
-        click.echo("to fix: " + ", ".join(f"{n} {code}" for code, n in summary.issues.items()))
+    echo_issues(summary.issues)
     click.echo(f"results:  {summary.results_path}")
     click.echo(f"failures: {summary.failures_path}")
     if as_json:
