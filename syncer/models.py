@@ -7,6 +7,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+#: syncer's working folder (ledger, sandbox data, retry files), under the current directory
+SYNCER_HOME = Path(".syncer")
+#: the ledger's default path
+DEFAULT_LEDGER = SYNCER_HOME / "ledger.db"
+
 
 class RowStatus(StrEnum):
     """Final status of one input row. Values are a contract (results files, --json keys)."""

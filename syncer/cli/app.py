@@ -20,6 +20,7 @@ import click
 
 from syncer import __version__
 from syncer.errors import SyncerError
+from syncer.models import DEFAULT_LEDGER
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
@@ -101,7 +102,7 @@ ledger_option = click.option(
     "ledger_path",
     type=click.Path(path_type=Path),
     envvar="SYNCER_LEDGER",
-    default=Path(".syncer") / "ledger.db",
+    default=DEFAULT_LEDGER,
     show_default=True,
     help="SQLite ledger of what was sent (history, change detection, resume) [env SYNCER_LEDGER].",
 )

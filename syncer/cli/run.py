@@ -21,7 +21,7 @@ from syncer.cli.app import (
     remember_key_file,
 )
 from syncer.errors import SyncerError
-from syncer.models import RunSummary
+from syncer.models import SYNCER_HOME, RunSummary
 
 if TYPE_CHECKING:
     from syncer.runner.settings import Settings
@@ -243,7 +243,7 @@ def _sandbox(settings: Settings) -> Iterator[None]:
 
     from syncer.sandbox import SandboxSettings, serve_in_thread
 
-    home = Path(".syncer")
+    home = SYNCER_HOME
     home.mkdir(exist_ok=True)
     db = home / "sandbox.db"
     sb = SandboxSettings(port=0, db_path=str(db), api_key=secrets.token_hex(16))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from syncer.errors import ConfigError
-from syncer.models import RowStatus
+from syncer.models import DEFAULT_LEDGER, RowStatus
 from syncer.push import PushSettings
 from syncer.reevo.client import DEFAULT_BASE_URL, check_base_url
 
@@ -17,7 +17,6 @@ from syncer.reevo.client import DEFAULT_BASE_URL, check_base_url
 RUN_STATUSES = tuple(s.value for s in RowStatus if s is not RowStatus.READY)
 API_KEY_ENV = "REEVO_API_KEY"
 BASE_URL_ENV = "REEVO_BASE_URL"
-DEFAULT_LEDGER = Path(".syncer") / "ledger.db"
 
 
 @dataclass

@@ -12,7 +12,7 @@ import polars as pl
 from syncer.errors import ConfigError, RunAborted, SourceError
 from syncer.ledger import Ledger, org_id
 from syncer.mapping import Mapping
-from syncer.models import RowOutcome, RowStatus, RunSummary
+from syncer.models import SYNCER_HOME, RowOutcome, RowStatus, RunSummary
 from syncer.push import PushReport, make_client, push_rows, run_async
 from syncer.results import default_paths, read_results, write_results
 from syncer.runner.checks import explain_breaker, owner_emails, preflight
@@ -191,7 +191,7 @@ async def _push(job: _Job) -> PushReport:
     return report
 
 
-RETRY_DIR = Path(".syncer") / "retry"
+RETRY_DIR = SYNCER_HOME / "retry"
 
 
 def retry(
