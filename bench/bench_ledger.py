@@ -26,16 +26,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,43 +52,9 @@ columns:
 dedupe: {keep: last}
 """
 MODES = ("none", "cold", "warm")
+from sandbox_process import Sandbox  # noqa: E402
+
 KEY = "bench-ledger-key-0123456789"
-
-
-class Sandbox:
-    """``python -m syncer sandbox`` in a child process (its CPU is not ours)."""
-
-    def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        self.base_url = f"http://127.0.0.1:{port}"
-        cmd = [sys.executable, "-m", "syncer", "sandbox", "--port", str(port)]
-        self.proc = subprocess.Popen(
-            [*cmd, "--api-key", KEY, "--no-examples"],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.admin = httpx.Client(base_url=self.base_url + "/_sandbox", timeout=30)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self.admin.get("/stats").raise_for_status()
-                return
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("the sandbox did not start") from None
-                time.sleep(0.1)
-
-    def configure(self) -> None:
-        """Back to an empty store with no faults and fresh stats."""
-        self.admin.post("/reset").raise_for_status()
-
-    def close(self) -> None:
-        self.admin.close()
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
 
 
 def write_file(path: Path, rows: int) -> None:
@@ -210,7 +172,7 @@ def main() -> None:
         work = Path(tmp)
         write_file(work / "leads.csv", args.rows)
         (work / "leads.yaml").write_text(MAPPING, encoding="utf-8")
-        sandbox = Sandbox()
+        sandbox = Sandbox(KEY)
         try:
             one_run(work, sandbox, "none", -1, args.rate)  # warm-up: imports, connections
             for rnd in range(args.rounds):

@@ -20,63 +20,20 @@ import asyncio
 import json
 import math
 import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from sandbox_process import Sandbox  # noqa: E402
 
 from syncer.models import RowOutcome, RowStatus  # noqa: E402
 from syncer.push import PushSettings, make_client, push_rows  # noqa: E402
 
 KEY = "bench-key-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Sandbox:
-    """``python -m syncer sandbox`` in a child process, driven through its admin API."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "syncer", "sandbox", "--port", str(self.port)]
-        cmd += ["--api-key", KEY, "--no-examples"]
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        self.admin = httpx.Client(base_url=self.base_url + "/_sandbox", timeout=30)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                self.admin.get("/stats").raise_for_status()
-                return
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("the sandbox did not start") from None
-                time.sleep(0.1)
-
-    def configure(self, **faults: Any) -> None:
-        self.admin.post("/reset").raise_for_status()
-        self.admin.put("/faults", json=faults).raise_for_status()
-
-    def stats(self) -> dict[str, Any]:
-        return dict(self.admin.get("/stats").json())
-
-    def close(self) -> None:
-        self.admin.close()
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
 
 
 def concurrency_for(limit: float, latency_ms: float) -> int:
@@ -127,7 +84,7 @@ def main() -> None:
     ap.add_argument("--uvloop", action="store_true", help="run the client on uvloop")
     ap.add_argument("--json", type=Path, default=None, help="append results (JSON lines)")
     args = ap.parse_args()
-    sandbox = Sandbox()
+    sandbox = Sandbox(KEY)
     try:
         for raw in args.rates.split(","):
             limit = float(raw)
