@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from syncer.sandbox import schemas as s
+from syncer.sandbox.records import CONTACT_MAP, new_account, new_contact
 from syncer.sandbox.seed import HELP_PAGE_FIELDS
 from syncer.sandbox.store import Obj, Store
 from syncer.sandbox.util import (
@@ -32,21 +33,6 @@ ACCOUNT_FIELDS = (
     "zoominfo_url", "x_url", "owner_email", "custom_fields",
 )  # fmt: skip
 
-# account_contact body key -> (object, stored key)
-CONTACT_MAP = {
-    "first_name": "first_name",
-    "last_name": "last_name",
-    "middle_name": "middle_name",
-    "phone_number": "phone_number",
-    "company": "company",
-    "title": "title",
-    "department": "department",
-    "contact_linkedin_url": "linkedin_url",
-    "contact_facebook_url": "facebook_url",
-    "contact_zoominfo_url": "zoominfo_url",
-    "contact_x_url": "x_url",
-    "contact_owner_email": "owner_email",
-}
 ACCOUNT_MAP = {
     "account_linkedin_url": "linkedin_url",
     "account_facebook_url": "facebook_url",
@@ -230,39 +216,6 @@ def upsert_account_contact(store: Store, body: s.AccountContactIn) -> Obj:
         "contact_created": contact_created,
         "account_created": account_created,
         "email": contact["email"],
-    }
-
-
-def new_account(name: str, domain: str | None, now: str) -> Obj:
-    """A fresh account dict (not stored yet)."""
-    return {
-        "id": str(uuid.uuid4()),
-        "name": name,
-        "status": "PROSPECT",
-        "official_website": None,
-        "domain_name": domain,
-        "linkedin_url": None,
-        "facebook_url": None,
-        "zoominfo_url": None,
-        "x_url": None,
-        "owner_email": None,
-        "custom_fields": {},
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-def new_contact(email: str, now: str) -> Obj:
-    """A fresh contact dict (not stored yet)."""
-    return {
-        "id": str(uuid.uuid4()),
-        "email": email,
-        **{dst: None for dst in CONTACT_MAP.values()},
-        "custom_fields": {},
-        "account_id": None,
-        "upsert_count": 0,
-        "created_at": now,
-        "updated_at": now,
     }
 
 

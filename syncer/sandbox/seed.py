@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from syncer.errors import ConfigError
+from syncer.sandbox.records import new_account, new_contact
 from syncer.sandbox.store import Store
 from syncer.sandbox.util import e164
 
@@ -211,18 +212,8 @@ def apply_seed(store: Store, seed: dict[str, Any], now: str) -> None:
         )
     for a in seed.get("accounts") or []:
         acc = {
+            **new_account(a["name"], None, now),
             "id": a.get("id") or stable_id("account", a["name"]),
-            "status": "PROSPECT",
-            "official_website": None,
-            "domain_name": None,
-            "linkedin_url": None,
-            "facebook_url": None,
-            "zoominfo_url": None,
-            "x_url": None,
-            "owner_email": None,
-            "custom_fields": {},
-            "created_at": now,
-            "updated_at": now,
             **a,
         }
         store.put("accounts", acc)
@@ -231,24 +222,9 @@ def apply_seed(store: Store, seed: dict[str, Any], now: str) -> None:
         domain = c.pop("account_domain", None)
         account = store.account_by_domain(domain) if domain else None
         contact = {
+            **new_contact(c["email"], now),
             "id": c.get("id") or stable_id("contact", c["email"]),
-            "first_name": None,
-            "last_name": None,
-            "middle_name": None,
-            "phone_number": None,
-            "title": None,
-            "department": None,
-            "company": None,
-            "linkedin_url": None,
-            "facebook_url": None,
-            "zoominfo_url": None,
-            "x_url": None,
-            "owner_email": None,
-            "custom_fields": {},
             "account_id": account["id"] if account else None,
-            "upsert_count": 0,
-            "created_at": now,
-            "updated_at": now,
             **c,
         }
         contact["phone_e164"] = e164(contact["phone_number"])
