@@ -424,12 +424,14 @@ def load_mapping(path: Path) -> Mapping:
             " (see README, 'Mapping files').",
             path=where,
         )
-    _raise(where, _check_keys(data, lines, where))
+    # every problem at once: unknown keys (with suggestions) and invalid values together
+    problems = _check_keys(data, lines, where)
     try:
         mapping = Mapping.model_validate({**data, "path": path})
     except ValidationError as exc:
-        problems = []
         for err in exc.errors():
+            if err["type"] == "extra_forbidden" and problems:
+                continue  # already reported by _check_keys, with a "did you mean"
             loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
             dotted = ".".join(str(p) for p in loc)
             msg = err["msg"].removeprefix("Value error, ")
@@ -438,6 +440,7 @@ def load_mapping(path: Path) -> Mapping:
             problems.append((lines.line(loc), f"{dotted}: {msg}" if dotted else msg))
         _raise(where, problems)
         raise  # pragma: no cover - _raise always raises when there are problems
+    _raise(where, problems)
     # attach the line of every field entry, for later messages
     updates: dict[str, Any] = {}
     for section in FIELD_SECTIONS:

@@ -103,6 +103,21 @@ def test_bad_mappings_are_clear(tmp_path: Path, text: str, needle: str) -> None:
     assert "Traceback" not in err.message
 
 
+def test_unknown_keys_and_bad_values_reported_in_one_pass(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "columns:\n  email: Email\n  frist_name: First\n"
+        "dedupe: {keep: frist}\non_empty: sometimes\n",
+    )
+    with pytest.raises(MappingError) as info:
+        load_mapping(path)
+    text = str(info.value)
+    assert "3 problems" in text
+    assert f"{path}:3: columns.frist_name: unknown Reevo field; did you mean first_name?" in text
+    assert f"{path}:4: dedupe.keep" in text and "'frist'" in text
+    assert f"{path}:5: on_empty" in text and "'sometimes'" in text
+
+
 def test_missing_mapping_file(tmp_path: Path) -> None:
     with pytest.raises(MappingError, match="not found"):
         load_mapping(tmp_path / "nope.yaml")
