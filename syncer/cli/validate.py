@@ -45,6 +45,8 @@ def validate_cmd(
         + (f" ({summary.blank_rows} blank rows skipped)" if summary.blank_rows else "")
     )
     echo_issues(summary.issues)
+    for note in summary.extra.get("notes", []):
+        click.echo(f"note: {note}", err=True)
     click.echo(f"results:  {summary.results_path}")
     click.echo(f"failures: {summary.failures_path}")
     if as_json:

@@ -7,7 +7,7 @@ ready row (Python, but it feeds a rate-limited network).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,8 @@ class Prepared:
     fields: list[MappedField] = field(default_factory=list)
     #: frame column -> the file's header, for every source column, in file order
     headers: dict[str, str] = field(default_factory=dict)
+    #: things the user should know that are not row problems (e.g. a repeated header)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def source_columns(self) -> list[str]:
@@ -132,7 +134,27 @@ def prepare(source: Path | SourceTable, mapping: Mapping | Path) -> Prepared:
     ordered = ["source_row", "status", "error", "error_code", "key"]
     internal = [f.out for f in fields]
     frame = frame.select(*ordered, *internal, *headers)
-    return Prepared(source=source, mapping=mapping, frame=frame, fields=fields, headers=headers)
+    return Prepared(
+        source=source,
+        mapping=mapping,
+        frame=frame,
+        fields=fields,
+        headers=headers,
+        notes=_repeated_header_notes(found.values(), source.columns),
+    )
+
+
+def _repeated_header_notes(used: Iterable[str], columns: list[str]) -> list[str]:
+    """A note for each mapped header the file repeats: the mapping reads the first one."""
+    taken = {c.strip().casefold() for c in columns}
+    notes = []
+    for header in dict.fromkeys(used):
+        if f"{header.strip()}_2".casefold() in taken:
+            notes.append(
+                f'the file has more than one column named "{header}": the mapping reads the '
+                f'first; the next is "{header.strip()}_2" in the results'
+            )
+    return notes
 
 
 def issue_counts(*frames: pl.DataFrame) -> dict[str, int]:
@@ -167,6 +189,7 @@ def validate(source: Path, mapping: Mapping | Path, *, results: Path | None = No
         failures_path=failures_path,
         elapsed_s=time.perf_counter() - started,
         issues=issue_counts(prepared.frame),
+        extra={"notes": prepared.notes},
     )
 
 

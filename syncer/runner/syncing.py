@@ -101,7 +101,11 @@ def sync(source: Path, mapping: Mapping | Path, settings: Settings | None = None
             run_id=job.run_id,
             elapsed_s=time.perf_counter() - started,
             issues=issue_counts(prepared.frame, outcomes),
-            extra={"to_send": plan.to_send, "target": job.target, "notes": job.notes},
+            extra={
+                "to_send": plan.to_send,
+                "target": job.target,
+                "notes": [*prepared.notes, *job.notes],
+            },
         )
         if report is not None:
             summary.extra.update(

@@ -97,3 +97,13 @@ def test_missing_source_exits_2(tmp_path: Path) -> None:
     proc = syncer("validate", tmp_path / "nope.csv", "--mapping", MAPPING)
     assert proc.returncode == 2
     assert "nope.csv" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_repeated_header_is_pointed_out(tmp_path: Path) -> None:
+    src = tmp_path / "dup.csv"
+    src.write_text("Email,First Name,Email\na@x.com,A,b@x.com\n", encoding="utf-8")
+    mapping = tmp_path / "dup.yaml"
+    mapping.write_text("columns:\n  email: Email\n  first_name: First Name\n", encoding="utf-8")
+    res = syncer("validate", src, "--mapping", mapping)
+    assert res.returncode == 0, res.stderr
+    assert 'more than one column named "Email"' in res.stderr and "Email_2" in res.stderr
