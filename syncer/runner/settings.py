@@ -41,7 +41,6 @@ class Settings:
     command: str = "syncer.sync"
     progress: Callable[[int], None] | None = None  # called with 1 per finished row
     on_start: Callable[[int], None] | None = None  # called with the number of ready rows
-    source_rows: list[int] | None = None  # retry: original row numbers, in file order
 
 
 def api_key_of(settings: Settings) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -12,13 +12,14 @@ import polars as pl
 from syncer.errors import ConfigError, RunAborted, SourceError
 from syncer.ledger import Ledger, org_id
 from syncer.mapping import Mapping
-from syncer.models import SYNCER_HOME, RowOutcome, RowStatus, RunSummary
+from syncer.models import RowOutcome, RowStatus, RunSummary
 from syncer.push import PushReport, make_client, push_rows, run_async
 from syncer.results import default_paths, read_results, write_results
 from syncer.runner.checks import explain_breaker, owner_emails, preflight
 from syncer.runner.plan import Collected, Plan
 from syncer.runner.prepared import Prepared, issue_counts, prepare
 from syncer.runner.settings import RUN_STATUSES, Settings, api_key_of, base_url_of
+from syncer.sources import SourceTable
 
 
 @dataclass
@@ -51,7 +52,9 @@ class _Job:
             self.ledger.record(self.org, self.target, self.run_id, key, digest, outcome)
 
 
-def sync(source: Path, mapping: Mapping | Path, settings: Settings | None = None) -> RunSummary:
+def sync(
+    source: Path | SourceTable, mapping: Mapping | Path, settings: Settings | None = None
+) -> RunSummary:
     """Import ``source`` into Reevo as ``mapping`` says; every row ends in the results file.
 
     Raises :class:`SyncerError` for unusable input/mapping/settings (before anything is sent)
@@ -60,12 +63,8 @@ def sync(source: Path, mapping: Mapping | Path, settings: Settings | None = None
     """
     settings = settings or Settings()
     started = time.perf_counter()
-    source = Path(source)
-    prepared = prepare(source, mapping)
-    if settings.source_rows is not None and len(settings.source_rows) == prepared.frame.height:
-        # a retry file: report the rows by their number in the original file
-        rows = pl.Series("source_row", settings.source_rows, dtype=pl.Int64)
-        prepared.frame = prepared.frame.with_columns(rows)
+    prepared = prepare(source if isinstance(source, SourceTable) else Path(source), mapping)
+    source = prepared.source.path
     if settings.on_start is not None:
         settings.on_start(prepared.counts()[RowStatus.READY.value])
     base_url = base_url_of(settings)
@@ -195,9 +194,6 @@ async def _push(job: _Job) -> PushReport:
     return report
 
 
-RETRY_DIR = SYNCER_HOME / "retry"
-
-
 def retry(
     path: Path, mapping: Mapping | Path | None = None, settings: Settings | None = None
 ) -> RunSummary:
@@ -206,6 +202,8 @@ def retry(
     ``path`` is a results file (rows with status failed / not_attempted are re-sent, keeping
     their original row numbers) or a failures file (every row, corrected or not, is run again).
     Without ``mapping`` the mapping of the run that wrote ``path`` is taken from the ledger.
+    The retried rows are read straight from the results file (no copy is written); their
+    results go to ``<path stem>.retry.csv`` unless ``settings.results`` says otherwise.
     """
     settings = settings or Settings()
     path = Path(path)
@@ -223,13 +221,18 @@ def retry(
             f"{path} has no failed or not_attempted rows: nothing to retry. "
             "Invalid rows must be fixed first: edit the failures file and run it with syncer run."
         )
-    RETRY_DIR.mkdir(parents=True, exist_ok=True)
-    retry_source = RETRY_DIR / f"{path.name.removesuffix('.csv')}.retry.csv"
-    todo.select(columns).write_csv(retry_source)
-    if settings.results is None:
-        settings.results = path.with_name(f"{path.name.removesuffix('.csv')}.retry.csv")
-    settings.source_rows = todo.get_column("source_row").to_list()
-    return sync(retry_source, mapping, settings)
+    rows = SourceTable(
+        path=path,
+        frame=todo.select("source_row", *columns),  # keeps each row's number in the original
+        columns=columns,
+        blank_rows=0,
+        format="csv",
+        encoding="utf-8",
+        delimiter=",",
+        sheet=None,
+    )
+    results = settings.results or path.with_name(f"{path.name.removesuffix('.csv')}.retry.csv")
+    return sync(rows, mapping, replace(settings, results=results))
 
 
 def _mapping_of_run(path: Path, settings: Settings) -> Path:
