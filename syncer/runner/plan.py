@@ -72,7 +72,8 @@ class Plan:
         self.full = full
         self.collected = collected
         self.progress = progress
-        self.hashes: dict[int, tuple[str, str]] = {}  # source_row -> (key, body hash)
+        # source_row -> (key, body hash) of the rows sent, for the ledger (empty without one)
+        self.hashes: dict[int, tuple[str, str]] = {}
         self.to_send = 0
 
     def items(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
@@ -90,11 +91,11 @@ class Plan:
     def _filter(
         self, target: str, batch: list[tuple[int, str, dict[str, Any]]]
     ) -> Iterator[tuple[int, str, dict[str, Any]]]:
-        known = (
-            self.ledger.lookup(self.org, target, [k for _, k, _ in batch])
-            if self.ledger is not None
-            else {}
-        )
+        if self.ledger is None:  # nothing to compare with or to record: no hashing either
+            self.to_send += len(batch)
+            yield from batch
+            return
+        known = self.ledger.lookup(self.org, target, [k for _, k, _ in batch])
         for row, key, body in batch:
             digest = body_hash(body)
             prev = known.get(key)
