@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,12 +164,14 @@ def _line(f: MappedField) -> str:
 
 def explain_breaker(error: RunAborted, mapping: Mapping) -> RunAborted:
     """Name the mapping entry behind a circuit-breaker stop, when the error mentions one."""
-    text = (error.detail or error.message).lower()
+    # Reevo names body fields ("contact_custom_fields.cus_field__Region: ..."): match whole
+    # names, so "email" does not point at every field whose name merely contains it
+    words = set(re.findall(r"[\w\-]+", (error.detail or error.message).lower()))
     hits: list[str] = []
     for section in FIELD_SECTIONS:
         block: dict[str, FieldSpec] = getattr(mapping, section)
         for name, fs in block.items():
-            if name.lower() in text or (fs.column and fs.column.lower() in text):
+            if name.lower() in words:
                 line = f" (line {fs.line})" if fs.line else ""
                 hits.append(f"{section}.{name}{line}")
     if not hits:
