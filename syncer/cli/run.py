@@ -229,9 +229,9 @@ def _do_run(
                 assert mapping is not None
                 summary = sync(source, mapping, settings)
     except SyncerError as err:
-        progress.close()
         fail(err)
-    progress.close()
+    finally:
+        progress.close()
     _print_run(summary, kw["as_json"])
     sys.exit(summary.exit_code)
 
@@ -243,9 +243,8 @@ def _sandbox(settings: Settings) -> Iterator[None]:
 
     from syncer.sandbox import SandboxSettings, serve_in_thread
 
-    home = SYNCER_HOME
-    home.mkdir(exist_ok=True)
-    db = home / "sandbox.db"
+    SYNCER_HOME.mkdir(exist_ok=True)
+    db = SYNCER_HOME / "sandbox.db"
     sb = SandboxSettings(port=0, db_path=str(db), api_key=secrets.token_hex(16))
     with serve_in_thread(sb) as handle:
         settings.base_url = handle.base_url
