@@ -16,7 +16,7 @@ from syncer.errors import (
     SourceError,
     SyncerError,
 )
-from syncer.models import RowIssue, RowOutcome, RowStatus, RunSummary
+from syncer.models import RowOutcome, RowStatus, RunSummary
 
 __version__ = "0.1.0"
 
@@ -51,7 +51,6 @@ __all__ = [
     "PushSettings",
     "ReevoError",
     "Retryable",
-    "RowIssue",
     "RowOutcome",
     "RowRejected",
     "RowStatus",

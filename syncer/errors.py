@@ -1,6 +1,7 @@
 """The exception tree for run-level failures.
 
-Row-level problems are *data* (see :class:`syncer.models.RowIssue`), never exceptions.
+Row-level problems are *data* (a stable ``error_code`` and an ``error`` message per row, in the
+prepared frame and the results file), never exceptions.
 Everything here derives from :class:`SyncerError`; the CLI catches that family only and prints
 its message, which always says what to do next. Anything else is a bug and surfaces as one.
 

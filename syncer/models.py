@@ -29,15 +29,6 @@ class RowStatus(StrEnum):
 RETRY_STATUSES = frozenset({RowStatus.INVALID, RowStatus.FAILED, RowStatus.NOT_ATTEMPTED})
 
 
-@dataclass(frozen=True, slots=True)
-class RowIssue:
-    """One problem with one row: a stable ``code``, the column it concerns, a readable message."""
-
-    code: str
-    column: str | None
-    message: str
-
-
 @dataclass(slots=True)
 class RowOutcome:
     """What happened when one row was pushed to Reevo."""
