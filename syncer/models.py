@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-
-#: syncer's working folder (ledger, sandbox data, retry files), under the current directory
-SYNCER_HOME = Path(".syncer")
-#: the ledger's default path
-DEFAULT_LEDGER = SYNCER_HOME / "ledger.db"
 
 
 class RowStatus(StrEnum):
@@ -55,6 +51,7 @@ class RunSummary:
     failures_path: Path | None = None
     aborted: str | None = None  # message when the run stopped early (RunAborted)
     abort_reason: str | None = None
+    interrupted: str | None = None  # the signal that stopped the run ("SIGINT", "SIGTERM")
     dry_run: bool = False
     run_id: int | None = None
     elapsed_s: float = 0.0
@@ -63,7 +60,11 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 all rows fine, 1 some rows invalid/failed/not attempted, 3 run aborted by Reevo."""
+        """0 all rows fine, 1 some rows invalid/failed/not attempted, 3 run aborted by Reevo,
+        128 + the signal's number when interrupted (130 Ctrl-C, 143 SIGTERM)."""
+        if self.interrupted is not None:
+            signum = getattr(signal.Signals, self.interrupted, signal.SIGINT)
+            return 128 + int(signum)
         if self.aborted is not None:
             return 3
         bad = sum(self.counts.get(s.value, 0) for s in RETRY_STATUSES)

@@ -25,6 +25,7 @@ from syncer.reevo.classify import normalise_error
 from syncer.reevo.client import TARGETS, ReevoClient, extract_ids
 from syncer.reevo.pacing import PacingClosed, RateController
 from syncer.reevo.retry import Action, Decision, RetryBudget, RetryPolicy, budget_message, decide
+from syncer.stopping import StopRequest
 
 Item = tuple[int, str, dict[str, Any]]
 
@@ -33,6 +34,8 @@ CODE_REJECTED = "reevo_rejected"  # Reevo refused the row (4xx): fix the data
 CODE_RETRIES_EXHAUSTED = "reevo_unavailable"  # retries ran out (5xx/timeouts/429s)
 CODE_AMBIGUOUS = "reevo_ambiguous"  # a create failed after it may have been applied
 CODE_STOPPED = "run_aborted"  # not sent because the run stopped
+CODE_INTERRUPTED = "interrupted"  # not sent because the run was interrupted (Ctrl-C, SIGTERM)
+CODE_IN_FLIGHT = "interrupted_in_flight"  # its request was abandoned by a forced stop
 
 
 @dataclass
@@ -68,6 +71,7 @@ class PushReport:
     retries: int = 0  # requests that repeated an earlier one (incl. after 429)
     throttled: int = 0  # answers that were 429
     aborted: RunAborted | None = None
+    interrupted: bool = False  # a StopRequest stopped the run
     elapsed_s: float = 0.0
     achieved_rate: float = 0.0  # requests per second
     accepted_rate: float = 0.0  # requests per second not answered 429
@@ -96,6 +100,10 @@ def make_client(
 
 class _Stopped(Exception):
     """The run is stopping; this row is not sent (again)."""
+
+
+class _Abandoned(Exception):
+    """A forced stop abandoned this row's request in flight."""
 
 
 class _Breaker:
@@ -172,6 +180,8 @@ class _Run:
         self.breaker = _Breaker(settings.breaker_threshold)
         self.report = PushReport()
         self.stopping = False
+        self.stop_reason = ""  # e.g. "SIGINT" once interrupted
+        self.in_flight: set[asyncio.Task[Any]] = set()
 
     # -- outcomes ------------------------------------------------------------------------
     def emit(self, outcome: RowOutcome) -> None:
@@ -183,15 +193,41 @@ class _Run:
 
     def not_attempted(self, source_row: int, attempts: int = 0) -> None:
         err = self.report.aborted
+        if err is not None:
+            error, code = err.message, CODE_STOPPED
+        elif self.report.interrupted:
+            error = (
+                f"not sent: the run was interrupted ({self.stop_reason}) before this row was "
+                "sent; run the same command again (or syncer retry) to send it"
+            )
+            code = CODE_INTERRUPTED
+        else:
+            error, code = "the run stopped before this row was sent", CODE_STOPPED
+        outcome = RowOutcome(source_row, RowStatus.NOT_ATTEMPTED, error, code, attempts=attempts)
+        self.emit(outcome)
+
+    def abandoned(self, source_row: int, attempts: int) -> None:
         self.emit(
             RowOutcome(
                 source_row,
                 RowStatus.NOT_ATTEMPTED,
-                error=err.message if err else "the run stopped before this row was sent",
-                code=CODE_STOPPED,
+                error=f"interrupted ({self.stop_reason}) while its request was in flight: Reevo "
+                "may or may not have applied it; run the same command again (or syncer retry) "
+                "to send it again",
+                code=CODE_IN_FLIGHT,
                 attempts=attempts,
             )
         )
+
+    def interrupt(self, forced: bool, reason: str) -> None:
+        """Stop feeding rows (requests in flight finish); ``forced``: abandon those too."""
+        self.report.interrupted = True
+        self.stop_reason = reason
+        self.stopping = True
+        self.pacer.close()
+        if forced:
+            for task in list(self.in_flight):
+                task.cancel()
 
     def abort(self, error: RunAborted) -> None:
         if self.report.aborted is None:
@@ -255,6 +291,9 @@ class _Run:
                     data = await self.attempt(state, body)
         except (_Stopped, PacingClosed):
             self.not_attempted(source_row, state.attempts)
+            return
+        except _Abandoned:
+            self.abandoned(source_row, state.attempts)
             return
         except RunAborted as exc:
             self.abort(exc)
@@ -321,8 +360,14 @@ class _Run:
         await self.pacer.acquire()
         state.attempts += 1
         self.report.requests += 1
+        request = asyncio.ensure_future(self.client.send(self.target.name, body))
+        self.in_flight.add(request)
         try:
-            data = await self.client.send(self.target.name, body)
+            data = await request
+        except asyncio.CancelledError:
+            if request.cancelled() and self.report.interrupted:
+                raise _Abandoned from None
+            raise
         except Retryable as exc:
             if exc.status == 429:
                 self.report.throttled += 1
@@ -332,6 +377,8 @@ class _Run:
             self.pacer.on_success()
             self.budget.success()
             raise
+        finally:
+            self.in_flight.discard(request)
         self.pacer.on_success()
         return data
 
@@ -356,12 +403,15 @@ async def push_rows(
     progress: Callable[[int], None] | None = None,
     *,
     pacer: RateController | None = None,
+    stop: StopRequest | None = None,
 ) -> PushReport:
     """Push every item (source_row, dedupe key, JSON body) to ``target``; one outcome each.
 
     ``on_outcome`` and ``progress`` (called with 1 per finished row) run on the event loop.
     ``pacer`` lets a caller share or tune the rate controller (e.g. change --max-rate live).
-    A run-level stop is *returned* in ``PushReport.aborted``, not raised.
+    A run-level stop is *returned* in ``PushReport.aborted``, not raised. ``stop`` (set from a
+    signal handler or another thread) stops feeding rows; set twice, it abandons requests in
+    flight too; ``PushReport.interrupted`` then says so.
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; expected one of {sorted(TARGETS)}")
@@ -371,16 +421,25 @@ async def push_rows(
     run = _Run(client, target, settings, on_outcome, progress, pacer)
     queue: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=settings.concurrency * 2)
     started = time.monotonic()
-    async with asyncio.TaskGroup() as tg:
-        for _ in range(settings.concurrency):
-            tg.create_task(run.worker(queue))
-        for item in items:
-            if run.stopping:
-                run.not_attempted(item[0])
-            else:
-                await queue.put(item)
-        for _ in range(settings.concurrency):
-            await queue.put(None)
+    unsubscribe = _listen(stop, run)
+    # Python runs a signal handler only when the main thread runs bytecode, and uvloop waits in
+    # C: while a stop may come from a signal, wake the loop every 0.1 s so it is seen promptly.
+    heartbeat = asyncio.ensure_future(_heartbeat()) if stop is not None else None
+    try:
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(settings.concurrency):
+                tg.create_task(run.worker(queue))
+            for item in items:
+                if run.stopping:
+                    run.not_attempted(item[0])
+                else:
+                    await queue.put(item)
+            for _ in range(settings.concurrency):
+                await queue.put(None)
+    finally:
+        unsubscribe()
+        if heartbeat is not None:
+            heartbeat.cancel()
     report = run.report
     report.elapsed_s = time.monotonic() - started
     if report.elapsed_s > 0:
@@ -388,6 +447,24 @@ async def push_rows(
         report.accepted_rate = (report.requests - report.throttled) / report.elapsed_s
     report.final_rate = pacer.rate
     return report
+
+
+async def _heartbeat(period_s: float = 0.1) -> None:
+    while True:
+        await asyncio.sleep(period_s)
+
+
+def _listen(stop: StopRequest | None, run: _Run) -> Callable[[], None]:
+    """Forward ``stop`` requests (from any thread or a signal handler) to the event loop."""
+    if stop is None:
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    reason = stop.reason
+
+    def on_stop(forced: bool) -> None:
+        loop.call_soon_threadsafe(run.interrupt, forced, stop.reason if stop else reason)
+
+    return stop.subscribe(on_stop)
 
 
 T = TypeVar("T")

@@ -44,7 +44,12 @@ QUOTA_RETRY_AFTER_S = 3600.0
 _QUOTA_WORDS = re.compile(r"quota|daily|per day|a day", re.IGNORECASE)
 _MAX_MESSAGE = 500
 
-EXPIRED_HINT = "create a new API key in Reevo (Settings → Integrations → API keys), then re-run"
+EXPIRED_HINT = (
+    "create a new API key in Reevo (Settings → Integrations → API keys), then re-run the same "
+    "command, or `syncer retry RESULTS_FILE` for the rows not sent; syncer recognises the new key "
+    "as the same org by reading back a few contacts it sent (add --org NAME to every run to name "
+    "the org yourself)"
+)
 AUTH_HINT = (
     "check the key in REEVO_API_KEY or --api-key-file (and --base-url); "
     "a key is shown only once when created in Reevo"

@@ -117,3 +117,32 @@ class Plan:
             self.hashes[row] = (key, digest)
             self.to_send += 1
             yield row, key, body
+
+
+def stale_rows(prepared: Prepared, ledger: Ledger, org: str, *, since_run: int) -> int:
+    """Ready rows whose last accepted body came from a run newer than ``since_run`` and differs
+    from theirs: the rows an earlier file, imported again, would put back to older values."""
+    target = prepared.mapping.target
+    stale = 0
+    batch: list[tuple[str, dict[str, Any]]] = []
+
+    def count(items: list[tuple[str, dict[str, Any]]]) -> int:
+        known = ledger.lookup(org, target, [k for k, _ in items])
+        n = 0
+        for key, body in items:
+            prev = known.get(key)
+            if (
+                prev is not None
+                and prev.body_sha256 is not None
+                and (prev.run_id or 0) > since_run
+                and prev.body_sha256 != body_hash(body)
+            ):
+                n += 1
+        return n
+
+    for _row, key, body in prepared.iter_bodies():
+        batch.append((key, body))
+        if len(batch) >= 500:
+            stale += count(batch)
+            batch = []
+    return stale + (count(batch) if batch else 0)
