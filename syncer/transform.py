@@ -1,7 +1,7 @@
 """Mapping -> polars expressions: pick the mapped columns, trim, NFC, https://, split lists.
 
 Pure and vectorised: no Python per row. The checks that need a Python validator (e-mail
-syntax, phone numbers) live in :mod:`syncer.validate`, which also writes their normal form.
+syntax, phone numbers) live in :mod:`syncer.validation`, which also writes their normal form.
 """
 
 from __future__ import annotations

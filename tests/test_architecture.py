@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import pkgutil
 from pathlib import Path
 
 import syncer
@@ -10,7 +12,7 @@ import syncer
 PKG = Path(syncer.__file__).parent
 
 # module (relative dotted name under syncer) -> syncer modules it must never import
-PIPELINE = ("mapping", "sources", "transform", "validate", "dedupe", "results")
+PIPELINE = ("mapping", "sources", "transform", "validation", "dedupe", "results")
 FORBIDDEN = {
     **{m: ("reevo", "push", "runner", "ledger", "sandbox", "cli") for m in PIPELINE},
     "errors": ("*",),
@@ -96,3 +98,19 @@ def test_only_cli_prints_or_exits() -> None:
 def test_public_api_is_pinned() -> None:
     for name in syncer.__all__:
         assert hasattr(syncer, name), name
+
+
+def test_no_submodule_shadows_a_public_name() -> None:
+    """``import syncer.validate`` would set ``syncer.validate`` to the module, shadowing the
+    function: a package's submodules must not share a name with anything in its ``__all__``."""
+    clashes = []
+    for info in pkgutil.walk_packages([str(PKG)], prefix="syncer."):
+        if not info.ispkg:
+            continue
+        package = importlib.import_module(info.name)
+        public = set(getattr(package, "__all__", ()))
+        subs = {m.name for m in pkgutil.iter_modules(package.__path__)}
+        clashes += [f"{info.name}.{name}" for name in sorted(public & subs)]
+    public = set(syncer.__all__)
+    clashes += [f"syncer.{m.name}" for m in pkgutil.iter_modules([str(PKG)]) if m.name in public]
+    assert not clashes, f"submodules named like a public name of their package: {clashes}"

@@ -25,7 +25,7 @@ from syncer.models import RETRY_STATUSES, RowStatus, RunSummary
 from syncer.results import default_paths, write_results
 from syncer.sources import SourceTable, read_source
 from syncer.transform import MappedField, normalise, plan, reserved_prefixes
-from syncer.validate import check
+from syncer.validation import check
 
 #: statuses prepare() can give; counts() always has each of them
 PREPARE_STATUSES = (RowStatus.READY.value, RowStatus.DUPLICATE.value, RowStatus.INVALID.value)

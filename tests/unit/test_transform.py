@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pipeline_helpers import by_row, run
 
 from syncer.phones import fast_e164
-from syncer.validate import _parse_phone, check_phones
+from syncer.validation import _parse_phone, check_phones
 
 
 def test_text_is_trimmed_nfc_and_blank_is_null() -> None:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from pipeline_helpers import by_row, mapping, run, table
 
 from syncer.runner import prepare
-from syncer.validate import check_emails
+from syncer.validation import check_emails
 
 COLS = {
     "email": "Email",
