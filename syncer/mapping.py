@@ -11,7 +11,7 @@ import difflib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import phonenumbers
 import yaml
@@ -25,9 +25,11 @@ __all__ = [
     "FieldKind",
     "FieldSpec",
     "Mapping",
+    "MappingDraft",
     "SourceSpec",
     "TargetSpec",
     "load_mapping",
+    "read_mapping",
     "resolve_columns",
 ]
 
@@ -200,9 +202,18 @@ _MODEL_KEYS: dict[str, list[str]] = {
 }
 
 
-def _suggest(word: str, choices: list[str]) -> str:
+#: one problem: the mapping line it is on (None: the file as a whole) and what is wrong
+Problem = tuple[int | None, str]
+
+
+def _close(word: str, choices: list[str]) -> str | None:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]}?" if close else ""
+    return close[0] if close else None
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = _close(word, choices)
+    return f"; did you mean {close}?" if close else ""
 
 
 class _Lines:
@@ -307,9 +318,9 @@ def _parse_yaml(text: str, where: str) -> tuple[Any, _Lines]:
     return data, lines
 
 
-def _check_keys(data: dict[str, Any], lines: _Lines, where: str) -> list[tuple[int | None, str]]:
+def _check_keys(data: dict[str, Any], lines: _Lines, where: str) -> list[Problem]:
     """Unknown keys and Reevo fields, with suggestions (before pydantic, for better text)."""
-    problems: list[tuple[int | None, str]] = []
+    problems: list[Problem] = []
 
     def unknown(path: tuple[Any, ...], what: str, choices: list[str]) -> None:
         key = str(path[-1])
@@ -363,48 +374,144 @@ def _check_keys(data: dict[str, Any], lines: _Lines, where: str) -> list[tuple[i
     return problems
 
 
-def _check_semantics(m: Mapping, lines: _Lines) -> list[tuple[int | None, str]]:
-    """Rules that need the target table: required fields, options that fit the field kind."""
-    problems: list[tuple[int | None, str]] = []
-    spec = m.spec
-    for req in spec.required:
-        if req not in m.columns:
-            problems.append(
-                (lines.line(("columns",)), f"columns: {req} is required (e.g. '{req}: Email')")
-            )
+def _check_semantics(data: dict[str, Any], spec: TargetSpec, lines: _Lines) -> list[Problem]:
+    """Rules that need the target table: required fields, options that fit the field kind.
+
+    Read from the raw YAML, so they are listed with the other problems in the same pass.
+    """
+    problems: list[Problem] = []
+    columns = data.get("columns")
+    if isinstance(columns, dict):  # otherwise 'columns' itself is already reported
+        # "emial: ...; did you mean email?" already says how to give the required field
+        meant = {_close(str(n), list(spec.fields)) for n in columns if n not in spec.fields}
+        for req in spec.required:
+            if req not in columns and req not in meant:
+                problems.append(
+                    (lines.line(("columns",)), f"columns: {req} is required (e.g. '{req}: Email')")
+                )
     for section in FIELD_SECTIONS:
-        for name, fs in getattr(m, section).items():
+        block = data.get(section)
+        if not isinstance(block, dict):
+            continue
+        for name, entry in block.items():
+            if not isinstance(entry, dict) or (section == "columns" and name not in spec.fields):
+                continue  # shorthand has no options; an unknown field is reported as such
             kind = spec.fields.get(name) if section == "columns" else None
             at = lines.line((section, name))
-            if fs.format is not None and kind is not FieldKind.PHONE:
+            if entry.get("format") is not None and kind is not FieldKind.PHONE:
                 problems.append((at, f"{section}.{name}: format: e164 applies to phone fields"))
-            if fs.split is not None and section == "columns":
+            if entry.get("split") is not None and section == "columns":
                 problems.append(
                     (at, f"{section}.{name}: split applies to multi-value custom fields only")
                 )
     return problems
 
 
-def _raise(where: str, problems: list[tuple[int | None, str]]) -> None:
-    if not problems:
-        return
-    problems = sorted(problems, key=lambda p: (p[0] is None, p[0] or 0))
-    texts = [f"{where}:{line}: {msg}" if line else f"{where}: {msg}" for line, msg in problems]
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """A mapping entry that reads a source column, and the line it is on."""
+
+    section: str
+    name: str
+    column: str
+    line: int | None
+
+
+def _raw_entries(data: dict[str, Any], lines: _Lines) -> list[_Entry]:
+    """Every entry that names a source column, read from the raw YAML: an entry whose Reevo
+    field or options are wrong still names a header that can be checked."""
+    out: list[_Entry] = []
+    for section in FIELD_SECTIONS:
+        block = data.get(section)
+        if not isinstance(block, dict):
+            continue
+        for name, entry in block.items():
+            column = entry.get("column") if isinstance(entry, dict) else entry
+            if isinstance(column, bool) or not isinstance(column, str | int | float):
+                continue  # value: constants, and entries reported as malformed
+            if str(column).strip(" \t" + _BOM):
+                out.append(_Entry(section, str(name), str(column), lines.line((section, name))))
+    return out
+
+
+def _entries(mapping: Mapping) -> list[_Entry]:
+    return [
+        _Entry(section, name, fs.column, fs.line)
+        for section in FIELD_SECTIONS
+        for name, fs in getattr(mapping, section).items()
+        if fs.column is not None
+    ]
+
+
+def _report(where: str, problems: list[Problem]) -> tuple[str, list[str], int | None]:
+    """The problems in line order as ``file:line: text``, under one heading; the first line."""
+    ordered = sorted(problems, key=lambda p: (p[0] is None, p[0] or 0))
+    texts = [f"{where}:{line}: {msg}" if line else f"{where}: {msg}" for line, msg in ordered]
     head = (
         texts[0]
         if len(texts) == 1
         else f"{len(texts)} problems in {where}:\n  " + ("\n  ".join(texts))
     )
+    return head, texts, ordered[0][0]
+
+
+def _raise(where: str, problems: list[Problem]) -> None:
+    if not problems:
+        return
+    head, texts, line = _report(where, problems)
     raise MappingError(
-        f"{head}\nFix the mapping file and run again.",
-        path=where,
-        line=problems[0][0],
-        problems=texts,
+        f"{head}\nFix the mapping file and run again.", path=where, line=line, problems=texts
     )
+
+
+@dataclass
+class MappingDraft:
+    """A mapping file read and checked, its problems collected but not raised yet, so that the
+    source file's headers can be checked too and one error lists everything (see
+    :func:`read_mapping`)."""
+
+    path: Path
+    #: the checked mapping (field lines attached); None when pydantic could not build it
+    mapping: Mapping | None
+    #: how to read the source file; None when the ``source:`` block itself is wrong
+    source: SourceSpec | None
+    #: the mapping's own problems: unknown keys and fields, invalid values, rules
+    problems: list[Problem]
+    #: every entry naming a source column, even one whose field or options are wrong
+    entries: list[_Entry]
+
+    def raise_problems(self) -> None:
+        """Raise MappingError listing the mapping's own problems, if it has any."""
+        _raise(str(self.path), self.problems)
+
+    def finish(self, headers: list[str] | None = None, *, note: str = "") -> Mapping:
+        """The mapping, or one error listing every problem: the mapping's own and, given the
+        file's ``headers``, every mapped column the file lacks (``note`` follows the list of
+        the file's columns).
+
+        MappingError when the mapping has problems of its own, SourceError when its only
+        problem is columns the file lacks.
+        """
+        if headers is not None:
+            _, missing = _match(self.entries, headers)
+            if missing:
+                _raise_missing(str(self.path), self.problems, missing, headers, note)
+        self.raise_problems()
+        assert self.mapping is not None  # pydantic only fails with problems listed
+        return self.mapping
 
 
 def load_mapping(path: Path) -> Mapping:
     """Read and check a mapping file. Raises MappingError naming file:line and a fix."""
+    return read_mapping(path).finish()
+
+
+def read_mapping(path: Path) -> MappingDraft:
+    """Read a mapping file and collect every problem in it, without raising for them.
+
+    Raises MappingError at once only when there is nothing to check: the file cannot be read,
+    is not valid YAML, or is not a YAML mapping.
+    """
     path = Path(path)
     where = str(path)
     try:
@@ -424,13 +531,19 @@ def load_mapping(path: Path) -> Mapping:
             " (see README, 'Mapping files').",
             path=where,
         )
-    # every problem at once: unknown keys (with suggestions) and invalid values together
-    problems = _check_keys(data, lines, where)
+    # every problem at once: unknown keys (with suggestions), invalid values, the target's rules
+    key_problems = _check_keys(data, lines, where)
+    problems = list(key_problems)
+    target = data.get("target", "account_contact")
+    spec = TARGETS.get(target) if isinstance(target, str) else None
+    if spec is not None:
+        problems += _check_semantics(data, spec, lines)
+    mapping: Mapping | None = None
     try:
         mapping = Mapping.model_validate({**data, "path": path})
     except ValidationError as exc:
         for err in exc.errors():
-            if err["type"] == "extra_forbidden" and problems:
+            if err["type"] == "extra_forbidden" and key_problems:
                 continue  # already reported by _check_keys, with a "did you mean"
             loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
             dotted = ".".join(str(p) for p in loc)
@@ -438,55 +551,93 @@ def load_mapping(path: Path) -> Mapping:
             if err["type"] != "value_error" and isinstance(err.get("input"), str | int | float):
                 msg += f" (got {err['input']!r})"
             problems.append((lines.line(loc), f"{dotted}: {msg}" if dotted else msg))
-        _raise(where, problems)
-        raise  # pragma: no cover - _raise always raises when there are problems
-    _raise(where, problems)
-    # attach the line of every field entry, for later messages
-    updates: dict[str, Any] = {}
-    for section in FIELD_SECTIONS:
-        block: dict[str, FieldSpec] = getattr(mapping, section)
-        updates[section] = {
-            name: fs.model_copy(update={"line": lines.line((section, name))})
-            for name, fs in block.items()
-        }
-    mapping = mapping.model_copy(update=updates)
-    _raise(where, _check_semantics(mapping, lines))
-    return mapping
+    source: SourceSpec | None = None
+    if mapping is not None:
+        # attach the line of every field entry, for later messages
+        updates: dict[str, Any] = {}
+        for section in FIELD_SECTIONS:
+            block: dict[str, FieldSpec] = getattr(mapping, section)
+            updates[section] = {
+                name: fs.model_copy(update={"line": lines.line((section, name))})
+                for name, fs in block.items()
+            }
+        mapping = mapping.model_copy(update=updates)
+        source = mapping.source
+    else:
+        try:
+            source = SourceSpec.model_validate(data.get("source", {}))
+        except ValidationError:
+            source = None
+    return MappingDraft(path, mapping, source, problems, _raw_entries(data, lines))
 
 
 def _norm_header(name: str) -> str:
     return name.strip().strip(_BOM).strip().casefold()
 
 
-def resolve_columns(mapping: Mapping, available: list[str]) -> dict[str, str]:
-    """Map each mapped header to the file's actual header (trim spaces/BOM, ignore case).
-
-    Raises SourceError listing the file's columns when a mapped column is missing.
-    """
-    exact = set(available)
+def _loose(available: list[str]) -> dict[str, str]:
+    """The file's headers by their trimmed, case-folded form (the first of equal ones)."""
     loose: dict[str, str] = {}
     for name in available:
         loose.setdefault(_norm_header(name), name)
-    out: dict[str, str] = {}
-    missing: list[str] = []
-    for wanted in mapping.source_columns():
+    return loose
+
+
+def _match(entries: list[_Entry], available: list[str]) -> tuple[dict[str, str], list[_Entry]]:
+    """Mapped header -> the file's header (exact first, then loose), and the entries whose
+    header the file lacks."""
+    exact = set(available)
+    loose = _loose(available)
+    found: dict[str, str] = {}
+    missing: list[_Entry] = []
+    for entry in entries:
+        wanted = entry.column
         if wanted in exact:
-            out[wanted] = wanted
+            found[wanted] = wanted
         elif _norm_header(wanted) in loose:
-            out[wanted] = loose[_norm_header(wanted)]
+            found[wanted] = loose[_norm_header(wanted)]
         else:
-            missing.append(wanted)
+            missing.append(entry)
+    return found, missing
+
+
+def _raise_missing(
+    where: str, problems: list[Problem], missing: list[_Entry], available: list[str], note: str
+) -> NoReturn:
+    """One error: the mapping's own ``problems``, a line per entry whose column the file lacks
+    (with the closest real header), then the file's columns and ``note``."""
+    loose = _loose(available)
+    listed_missing: list[Problem] = []
+    for entry in missing:
+        close = _close(_norm_header(entry.column), list(loose))
+        hint = f"; did you mean {loose[close]!r}?" if close is not None else ""
+        text = f"column {entry.column!r} not found in the file{hint}"
+        listed_missing.append((entry.line, f"{entry.section}.{entry.name}: {text}"))
+    listed = ", ".join(repr(c) for c in available[:40]) or "(none)"
+    if len(available) > 40:
+        listed += f" ... ({len(available) - 40:,} more)"
+    head, texts, line = _report(where, [*problems, *listed_missing])
+    fix = (
+        "the mapping file (or the file's header)"
+        if problems
+        else "the mapping or the file's header"
+    )
+    message = (
+        f"{head}\nThe file's columns are: {listed}.{' ' + note if note else ''}\n"
+        f"Fix {fix} and run again."
+    )
+    if problems:
+        raise MappingError(message, path=where, line=line, problems=texts)
+    raise SourceError(message)
+
+
+def resolve_columns(mapping: Mapping, available: list[str], *, note: str = "") -> dict[str, str]:
+    """Map each mapped header to the file's actual header (trim spaces/BOM, ignore case).
+
+    Raises SourceError naming the mapping line of every column the file lacks, with the
+    closest real header, and listing the file's columns (``note`` follows that list).
+    """
+    found, missing = _match(_entries(mapping), available)
     if missing:
-        where = f" (mapping {mapping.path})" if mapping.path else ""
-        parts = []
-        for col in missing:
-            close = difflib.get_close_matches(col, available, n=1, cutoff=0.6)
-            parts.append(f"{col!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        listed = ", ".join(repr(c) for c in available[:40]) or "(none)"
-        if len(available) > 40:
-            listed += f" ... ({len(available) - 40:,} more)"
-        raise SourceError(
-            f"column{'s' if len(missing) > 1 else ''} {', '.join(parts)} not found in the file"
-            f"{where}. The file's columns are: {listed}. Fix the mapping or the file's header."
-        )
-    return out
+        _raise_missing(str(mapping.path or "the mapping"), [], missing, available, note)
+    return found

@@ -119,11 +119,14 @@ def check_access(
     Raises RunAborted with what to fix, ConfigError/MappingError/SourceError for bad input.
     """
     settings = settings or Settings()
-    if not isinstance(mapping, Mapping):
-        mapping = load_mapping(Path(mapping))
     if source is not None:
-        owners = owner_emails(prepare(source, mapping))
+        # prepare reads the mapping file itself: its problems and the columns SOURCE lacks
+        # are listed in one error
+        prepared = prepare(source, mapping)
+        mapping = prepared.mapping
+        owners = owner_emails(prepared)
     else:
+        mapping = mapping if isinstance(mapping, Mapping) else load_mapping(Path(mapping))
         owners = {}
         for name, fs in mapping.columns.items():
             if mapping.spec.fields.get(name) is FieldKind.OWNER_EMAIL and fs.value:

@@ -18,7 +18,9 @@ from syncer.dedupe import mark_duplicates
 from syncer.errors import SourceError
 from syncer.mapping import (
     Mapping,
-    load_mapping,
+    MappingDraft,
+    SourceSpec,
+    read_mapping,
     resolve_columns,
 )
 from syncer.models import RETRY_STATUSES, RowStatus, RunSummary
@@ -104,28 +106,18 @@ def _internal_names(source: SourceTable) -> tuple[pl.DataFrame, dict[str, str]]:
 
 
 def prepare(source: Path | SourceTable, mapping: Mapping | Path) -> Prepared:
-    """Read, map, normalise, validate and dedupe one file. No network."""
-    if not isinstance(mapping, Mapping):
-        mapping = load_mapping(Path(mapping))
-    if not isinstance(source, SourceTable):
-        src = mapping.source
-        source = read_source(
-            Path(source), sheet=src.sheet, delimiter=src.delimiter, encoding=src.encoding
-        )
+    """Read, map, normalise, validate and dedupe one file. No network.
+
+    A mapping file's own problems and every column it names that the file lacks are raised
+    together: MappingError (SourceError when only columns are missing).
+    """
+    source, loaded = _load(source, mapping)
     frame, headers = _internal_names(source)
     by_header = {h: c for c, h in headers.items()}
-    try:
-        found = resolve_columns(mapping, list(source.columns))
-    except SourceError as exc:
-        others = [s for s in source.sheets if s != source.sheet]
-        if not others:
-            raise
-        raise SourceError(
-            f"{exc} They were looked for in sheet {source.sheet!r}; the workbook also has "
-            f"{', '.join(repr(s) for s in others)}: name the right one in the mapping with "
-            "`source: {sheet: NAME}`.",
-            path=exc.path,
-        ) from exc
+    note = _sheet_note(source)
+    columns = list(source.columns)
+    mapping = loaded if isinstance(loaded, Mapping) else loaded.finish(columns, note=note)
+    found = resolve_columns(mapping, columns, note=note)
     resolved = {want: by_header[have] for want, have in found.items()}
     fields = plan(mapping, resolved)
     frame = normalise(frame, fields)
@@ -141,6 +133,43 @@ def prepare(source: Path | SourceTable, mapping: Mapping | Path) -> Prepared:
         fields=fields,
         headers=headers,
         notes=_repeated_header_notes(found.values(), source.columns),
+    )
+
+
+def _load(
+    source: Path | SourceTable, mapping: Mapping | Path
+) -> tuple[SourceTable, Mapping | MappingDraft]:
+    """The source, read as the mapping says, and the mapping; a mapping file comes back as a
+    draft whose problems wait for the source's headers, unless the source cannot be read."""
+    if isinstance(mapping, Mapping):
+        if not isinstance(source, SourceTable):
+            source = _read(Path(source), mapping.source)
+        return source, mapping
+    draft = read_mapping(Path(mapping))
+    if isinstance(source, SourceTable):
+        return source, draft
+    if draft.source is None:  # `source:` itself is wrong (so this raises): the file can't be read
+        draft.raise_problems()
+    try:
+        return _read(Path(source), draft.source or SourceSpec()), draft
+    except SourceError:
+        draft.raise_problems()  # the mapping's own problems come first
+        raise
+
+
+def _read(path: Path, spec: SourceSpec) -> SourceTable:
+    return read_source(path, sheet=spec.sheet, delimiter=spec.delimiter, encoding=spec.encoding)
+
+
+def _sheet_note(source: SourceTable) -> str:
+    """For a missing-columns error on a workbook: which sheet was read and how to pick another."""
+    others = [s for s in source.sheets if s != source.sheet]
+    if not others:
+        return ""
+    return (
+        f"They were looked for in sheet {source.sheet!r}; the workbook also has "
+        f"{', '.join(repr(s) for s in others)}: name the right one in the mapping with "
+        "`source: {sheet: NAME}`."
     )
 
 
