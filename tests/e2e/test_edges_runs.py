@@ -8,6 +8,7 @@ files, the sandbox's own counts.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import select
@@ -22,7 +23,14 @@ from pathlib import Path
 import pytest
 
 from .cli_helpers import read_results, syncer
-from .ledger_helpers import ENDPOINT, contacts, endpoint_requests, sandbox, write_leads, write_mapping
+from .ledger_helpers import (
+    ENDPOINT,
+    contacts,
+    endpoint_requests,
+    sandbox,
+    write_leads,
+    write_mapping,
+)
 
 
 def _wait_until(check: Callable[[], bool], what: str, deadline_s: float = 60.0) -> None:
@@ -86,7 +94,7 @@ def test_signal_mid_run_writes_every_row_and_the_rerun_sends_only_the_rest(
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 128 + sig, f"seed {seed}: {err}"
-        summary = __import__("json").loads(out.strip().splitlines()[-1])
+        summary = json.loads(out.strip().splitlines()[-1])
         assert summary["interrupted"] == sig.name
         assert summary["exit_code"] == 128 + sig
 
@@ -127,7 +135,7 @@ def test_second_ctrl_c_abandons_requests_in_flight_and_still_writes_results(
         proc.send_signal(signal.SIGINT)
         _read_stderr_until(proc, "stopping")
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        _out, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
         assert b"abandoning the requests in flight" in err
         results = read_results(tmp_path / "leads.results.csv")
@@ -250,7 +258,7 @@ def test_a_second_run_on_the_same_org_waits_or_stops(tmp_path: Path) -> None:
         assert second.json["error"]["code"] == "locked"
         waiting = _start([*args, "--wait", "5m"], tmp_path, sb.api_key, sb.base_url)
         sb.admin.set_faults(latency_ms=0)  # let the first run finish
-        out, err = first.communicate(timeout=120)
+        _out, err = first.communicate(timeout=120)
         assert first.returncode == 0, err
         w_out, w_err = waiting.communicate(timeout=120)
         assert waiting.returncode == 0, w_err
