@@ -28,6 +28,7 @@ _LAZY = {
     "validate": "syncer.runner",
     "prepare": "syncer.runner",
     "check_access": "syncer.runner",
+    "check": "syncer.runner",
     "Settings": "syncer.runner",
     "load_mapping": "syncer.mapping",
     "Mapping": "syncer.mapping",
@@ -35,12 +36,16 @@ _LAZY = {
 }
 
 
+#: public names that are another name in their module
+_ALIASES = {"check": "check_access"}
+
+
 def __getattr__(name: str) -> Any:
     """Load the heavy public names lazily (PEP 562)."""
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        return getattr(importlib.import_module(_LAZY[name]), _ALIASES.get(name, name))
     raise AttributeError(f"module 'syncer' has no attribute {name!r}")
 
 
@@ -60,6 +65,7 @@ __all__ = [
     "SourceError",
     "SyncerError",
     "__version__",
+    "check",
     "check_access",
     "load_mapping",
     "prepare",

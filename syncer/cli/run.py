@@ -20,7 +20,7 @@ from syncer.cli.app import (
     mapping_option,
     remember_key_file,
 )
-from syncer.errors import SyncerError
+from syncer.errors import RunAborted, SyncerError
 from syncer.models import SYNCER_HOME, RunSummary
 
 if TYPE_CHECKING:
@@ -105,7 +105,18 @@ def _print_run(summary: RunSummary, as_json: bool) -> None:
         if summary.dry_run:
             payload["ready"] = counts.get("ready", 0)
         payload["counts"] = counts
-        emit_json(payload)
+        emit_json(payload, _stop_error(summary))
+
+
+def _stop_error(summary: RunSummary) -> SyncerError | None:
+    """The ``--json`` error of a run that ended early without raising: stopped by Reevo
+    (code = its abort reason) or interrupted."""
+    if summary.aborted:
+        return RunAborted(summary.aborted, reason=summary.abort_reason or "")
+    if summary.interrupted:
+        sent = "not every row was sent" if summary.counts.get("not_attempted") else "stopped"
+        return SyncerError(f"interrupted by {summary.interrupted}: {sent}", code="interrupted")
+    return None
 
 
 def _run_options(fn: Any) -> Any:
@@ -314,16 +325,11 @@ def check_cmd(
     from syncer.runner import Settings, check_access
 
     remember_key_file(api_key_file)
+    if as_json:  # until the checks pass; the error object is added on the way out
+        emit_json({"command": "check", "ok": False})
     settings = Settings(base_url=base_url, api_key_file=api_key_file)
-    try:
-        with _sandbox(settings) if sandbox else contextlib.nullcontext():
-            result = check_access(mapping_path, settings, source)
-    except SyncerError as err:
-        if as_json:
-            emit_json(
-                {"command": "check", "ok": False, "error": err.message, "exit_code": err.exit_code}
-            )
-        fail(err)
+    with _sandbox(settings) if sandbox else contextlib.nullcontext():
+        result = check_access(mapping_path, settings, source)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"ok: the key works and may write; {result.requests} requests used")

@@ -52,8 +52,9 @@ def runs_show_cmd(ledger_path: Path, run_id: int, as_json: bool) -> None:
     data = _run_json(rec)
     for key, value in data.items():
         click.echo(f"{key + ':':<15}{value if value is not None else ''}")
-    if as_json:
-        emit_json({"command": "runs show", **data})
+    # flat, as before; the run's own command line and exit code must not pass for this command's
+    data["run_command"], data["run_exit_code"] = data.pop("command"), data.pop("exit_code")
+    emit_json({"command": "runs show", **data})  # printed only with --json (also `runs --json`)
 
 
 def _ledger_runs(ledger_path: Path, limit: int) -> list[Any]:

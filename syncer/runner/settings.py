@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,15 @@ class Settings:
     command: str = "syncer.sync"
     progress: Callable[[int], None] | None = None  # called with 1 per finished row
     on_start: Callable[[int], None] | None = None  # called with the number of ready rows
+
+    def __post_init__(self) -> None:
+        """Every path field (``api_key_file``, ``results``, ``ledger``...) also takes a ``str``
+        (or any os.PathLike): it is stored as a :class:`~pathlib.Path`."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            plain = isinstance(value, str | os.PathLike) and not isinstance(value, Path)
+            if plain and "Path" in str(f.type):
+                setattr(self, f.name, Path(value))
 
 
 def api_key_of(settings: Settings) -> str:
