@@ -134,6 +134,9 @@ class RunRecord:
     message: str | None
     results_path: str | None
     failures_path: str | None
+    #: this run's own copies of its results / failures files (the stable names hold the latest)
+    kept_results: str | None = None
+    kept_failures: str | None = None
 
     @property
     def display_outcome(self) -> str:
@@ -168,6 +171,7 @@ class Ledger:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._add_run_columns()
             self._db.execute(
                 "INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -312,13 +316,16 @@ class Ledger:
         message: str | None,
         results_path: Path | None,
         failures_path: Path | None,
+        kept_results: Path | None = None,
+        kept_failures: Path | None = None,
     ) -> None:
         """Record how a run ended (commits pending outcomes first)."""
         self.flush()
         with self._transaction():
             self._db.execute(
                 """UPDATE runs SET finished_at=?, outcome=?, exit_code=?, rows=?, counts=?,
-                                   requests=?, message=?, results_path=?, failures_path=?
+                                   requests=?, message=?, results_path=?, failures_path=?,
+                                   kept_results=?, kept_failures=?
                    WHERE id=?""",
                 (
                     now_iso(),
@@ -330,6 +337,8 @@ class Ledger:
                     message,
                     str(results_path) if results_path else None,
                     str(failures_path) if failures_path else None,
+                    str(kept_results) if kept_results else None,
+                    str(kept_failures) if kept_failures else None,
                     run_id,
                 ),
             )
@@ -345,17 +354,33 @@ class Ledger:
         return _run_record(row) if row else None
 
     def run_for_results(self, path: Path) -> RunRecord | None:
-        """The newest run that wrote ``path`` as its results or failures file."""
+        """The newest run that wrote ``path`` as its results or failures file (or its own copy
+        of them)."""
         resolved = str(path.resolve())
         row = self._db.execute(
-            f"{_RUN_SELECT} WHERE results_path=? OR failures_path=? ORDER BY id DESC LIMIT 1",
-            (resolved, resolved),
+            f"{_RUN_SELECT} WHERE ? IN (results_path, failures_path, kept_results, kept_failures)"
+            " ORDER BY id DESC LIMIT 1",
+            (resolved,),
         ).fetchone()
         return _run_record(row) if row else None
 
     # -- internals --------------------------------------------------------------
     def _transaction(self) -> _Tx:
         return _Tx(self._db)
+
+    def _add_run_columns(self) -> None:
+        """Add the runs columns newer than a ledger's schema (idempotent; safe when two
+        processes open an old ledger at once: checked again inside the write lock)."""
+
+        def missing() -> list[str]:
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+            return [c for c in _RUN_COLUMNS_ADDED if c not in have]
+
+        if not missing():
+            return
+        with self._transaction():
+            for column in missing():
+                self._db.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
 
 
 class _Tx:
@@ -372,9 +397,12 @@ class _Tx:
         self._db.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
+#: runs columns added after schema version 1 (see Ledger._add_run_columns), all TEXT
+_RUN_COLUMNS_ADDED = ("kept_results", "kept_failures")
+
 _RUN_SELECT = """SELECT id, org, target, source, mapping, command, pid, started_at, finished_at,
                         outcome, exit_code, rows, counts, requests, message, results_path,
-                        failures_path FROM runs"""
+                        failures_path, kept_results, kept_failures FROM runs"""
 
 
 def _run_record(row: tuple[Any, ...]) -> RunRecord:

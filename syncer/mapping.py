@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from syncer.errors import MappingError, SourceError
+from syncer.results import SOURCE_SUFFIX
 
 __all__ = [
     "TARGETS",
@@ -594,8 +595,12 @@ def _match(entries: list[_Entry], available: list[str]) -> tuple[dict[str, str],
         wanted = entry.column
         if wanted in exact:
             found[wanted] = wanted
+        elif f"{wanted}{SOURCE_SUFFIX}" in exact:  # `status` is read as `status (source)`
+            found[wanted] = f"{wanted}{SOURCE_SUFFIX}"
         elif _norm_header(wanted) in loose:
             found[wanted] = loose[_norm_header(wanted)]
+        elif _norm_header(f"{wanted}{SOURCE_SUFFIX}") in loose:
+            found[wanted] = loose[_norm_header(f"{wanted}{SOURCE_SUFFIX}")]
         else:
             missing.append(entry)
     return found, missing

@@ -82,17 +82,22 @@ def _print_run(summary: RunSummary, as_json: bool) -> None:
         click.echo(f"note: {note}", err=True)
     if summary.aborted:
         click.echo(f"run stopped: {summary.aborted}", err=True)
-    click.echo(f"results:  {summary.results_path}")
-    if any(counts.get(s) for s in ("invalid", "failed", "not_attempted")):
+    if "nothing_to_retry" in summary.extra:
+        click.echo(summary.extra["nothing_to_retry"])
+    if summary.results_path is not None:
+        click.echo(f"results:  {summary.results_path}")
+    if summary.failures_path is not None:
         click.echo(f"failures: {summary.failures_path}  (fix and re-run, or: syncer retry)")
+    elif summary.results_path is not None:
+        click.echo("no failures (no row to fix)")
     if as_json:
         payload: dict[str, Any] = {
             "command": "run",
             "rows": summary.rows,
             **{s: counts.get(s, 0) for s in RUN_JSON_STATUSES},
             "requests": summary.requests,
-            "results": str(summary.results_path),
-            "failures": str(summary.failures_path),
+            "results": str(summary.results_path) if summary.results_path else None,
+            "failures": str(summary.failures_path) if summary.failures_path else None,
             "blank_rows": summary.blank_rows,
             "issues": summary.issues,
             "dry_run": summary.dry_run,

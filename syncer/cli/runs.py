@@ -40,18 +40,32 @@ def runs_cmd(ctx: click.Context, ledger_path: Path, limit: int, as_json: bool) -
 @click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object.")
 @click.pass_obj
 def runs_show_cmd(ledger_path: Path, run_id: int, as_json: bool) -> None:
-    """Show one run with its results paths."""
+    """Show one run with its results paths.
+
+    ``results`` / ``failures`` are the stable names, which hold the latest run that wrote them;
+    ``kept_results`` / ``kept_failures`` are this run's own copies (kept for the newest 100
+    runs, beside the ledger).
+    """
     from syncer.ledger import Ledger
 
     if not ledger_path.exists():
         fail(ConfigError(f"no ledger at {ledger_path}: no run has been recorded there yet."))
     with Ledger(ledger_path) as ledger:
         rec = ledger.run(run_id)
+        newer = ledger.run_for_results(Path(rec.results_path)) if rec and rec.results_path else None
     if rec is None:
         fail(ConfigError(f"no run #{run_id} in {ledger_path}; `syncer runs` lists them."))
     data = _run_json(rec)
     for key, value in data.items():
-        click.echo(f"{key + ':':<15}{value if value is not None else ''}")
+        shown = "" if value is None else str(value)
+        if key.startswith("kept_") and value is not None and not Path(value).exists():
+            shown += "  (removed: only the newest runs keep their files)"
+        click.echo(f"{key + ':':<15}{shown}")
+    if newer is not None and newer.id != rec.id:
+        click.echo(
+            f"note: {rec.results_path} now holds run #{newer.id}'s rows; this run's own are in "
+            "kept_results / kept_failures"
+        )
     # flat, as before; the run's own command line and exit code must not pass for this command's
     data["run_command"], data["run_exit_code"] = data.pop("command"), data.pop("exit_code")
     emit_json({"command": "runs show", **data})  # printed only with --json (also `runs --json`)
@@ -83,4 +97,6 @@ def _run_json(r: Any) -> dict[str, Any]:
         "results": r.results_path,
         "failures": r.failures_path,
         "command": r.command,
+        "kept_results": r.kept_results,
+        "kept_failures": r.kept_failures,
     }

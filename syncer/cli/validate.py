@@ -48,7 +48,10 @@ def validate_cmd(
     for note in summary.extra.get("notes", []):
         click.echo(f"note: {note}", err=True)
     click.echo(f"results:  {summary.results_path}")
-    click.echo(f"failures: {summary.failures_path}")
+    if summary.failures_path is not None:
+        click.echo(f"failures: {summary.failures_path}")
+    else:
+        click.echo("no failures (no row to fix)")
     if as_json:
         emit_json(
             {
@@ -59,7 +62,7 @@ def validate_cmd(
                 "blank_rows": summary.blank_rows,
                 "issues": summary.issues,
                 "results": str(summary.results_path),
-                "failures": str(summary.failures_path),
+                "failures": str(summary.failures_path) if summary.failures_path else None,
                 "elapsed_s": round(summary.elapsed_s, 3),
             }
         )

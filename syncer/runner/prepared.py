@@ -24,15 +24,19 @@ from syncer.mapping import (
     resolve_columns,
 )
 from syncer.models import RETRY_STATUSES, RowStatus, RunSummary
-from syncer.results import default_paths, write_results
+from syncer.results import (
+    check_outputs,
+    default_paths,
+    needs_fixing,
+    source_names,
+    write_results,
+)
 from syncer.sources import SourceTable, read_source
-from syncer.transform import MappedField, normalise, plan, reserved_prefixes
+from syncer.transform import MappedField, normalise, plan
 from syncer.validation import check
 
 #: statuses prepare() can give; counts() always has each of them
 PREPARE_STATUSES = (RowStatus.READY.value, RowStatus.DUPLICATE.value, RowStatus.INVALID.value)
-#: our own columns in Prepared.frame; a source column with one of these names is renamed
-RESERVED = ("status", "error", "error_code", "key")
 
 
 @dataclass
@@ -88,21 +92,13 @@ class Prepared:
 
 
 def _internal_names(source: SourceTable) -> tuple[pl.DataFrame, dict[str, str]]:
-    """Rename source columns that collide with our own columns; return frame + header map."""
-    frame = source.frame
-    taken = set(frame.columns)
-    renames: dict[str, str] = {}
-    headers: dict[str, str] = {}
-    for col in source.columns:
-        name = col
-        if col in RESERVED or col.startswith(reserved_prefixes()):
-            name = f"{col} (source)"
-            while name in taken:
-                name += "_"
-            taken.add(name)
-            renames[col] = name
-        headers[name] = col
-    return (frame.rename(renames) if renames else frame), headers
+    """The source's columns under their output names (:func:`syncer.results.source_names`: the
+    reader gave them already; a SourceTable built by hand may still hold ``status`` or
+    ``reevo_contact_id``); return frame + header map (frame column -> header, equal)."""
+    names = source_names(source.columns)
+    renames = {c: n for c, n in zip(source.columns, names, strict=True) if c != n}
+    frame = source.frame.rename(renames) if renames else source.frame
+    return frame, {n: n for n in names}
 
 
 def prepare(source: Path | SourceTable, mapping: Mapping | Path) -> Prepared:
@@ -115,7 +111,7 @@ def prepare(source: Path | SourceTable, mapping: Mapping | Path) -> Prepared:
     frame, headers = _internal_names(source)
     by_header = {h: c for c, h in headers.items()}
     note = _sheet_note(source)
-    columns = list(source.columns)
+    columns = list(headers)
     mapping = loaded if isinstance(loaded, Mapping) else loaded.finish(columns, note=note)
     found = resolve_columns(mapping, columns, note=note)
     resolved = {want: by_header[have] for want, have in found.items()}
@@ -132,7 +128,7 @@ def prepare(source: Path | SourceTable, mapping: Mapping | Path) -> Prepared:
         frame=frame,
         fields=fields,
         headers=headers,
-        notes=_repeated_header_notes(found.values(), source.columns),
+        notes=_repeated_header_notes(found.values(), list(headers)),
     )
 
 
@@ -203,11 +199,17 @@ def issue_counts(*frames: pl.DataFrame) -> dict[str, int]:
 
 
 def validate(source: Path, mapping: Mapping | Path, *, results: Path | None = None) -> RunSummary:
-    """Prepare ``source`` and write its results and failures files. No network."""
+    """Prepare ``source`` and write its results file, and its failures file when some row is
+    invalid (``failures_path`` is None otherwise). No network.
+
+    Raises ConfigError, before reading, when an output path is the source or the mapping.
+    """
     started = time.perf_counter()
     source = Path(source)
-    prepared = prepare(source, mapping)
     results_path, failures_path = default_paths(source, results)
+    mapping_path = mapping.path if isinstance(mapping, Mapping) else Path(mapping)
+    check_outputs((results_path, failures_path), {"source": source, "mapping": mapping_path})
+    prepared = prepare(source, mapping)
     counts = dict.fromkeys(PREPARE_STATUSES, 0)
     counts.update(write_results(prepared, None, results_path, failures_path))
     return RunSummary(
@@ -215,7 +217,7 @@ def validate(source: Path, mapping: Mapping | Path, *, results: Path | None = No
         counts=counts,
         blank_rows=prepared.source.blank_rows,
         results_path=results_path,
-        failures_path=failures_path,
+        failures_path=failures_path if needs_fixing(counts) else None,
         elapsed_s=time.perf_counter() - started,
         issues=issue_counts(prepared.frame),
         extra={"notes": prepared.notes},

@@ -14,12 +14,23 @@ from syncer.ledger import Ledger, org_id
 from syncer.mapping import Mapping
 from syncer.models import RowOutcome, RowStatus, RunSummary
 from syncer.push import PushReport, make_client, push_rows, run_async
-from syncer.results import default_paths, read_results, write_results
+from syncer.results import (
+    check_outputs,
+    default_paths,
+    keep_copies,
+    needs_fixing,
+    prune_copies,
+    read_results,
+    write_results,
+)
 from syncer.runner.checks import explain_breaker, owner_emails, preflight
 from syncer.runner.plan import Collected, Plan
 from syncer.runner.prepared import Prepared, issue_counts, prepare
 from syncer.runner.settings import RUN_STATUSES, Settings, api_key_of, base_url_of
 from syncer.sources import SourceTable
+
+#: runs whose own results and failures files are kept (see :func:`_keep_run_files`)
+KEPT_RUNS = 100
 
 
 @dataclass
@@ -63,13 +74,13 @@ def sync(
     """
     settings = settings or Settings()
     started = time.perf_counter()
+    results_path, failures_path = _output_paths(source, mapping, settings)
     prepared = prepare(source if isinstance(source, SourceTable) else Path(source), mapping)
     source = prepared.source.path
     if settings.on_start is not None:
         settings.on_start(prepared.counts()[RowStatus.READY.value])
     base_url = base_url_of(settings)
     api_key = _dry_run_key(settings) if settings.dry_run else api_key_of(settings)
-    results_path, failures_path = default_paths(source, settings.results)
     org = settings.org or org_id(base_url, api_key=api_key, label=settings.org_label)
     ledger = Ledger(settings.ledger) if settings.ledger is not None else None
     try:
@@ -86,6 +97,7 @@ def sync(
             counts[RowStatus.READY.value] = 0
         outcomes = collected.frame()
         counts.update(write_results(prepared, outcomes, results_path, failures_path))
+        failures_out = failures_path if needs_fixing(counts) else None
         aborted = report.aborted if report else None
         summary = RunSummary(
             rows=prepared.frame.height,
@@ -93,7 +105,7 @@ def sync(
             requests=report.requests if report else 0,
             blank_rows=prepared.source.blank_rows,
             results_path=results_path,
-            failures_path=failures_path,
+            failures_path=failures_out,
             aborted=aborted.message if aborted else None,
             abort_reason=aborted.reason if aborted else None,
             dry_run=settings.dry_run,
@@ -113,6 +125,7 @@ def sync(
                 achieved_rate=round(report.achieved_rate, 2),
             )
         if ledger is not None and job.run_id is not None:
+            kept = _keep_run_files(ledger.path, job.run_id, results_path, failures_out)
             ledger.finish_run(
                 job.run_id,
                 outcome="aborted" if aborted else "finished",
@@ -122,12 +135,41 @@ def sync(
                 requests=summary.requests,
                 message=summary.aborted,
                 results_path=results_path.resolve(),
-                failures_path=failures_path.resolve(),
+                failures_path=failures_out.resolve() if failures_out else None,
+                kept_results=kept[0],
+                kept_failures=kept[1],
             )
         return summary
     finally:
         if ledger is not None:
             ledger.close()
+
+
+def _output_paths(
+    source: Path | str | SourceTable, mapping: Mapping | Path | str, settings: Settings
+) -> tuple[Path, Path]:
+    """The results and failures paths; ConfigError (before anything is read) when one of them
+    is the source, the mapping or the ledger."""
+    path = source.path if isinstance(source, SourceTable) else Path(source)
+    results_path, failures_path = default_paths(path, settings.results)
+    inputs = {
+        "source": path,
+        "mapping": mapping.path if isinstance(mapping, Mapping) else Path(mapping),
+        "ledger": settings.ledger,
+    }
+    check_outputs((results_path, failures_path), inputs)
+    return results_path, failures_path
+
+
+def _keep_run_files(
+    ledger: Path, run_id: int, results: Path, failures: Path | None
+) -> tuple[Path, Path | None]:
+    """This run's own copies under ``<ledger folder>/<ledger stem>-runs/<run_id>/`` (the
+    stable names hold the latest run only); copies of all but the newest runs are pruned."""
+    root = ledger.parent / f"{ledger.stem}-runs"
+    kept = keep_copies(root / str(run_id), results, failures)
+    prune_copies(root, KEPT_RUNS)
+    return kept[0].resolve(), kept[1].resolve() if kept[1] else None
 
 
 def _dry_run_key(settings: Settings) -> str:
@@ -195,7 +237,7 @@ async def _push(job: _Job) -> PushReport:
 
 
 def retry(
-    path: Path, mapping: Mapping | Path | None = None, settings: Settings | None = None
+    path: Path | str, mapping: Mapping | Path | None = None, settings: Settings | None = None
 ) -> RunSummary:
     """Re-send the rows of a results file that failed or were not attempted.
 
@@ -203,23 +245,28 @@ def retry(
     their original row numbers) or a failures file (every row, corrected or not, is run again).
     Without ``mapping`` the mapping of the run that wrote ``path`` is taken from the ledger.
     The retried rows are read straight from the results file (no copy is written); their
-    results go to ``<path stem>.retry.csv`` unless ``settings.results`` says otherwise.
+    results go to ``<base>.retry.results.csv`` (``<base>``: the name without syncer's
+    ``.results`` / ``.failures`` / ``.retry`` suffixes; ``.retry2``... when that is ``path``
+    itself) unless ``settings.results`` says otherwise. A results file with no such row sends
+    nothing and returns a summary of 0 rows whose ``extra["nothing_to_retry"]`` says so.
     """
     settings = settings or Settings()
     path = Path(path)
-    if mapping is None:
-        mapping = _mapping_of_run(path, settings)
+    settings = replace(settings, results=settings.results or default_paths(path, retry=True)[0])
     try:
         columns, frame = read_results(path)
-    except SourceError:
-        return sync(path, mapping, settings)  # a failures file is plain input
+    except SourceError:  # a failures file is plain input
+        return sync(path, _mapping(path, mapping, settings), settings)
     todo = frame.filter(
         pl.col("status").is_in([RowStatus.FAILED.value, RowStatus.NOT_ATTEMPTED.value])
     )
     if todo.height == 0:
-        raise ConfigError(
-            f"{path} has no failed or not_attempted rows: nothing to retry. "
-            "Invalid rows must be fixed first: edit the failures file and run it with syncer run."
+        message = (
+            f"nothing to retry: {path} has no failed or not_attempted rows. Invalid rows must "
+            "be fixed first: edit the failures file and run it with syncer run."
+        )
+        return RunSummary(
+            rows=0, counts=dict.fromkeys(RUN_STATUSES, 0), extra={"nothing_to_retry": message}
         )
     rows = SourceTable(
         path=path,
@@ -231,8 +278,11 @@ def retry(
         delimiter=",",
         sheet=None,
     )
-    results = settings.results or path.with_name(f"{path.name.removesuffix('.csv')}.retry.csv")
-    return sync(rows, mapping, replace(settings, results=results))
+    return sync(rows, _mapping(path, mapping, settings), settings)
+
+
+def _mapping(path: Path, mapping: Mapping | Path | None, settings: Settings) -> Mapping | Path:
+    return mapping if mapping is not None else _mapping_of_run(path, settings)
 
 
 def _mapping_of_run(path: Path, settings: Settings) -> Path:

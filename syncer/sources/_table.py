@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from syncer.errors import SourceError
+from syncer.results import source_names
 
 SOURCE_ROW = "source_row"
 READ_ISSUE = "__read_issue"
@@ -56,20 +57,15 @@ class _Raw:
 
 
 def unique_headers(raw: Sequence[str | None]) -> list[str]:
-    """Header names made usable: blanks become ``column_N`` (1-based position), repeats (after
-    trimming, ignoring case) get ``_2``, ``_3``...; names are otherwise kept exactly."""
-    seen = {SOURCE_ROW, READ_ISSUE}
-    out: list[str] = []
-    for i, cell in enumerate(raw, 1):
-        name = cell if cell is not None and cell.strip() else f"column_{i}"
-        name = unneutralise(name)
-        candidate, k = name, 1
-        while candidate.strip().casefold() in seen:
-            k += 1
-            candidate = f"{name.strip()}_{k}"
-        seen.add(candidate.strip().casefold())
-        out.append(candidate)
-    return out
+    """Header names made usable: blanks become ``column_N`` (1-based position), syncer's own
+    column names (``source_row``, ``status``, ``reevo_contact_id``, ``__*``...) become
+    ``<name> (source)``, repeats (after trimming, ignoring case) get ``_2``, ``_3``...; names are
+    otherwise kept exactly (:func:`syncer.results.source_names`)."""
+    names = [
+        unneutralise(cell if cell is not None and cell.strip() else f"column_{i}")
+        for i, cell in enumerate(raw, 1)
+    ]
+    return source_names(names)
 
 
 def unneutralise(value: str) -> str:

@@ -219,7 +219,7 @@ def test_daily_quota_exhausted_mid_run_stops_and_retry_completes(
     assert again.code == 0, again.stderr
     retried = [int(r["source_row"]) for r in results_rows(work / "leads.results.csv")
                if r["status"] == "not_attempted"]  # fmt: skip
-    done = assert_accounted(work / "leads.results.retry.csv", retried)
+    done = assert_accounted(work / "leads.retry.results.csv", retried)
     assert done == {"succeeded": len(retried)}
     assert_stored_once(sb.admin, leads.valid, base)
 

@@ -77,7 +77,7 @@ def test_retry_resends_exactly_the_rejected_rows_and_a_fixed_failures_file_works
         again = cli("retry", results)
         assert (again["rows"], again["failed"], again["requests"]) == (20, 20, 20)
         assert _delta(before, _ok_200s(sb)) == {"422": 20}
-        retried = read_results(tmp_path / "leads.results.retry.csv")
+        retried = read_results(tmp_path / "leads.retry.results.csv")
         assert {int(r["source_row"]) for r in retried} == failed_rows
         assert {r["Email"] for r in retried} == {lead(i)[0] for i in ghosts}
 
@@ -174,7 +174,7 @@ def test_key_expired_mid_run_then_retry_sends_only_the_unsent_rows(tmp_path: Pat
         out = res.json
         assert (out["succeeded"], out["exit_code"]) == (len(todo), 0), res.stderr
         assert _delta(before, _ok_200s(sb)) == {"200": len(todo), "422": 1}  # + preflight probe
-        retried = read_results(tmp_path / "leads.results.retry.csv")
+        retried = read_results(tmp_path / "leads.retry.results.csv")
         assert {int(r["source_row"]) for r in retried} == todo
         for r in retried:
             assert r["Email"] == lead(int(r["source_row"]) - 2)[0]

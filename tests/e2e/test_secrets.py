@@ -118,7 +118,7 @@ def test_no_output_file_or_ledger_holds_the_key(
         assert_clean(res.stderr, f"stderr of {name}")
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p != key_file]
     assert any(p.name == "ledger.db" for p in written)
-    assert any(p.name.endswith(".retry.csv") for p in written)
+    assert any(p.name.endswith(".retry.results.csv") for p in written)
     for path in written:
         assert_clean(path.read_bytes(), str(path.relative_to(tmp_path)))
 

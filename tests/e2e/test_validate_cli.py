@@ -60,7 +60,8 @@ def test_all_ready_exits_0_and_default_paths(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     s = last_json(proc.stdout)
     assert (s["rows"], s["ready"], s["duplicate"], s["invalid"]) == (2, 1, 1, 0)
-    assert (tmp_path / "ok.results.csv").exists() and (tmp_path / "ok.failures.csv").exists()
+    assert (tmp_path / "ok.results.csv").exists()
+    assert not (tmp_path / "ok.failures.csv").exists() and s["failures"] is None  # nothing to fix
 
 
 def test_invalid_rows_exit_1(tmp_path: Path) -> None:

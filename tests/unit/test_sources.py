@@ -149,7 +149,7 @@ def test_unterminated_quote_is_reported_with_its_line(tmp_path: Path) -> None:
 
 def test_blank_and_duplicate_headers_are_made_unique(tmp_path: Path) -> None:
     st = read_source(write(tmp_path, "h.csv", "Email,,email, Email ,source_row\n1,2,3,4,5\n"))
-    assert st.columns == ["Email", "column_2", "email_2", "Email_3", "source_row_2"]
+    assert st.columns == ["Email", "column_2", "email_2", "Email_3", "source_row (source)"]
     assert unique_headers(["x", "x_2", "x"]) == ["x", "x_2", "x_3"]
 
 
