@@ -125,7 +125,9 @@ def sync(
                 achieved_rate=round(report.achieved_rate, 2),
             )
         if ledger is not None and job.run_id is not None:
-            kept = _keep_run_files(ledger.path, job.run_id, results_path, failures_out)
+            kept = _keep_run_files(
+                ledger.path, job.run_id, results_path, failures_out, summary.extra["notes"]
+            )
             ledger.finish_run(
                 job.run_id,
                 outcome="aborted" if aborted else "finished",
@@ -162,12 +164,17 @@ def _output_paths(
 
 
 def _keep_run_files(
-    ledger: Path, run_id: int, results: Path, failures: Path | None
-) -> tuple[Path, Path | None]:
+    ledger: Path, run_id: int, results: Path, failures: Path | None, notes: list[str]
+) -> tuple[Path | None, Path | None]:
     """This run's own copies under ``<ledger folder>/<ledger stem>-runs/<run_id>/`` (the
-    stable names hold the latest run only); copies of all but the newest runs are pruned."""
+    stable names hold the latest run only); copies of all but the newest runs are pruned.
+    A copy that cannot be made is a note, never a failed run: (None, None) then."""
     root = ledger.parent / f"{ledger.stem}-runs"
-    kept = keep_copies(root / str(run_id), results, failures)
+    try:
+        kept = keep_copies(root / str(run_id), results, failures)
+    except SourceError as exc:
+        notes.append(f"{exc.message} `syncer runs show {run_id}` will name the stable files only")
+        return None, None
     prune_copies(root, KEPT_RUNS)
     return kept[0].resolve(), kept[1].resolve() if kept[1] else None
 
