@@ -64,6 +64,12 @@ CREATE TABLE IF NOT EXISTS synced (
     updated_at  TEXT NOT NULL,
     PRIMARY KEY (org, target, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS org_links (
+    alias      TEXT PRIMARY KEY,
+    org        TEXT NOT NULL,
+    linked_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_source_sha256 ON runs (org, target, source_sha256);
 """
 
 
@@ -279,8 +285,11 @@ class Ledger:
         source: Path,
         mapping: Path | None,
         command: str,
+        source_sha256: str | None = None,
     ) -> int:
-        """Record the start of a run and return its id."""
+        """Record the start of a run and return its id (``source_sha256``: when known)."""
+        if source_sha256 is None:
+            source_sha256 = file_sha256(source) if source.is_file() else ""
         mapping_text = str(mapping.resolve()) if mapping else ""
         mapping_sum = file_sha256(mapping) if mapping and mapping.is_file() else ""
         with self._transaction():
@@ -293,7 +302,7 @@ class Ledger:
                     base_url,
                     target,
                     str(source.resolve()),
-                    file_sha256(source) if source.is_file() else "",
+                    source_sha256,
                     mapping_text,
                     mapping_sum,
                     command,
@@ -361,6 +370,57 @@ class Ledger:
             f"{_RUN_SELECT} WHERE ? IN (results_path, failures_path, kept_results, kept_failures)"
             " ORDER BY id DESC LIMIT 1",
             (resolved,),
+        ).fetchone()
+        return _run_record(row) if row else None
+
+    # -- orgs -------------------------------------------------------------------
+    def canonical_org(self, org: str) -> str:
+        """The org ``org`` was linked to (a rotated key of a known org), else ``org``."""
+        row = self._db.execute("SELECT org FROM org_links WHERE alias=?", (org,)).fetchone()
+        return str(row[0]) if row else org
+
+    def knows_org(self, org: str) -> bool:
+        """True when some row or run was recorded under ``org``."""
+        row = self._db.execute(
+            "SELECT EXISTS(SELECT 1 FROM synced WHERE org=?) OR EXISTS(SELECT 1 FROM runs "
+            "WHERE org=?)",
+            (org, org),
+        ).fetchone()
+        return bool(row[0])
+
+    def orgs_at(self, base_url: str) -> list[str]:
+        """Orgs with remembered contact ids at ``base_url``, most recently used first."""
+        base = base_url.rstrip("/").lower()
+        cur = self._db.execute(
+            "SELECT org, MAX(updated_at) AS last FROM synced WHERE substr(org, 1, ?) = ? "
+            "AND contact_id IS NOT NULL GROUP BY org ORDER BY last DESC",
+            (len(base) + 1, f"{base}#"),
+        )
+        return [str(row[0]) for row in cur]
+
+    def sample_contact_ids(self, org: str, n: int = 3) -> list[str]:
+        """Up to ``n`` contact ids Reevo returned for ``org``, newest first."""
+        cur = self._db.execute(
+            "SELECT contact_id FROM synced WHERE org=? AND contact_id IS NOT NULL "
+            "ORDER BY updated_at DESC LIMIT ?",
+            (org, n),
+        )
+        return [str(row[0]) for row in cur]
+
+    def link_org(self, alias: str, org: str) -> None:
+        """Record that ``alias`` (a new key's org id) is the same org as ``org``."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO org_links (alias, org, linked_at) VALUES (?, ?, ?)",
+                (alias, org, now_iso()),
+            )
+
+    # -- stale files -------------------------------------------------------------
+    def earlier_import(self, org: str, target: str, source_sha256: str) -> RunRecord | None:
+        """The newest earlier run that imported a file with this checksum (not a dry run)."""
+        row = self._db.execute(
+            f"{_RUN_SELECT} WHERE org=? AND target=? AND source_sha256=? ORDER BY id DESC LIMIT 1",
+            (org, target, source_sha256),
         ).fetchone()
         return _run_record(row) if row else None
 

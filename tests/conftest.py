@@ -117,3 +117,23 @@ def live_sandbox(_live_sandbox_session: SandboxHandle) -> SandboxHandle:
     handle.admin.set_faults(**FaultSettings().as_dict())
     handle.admin.reset()
     return handle
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep syncer's per-user state (ledger, --sandbox data) out of the real home for the whole
+    session, module-scoped fixtures included; each test then gets its own (below)."""
+    import os
+    import tempfile
+
+    os.environ["SYNCER_HOME"] = tempfile.mkdtemp(prefix="syncer-home-")
+    os.environ.pop("SYNCER_LEDGER", None)
+
+
+@pytest.fixture(autouse=True)
+def _syncer_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """A fresh per-user folder ($SYNCER_HOME) for every test: no history leaks between tests."""
+    monkeypatch.setenv("SYNCER_HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.delenv("SYNCER_LEDGER", raising=False)
+    yield

@@ -27,7 +27,6 @@ import click
 
 from syncer import __version__
 from syncer.errors import SyncerError, hint_for
-from syncer.models import DEFAULT_LEDGER
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
@@ -130,16 +129,46 @@ def mapping_option(
     )
 
 
-#: ``--ledger PATH``: run, retry and runs read and write the same ledger
+#: ``--ledger PATH``: run, retry and runs read and write the same ledger (None: the default)
 ledger_option = click.option(
     "--ledger",
     "ledger_path",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, dir_okay=False),
     envvar="SYNCER_LEDGER",
-    default=DEFAULT_LEDGER,
-    show_default=True,
-    help="SQLite ledger of what was sent (history, change detection, resume) [env SYNCER_LEDGER].",
+    default=None,
+    help="SQLite ledger of what was sent (history, change detection, resume) [env "
+    "SYNCER_LEDGER; default: ledger.db in syncer's per-user folder, e.g. ~/.local/share/syncer].",
 )
+
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]  # generic since click 8.3
+    """A duration flag in seconds: ``90`` or ``90s``, ``500ms``, ``10m``, ``2h``, ``1h30m``."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        import re
+
+        text = str(value).strip().lower()
+        parts = re.findall(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?", text)
+        joined = "".join(f"{n}{u}" for n, u in parts)
+        if not parts or joined != re.sub(r"\s+", "", text):
+            self.fail(f"{value!r} is not a duration: write e.g. 30s, 10m, 2h or 1h30m", param, ctx)
+        return sum(float(n) * _UNITS[u or "s"] for n, u in parts)
+
+
+def ledger_or_default(path: Path | None) -> Path:
+    """``--ledger`` when given, else the per-user default (see :mod:`syncer.paths`)."""
+    from syncer.paths import default_ledger
+
+    return path if path is not None else default_ledger()
 
 
 class _Terminated(BaseException):

@@ -12,19 +12,22 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from syncer.cli.app import (
+    Duration,
     cli,
     echo_issues,
     emit_json,
     fail,
     ledger_option,
+    ledger_or_default,
     mapping_option,
     remember_key_file,
 )
 from syncer.errors import RunAborted, SyncerError
-from syncer.models import SYNCER_HOME, RunSummary
+from syncer.models import RunSummary
 
 if TYPE_CHECKING:
     from syncer.runner.settings import Settings
+    from syncer.stopping import StopRequest
 
 RUN_JSON_STATUSES = ("succeeded", "unchanged", "duplicate", "invalid", "failed", "not_attempted")
 
@@ -82,6 +85,13 @@ def _print_run(summary: RunSummary, as_json: bool) -> None:
         click.echo(f"note: {note}", err=True)
     if summary.aborted:
         click.echo(f"run stopped: {summary.aborted}", err=True)
+    if summary.interrupted:
+        click.echo(
+            f"interrupted ({summary.interrupted}): {counts.get('not_attempted', 0)} rows not "
+            "sent. To resume, run the same command again (rows Reevo accepted are not sent "
+            f"again), or: syncer retry {summary.results_path}",
+            err=True,
+        )
     if "nothing_to_retry" in summary.extra:
         click.echo(summary.extra["nothing_to_retry"])
     if summary.results_path is not None:
@@ -104,6 +114,7 @@ def _print_run(summary: RunSummary, as_json: bool) -> None:
             "exit_code": summary.exit_code,
             "aborted": summary.aborted,
             "abort_reason": summary.abort_reason,
+            "interrupted": summary.interrupted,
             "run_id": summary.run_id,
             "elapsed_s": round(summary.elapsed_s, 3),
         }
@@ -141,7 +152,7 @@ def _run_options(fn: Any) -> Any:
             "--sandbox",
             is_flag=True,
             help="Start the local Reevo sandbox in-process and import into it "
-            "(no key needed; its data lives under .syncer/).",
+            "(no key needed; its data lives in syncer's per-user folder).",
         ),
         click.option(
             "--results",
@@ -203,6 +214,20 @@ def _run_options(fn: Any) -> Any:
             help="Seconds to wait for one answer from Reevo before retrying the row.",
         ),
         click.option("--quiet", "-q", is_flag=True, help="No progress output."),
+        click.option(
+            "--wait",
+            "wait_s",
+            type=Duration(),
+            default="0",
+            help="When another run imports into the same org and target, wait this long for it "
+            "(e.g. 10m) instead of stopping at once (default 0).",
+        ),
+        click.option(
+            "--again",
+            is_flag=True,
+            help="Import a file that was imported before even if newer runs have since changed "
+            "some of its rows (those rows go back to the file's older values).",
+        ),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -215,17 +240,22 @@ def _do_run(
     from syncer.push import PushSettings
     from syncer.runner import Settings, sync
     from syncer.runner import retry as run_retry
+    from syncer.stopping import StopRequest
 
     remember_key_file(kw["api_key_file"])
+    stop = StopRequest()
     settings = Settings(
         base_url=kw["base_url"],
         api_key_file=kw["api_key_file"],
         results=kw["results_path"],
         dry_run=kw["dry_run"],
         full=kw["full"],
-        ledger=kw["ledger_path"],
+        ledger=ledger_or_default(kw["ledger_path"]),
         org_label=kw["org_label"],
         preflight=not kw["no_preflight"],
+        wait_s=kw["wait_s"],
+        again=kw["again"],
+        stop=stop,
         push=PushSettings(
             concurrency=kw["concurrency"],
             max_rate=kw["max_rate"],
@@ -238,7 +268,10 @@ def _do_run(
     settings.progress = progress
     settings.on_start = progress.start
     try:
-        with _sandbox(settings) if kw["sandbox"] else contextlib.nullcontext():
+        with (
+            _stop_on_signals(stop),
+            _sandbox(settings) if kw["sandbox"] else contextlib.nullcontext(),
+        ):
             if retry:
                 summary = run_retry(source, mapping, settings)
             else:
@@ -253,14 +286,47 @@ def _do_run(
 
 
 @contextlib.contextmanager
+def _stop_on_signals(stop: StopRequest) -> Iterator[None]:
+    """Ctrl-C / SIGTERM: the first stops feeding rows (requests in flight finish, results and
+    ledger are written), the second abandons the requests in flight, the third kills."""
+    import os
+    import signal
+
+    presses = 0
+
+    def handler(signum: int, _frame: object) -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            msg = "\nsyncer: stopping: finishing the requests in flight, then writing the results "
+            msg += "(press Ctrl-C again to abandon them)\n"
+        elif presses == 2:
+            msg = "\nsyncer: abandoning the requests in flight; writing the results\n"
+        else:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        os.write(2, msg.encode())  # not click.echo: a handler may interrupt a write to stderr
+        stop.request(signum)
+
+    signals = [signal.SIGINT, signal.SIGTERM]
+    previous = {s: signal.signal(s, handler) for s in signals}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
 def _sandbox(settings: Settings) -> Iterator[None]:
     """Run the local sandbox in-process for the duration of one command (--sandbox)."""
     import secrets
 
+    from syncer.paths import sandbox_db
     from syncer.sandbox import SandboxSettings, serve_in_thread
 
-    SYNCER_HOME.mkdir(exist_ok=True)
-    db = SYNCER_HOME / "sandbox.db"
+    db = sandbox_db()
+    db.parent.mkdir(parents=True, exist_ok=True)
     sb = SandboxSettings(port=0, db_path=str(db), api_key=secrets.token_hex(16))
     with serve_in_thread(sb) as handle:
         settings.base_url = handle.base_url

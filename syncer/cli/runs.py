@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from syncer.cli.app import cli, emit_json, fail, ledger_option
+from syncer.cli.app import cli, emit_json, fail, ledger_option, ledger_or_default
 from syncer.errors import ConfigError
 
 
@@ -16,9 +16,9 @@ from syncer.errors import ConfigError
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as one JSON object.")
 @click.pass_context
-def runs_cmd(ctx: click.Context, ledger_path: Path, limit: int, as_json: bool) -> None:
+def runs_cmd(ctx: click.Context, ledger_path: Path | None, limit: int, as_json: bool) -> None:
     """List past runs: when, file, mapping, counts, outcome."""
-    ctx.obj = ledger_path
+    ctx.obj = ledger_path = ledger_or_default(ledger_path)
     if ctx.invoked_subcommand is not None:
         return
     records = _ledger_runs(ledger_path, limit)

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from syncer.errors import ConfigError
-from syncer.models import DEFAULT_LEDGER, RowStatus
+from syncer.models import RowStatus
+from syncer.paths import default_ledger
 from syncer.push import PushSettings
 from syncer.reevo.client import DEFAULT_BASE_URL, check_base_url
+from syncer.stopping import StopRequest
 
 #: every status a run can give; RunSummary.counts always has each of them
 RUN_STATUSES = tuple(s.value for s in RowStatus if s is not RowStatus.READY)
@@ -32,10 +34,14 @@ class Settings:
     results: Path | None = None
     dry_run: bool = False
     full: bool = False  # send unchanged rows too
-    ledger: Path | None = DEFAULT_LEDGER  # None: no ledger (no change detection, no history)
+    # default: $SYNCER_LEDGER, else the per-user ledger (syncer.paths); None: no ledger at all
+    ledger: Path | None = field(default_factory=default_ledger)
     org_label: str | None = None  # ledger org name instead of the key's fingerprint
     org: str | None = None  # the exact ledger org id (overrides base URL + label/fingerprint)
     preflight: bool = True
+    wait_s: float = 0.0  # wait this long for another run on the same org and target to finish
+    again: bool = False  # import a file again even if newer runs changed some of its rows
+    stop: StopRequest | None = None  # set it (e.g. from a signal handler) to stop the run
     push: PushSettings = field(default_factory=PushSettings)
     transport: Any = None  # an httpx transport, for tests
     command: str = "syncer.sync"

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import polars as pl
 
-from syncer.errors import ConfigError, RunAborted, SourceError
-from syncer.ledger import Ledger, org_id
+from syncer.errors import ConfigError, RunAborted, SourceError, StaleSource
+from syncer.ledger import Ledger, file_sha256, org_id
 from syncer.mapping import Mapping
 from syncer.models import RowOutcome, RowStatus, RunSummary
+from syncer.paths import ledger_notes
 from syncer.push import PushReport, make_client, push_rows, run_async
+from syncer.reevo.client import ReevoClient
 from syncer.results import (
     check_outputs,
     default_paths,
@@ -24,7 +26,9 @@ from syncer.results import (
     write_results,
 )
 from syncer.runner.checks import explain_breaker, owner_emails, preflight
-from syncer.runner.plan import Collected, Plan
+from syncer.runner.lock import RunLock
+from syncer.runner.orgs import resolve_org
+from syncer.runner.plan import Collected, Plan, stale_rows
 from syncer.runner.prepared import Prepared, issue_counts, prepare
 from syncer.runner.settings import RUN_STATUSES, Settings, api_key_of, base_url_of
 from syncer.sources import SourceTable
@@ -46,6 +50,7 @@ class _Job:
     plan: Plan
     collected: Collected
     run_id: int | None = None
+    lock: RunLock | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -64,34 +69,46 @@ class _Job:
 
 
 def sync(
-    source: Path | SourceTable, mapping: Mapping | Path, settings: Settings | None = None
+    source: Path | str | SourceTable,
+    mapping: Mapping | Path | str,
+    settings: Settings | None = None,
 ) -> RunSummary:
     """Import ``source`` into Reevo as ``mapping`` says; every row ends in the results file.
 
-    Raises :class:`SyncerError` for unusable input/mapping/settings (before anything is sent)
-    and for a failed preflight (:class:`RunAborted`). A run stopped by Reevo mid-way returns a
-    summary with ``aborted`` set; unsent rows are ``not_attempted``.
+    Raises :class:`SyncerError` for unusable input/mapping/settings, another run holding the
+    lock, or a stale file (all before anything is sent) and for a failed preflight
+    (:class:`RunAborted`). A run stopped by Reevo mid-way returns a summary with ``aborted``
+    set; one stopped by ``settings.stop`` (Ctrl-C) a summary with ``interrupted`` set; unsent
+    rows are ``not_attempted`` either way.
     """
     settings = settings or Settings()
     started = time.perf_counter()
     results_path, failures_path = _output_paths(source, mapping, settings)
-    prepared = prepare(source if isinstance(source, SourceTable) else Path(source), mapping)
+    prepared = prepare(
+        source if isinstance(source, SourceTable) else Path(source),
+        mapping if isinstance(mapping, Mapping) else Path(mapping),
+    )
     source = prepared.source.path
     if settings.on_start is not None:
         settings.on_start(prepared.counts()[RowStatus.READY.value])
     base_url = base_url_of(settings)
     api_key = _dry_run_key(settings) if settings.dry_run else api_key_of(settings)
     org = settings.org or org_id(base_url, api_key=api_key, label=settings.org_label)
-    ledger = Ledger(settings.ledger) if settings.ledger is not None else None
+    notes: list[str] = []
+    ledger: Ledger | None = None
+    if settings.ledger is not None:
+        existed = settings.ledger.exists()
+        ledger = Ledger(settings.ledger)
+        notes = ledger_notes(settings.ledger, existed=existed)
+    collected = Collected()
+    plan = Plan(prepared, ledger, org, settings.full, collected, settings.progress)
+    job = _Job(prepared, settings, base_url, api_key, org, ledger, plan, collected, notes=notes)
     try:
-        collected = Collected()
-        plan = Plan(prepared, ledger, org, settings.full, collected, settings.progress)
-        job = _Job(prepared, settings, base_url, api_key, org, ledger, plan, collected)
         report: PushReport | None = None
         if settings.dry_run:
             _dry_run(job)
         else:
-            report = _send(job, source)
+            report = run_async(_session(job, source))
         counts = dict.fromkeys(RUN_STATUSES, 0)
         if settings.dry_run:
             counts[RowStatus.READY.value] = 0
@@ -99,6 +116,7 @@ def sync(
         counts.update(write_results(prepared, outcomes, results_path, failures_path))
         failures_out = failures_path if needs_fixing(counts) else None
         aborted = report.aborted if report else None
+        interrupted = report is not None and report.interrupted
         summary = RunSummary(
             rows=prepared.frame.height,
             counts=counts,
@@ -108,6 +126,7 @@ def sync(
             failures_path=failures_out,
             aborted=aborted.message if aborted else None,
             abort_reason=aborted.reason if aborted else None,
+            interrupted=_stop_reason(settings) if interrupted else None,
             dry_run=settings.dry_run,
             run_id=job.run_id,
             elapsed_s=time.perf_counter() - started,
@@ -115,6 +134,7 @@ def sync(
             extra={
                 "to_send": plan.to_send,
                 "target": job.target,
+                "org": job.org,
                 "notes": [*prepared.notes, *job.notes],
             },
         )
@@ -125,17 +145,20 @@ def sync(
                 achieved_rate=round(report.achieved_rate, 2),
             )
         if ledger is not None and job.run_id is not None:
+            outcome = "interrupted" if interrupted else "aborted" if aborted else "finished"
             kept = _keep_run_files(
                 ledger.path, job.run_id, results_path, failures_out, summary.extra["notes"]
             )
             ledger.finish_run(
                 job.run_id,
-                outcome="aborted" if aborted else "finished",
+                outcome=outcome,
                 exit_code=summary.exit_code,
                 rows=summary.rows,
                 counts=counts,
                 requests=summary.requests,
-                message=summary.aborted,
+                message=summary.aborted
+                or (interrupted and f"interrupted ({summary.interrupted})")
+                or None,
                 results_path=results_path.resolve(),
                 failures_path=failures_out.resolve() if failures_out else None,
                 kept_results=kept[0],
@@ -143,6 +166,8 @@ def sync(
             )
         return summary
     finally:
+        if job.lock is not None:
+            job.lock.release()
         if ledger is not None:
             ledger.close()
 
@@ -179,6 +204,10 @@ def _keep_run_files(
     return kept[0].resolve(), kept[1].resolve() if kept[1] else None
 
 
+def _stop_reason(settings: Settings) -> str:
+    return settings.stop.reason if settings.stop is not None else "stopped"
+
+
 def _dry_run_key(settings: Settings) -> str:
     """The key when one is given (a dry run plans against that org's ledger), else ''."""
     try:
@@ -189,58 +218,122 @@ def _dry_run_key(settings: Settings) -> str:
 
 def _dry_run(job: _Job) -> None:
     """Plan only: rows that would be sent are ``ready``; unchanged rows are reported as such."""
+    if job.ledger is not None and not job.settings.org:
+        job.org = job.plan.org = job.ledger.canonical_org(job.org)
     for row, _key, _body in job.plan.items():
         job.collected.add(RowOutcome(row, RowStatus.READY))
 
 
-def _send(job: _Job, source: Path) -> PushReport:
-    """Record the run in the ledger, then preflight and push every changed ready row."""
-    if job.ledger is not None:
+async def _session(job: _Job, source: Path) -> PushReport:
+    """Settle the org (a rotated key?), take the run lock, refuse a stale file, record the run
+    in the ledger, then preflight and push every changed ready row."""
+    settings = job.settings
+    client = make_client(
+        job.api_key, settings.push, base_url=job.base_url, transport=settings.transport
+    )
+    async with client:
+        explicit = bool(settings.org or settings.org_label)
+        choice = await resolve_org(client, job.ledger, job.org, explicit=explicit)
+        job.org = job.plan.org = choice.org
+        job.notes.extend(choice.notes)
+        if job.ledger is None:
+            report = await _push(job, client)
+            report.requests = client.requests
+            return report
+        job.lock = RunLock(job.ledger.path, job.org, job.target, command=settings.command)
+        job.lock.acquire(settings.wait_s)
+        checksum = file_sha256(source) if source.is_file() else ""
+        if checksum:
+            _check_stale(job, source, checksum)
         job.run_id = job.ledger.start_run(
             org=job.org,
             base_url=job.base_url,
             target=job.target,
             source=source,
             mapping=job.prepared.mapping.path,
-            command=job.settings.command,
+            command=settings.command,
+            source_sha256=checksum,
         )
-    return run_async(_push(job))
+        report = await _push(job, client)
+        report.requests = client.requests  # org check and preflight included
+        return report
 
 
-async def _push(job: _Job) -> PushReport:
+def _check_stale(job: _Job, source: Path, checksum: str) -> None:
+    """Refuse (unless --again) a file imported before whose rows newer runs have changed."""
+    assert job.ledger is not None
+    earlier = job.ledger.earlier_import(job.org, job.target, checksum)
+    if earlier is None:
+        return
+    stale = stale_rows(job.prepared, job.ledger, job.org, since_run=earlier.id)
+    if not stale:
+        return
+    what = f"{stale} row{'s' if stale != 1 else ''}"
+    if job.settings.again:
+        job.notes.append(
+            f"--again: {source.name} was already imported by run {earlier.id}; {what} went back "
+            "to the older values it holds"
+        )
+        return
+    raise StaleSource(
+        f"{source} was already imported (run {earlier.id}, {earlier.started_at}) and newer runs "
+        f"have since sent other values for {what} of it: importing it again would put the "
+        "older values back. Nothing was sent. If that is what you want, re-run with --again.",
+        stale_rows=stale,
+        earlier_run=earlier.id,
+    )
+
+
+async def _push(job: _Job, client: ReevoClient) -> PushReport:
     """Preflight (only when some row needs sending), then push the changed ready rows."""
     settings = job.settings
     items = job.plan.items()
     first = next(items, None)
     if first is None:
         return PushReport()
-    client = make_client(
-        job.api_key, settings.push, base_url=job.base_url, transport=settings.transport
+    stop = settings.stop
+    try:
+        if stop is not None and stop.requested:
+            raise _Interrupted
+        if settings.preflight:
+            owners = owner_emails(job.prepared)
+            job.notes.extend((await preflight(client, job.target, owners)).notes)
+    except (RunAborted, _Interrupted) as exc:
+        # nothing was sent: every row that would have been is not_attempted
+        interrupted = isinstance(exc, _Interrupted) or (stop is not None and stop.requested)
+        for row, _key, _body in itertools.chain([first], items):
+            job.on_outcome(_unsent(row, exc, _stop_reason(settings)))
+        if isinstance(exc, RunAborted) and not interrupted:
+            return PushReport(aborted=exc)
+        return PushReport(interrupted=True)
+    report = await push_rows(
+        client,
+        job.target,
+        itertools.chain([first], items),
+        settings.push,
+        job.on_outcome,
+        settings.progress,
+        stop=stop,
     )
-    async with client:
-        try:
-            if settings.preflight:
-                owners = owner_emails(job.prepared)
-                job.notes.extend((await preflight(client, job.target, owners)).notes)
-        except RunAborted as exc:
-            # nothing was sent: every row that would have been is not_attempted
-            for row, _key, _body in itertools.chain([first], items):
-                job.on_outcome(
-                    RowOutcome(row, RowStatus.NOT_ATTEMPTED, error=exc.message, code="preflight")
-                )
-            return PushReport(requests=client.requests, aborted=exc)
-        report = await push_rows(
-            client,
-            job.target,
-            itertools.chain([first], items),
-            settings.push,
-            job.on_outcome,
-            settings.progress,
-        )
-        report.requests = client.requests  # preflight included
     if report.aborted is not None and report.aborted.reason == "circuit_breaker":
         report.aborted = explain_breaker(report.aborted, job.prepared.mapping)
     return report
+
+
+class _Interrupted(Exception):
+    """A stop was requested before the first row was sent."""
+
+
+def _unsent(row: int, exc: Exception, reason: str) -> RowOutcome:
+    if isinstance(exc, RunAborted):
+        return RowOutcome(row, RowStatus.NOT_ATTEMPTED, error=exc.message, code="preflight")
+    return RowOutcome(
+        row,
+        RowStatus.NOT_ATTEMPTED,
+        error=f"not sent: the run was interrupted ({reason}) before any row was sent; run the "
+        "same command again to send it",
+        code="interrupted",
+    )
 
 
 def retry(
