@@ -13,10 +13,13 @@ from syncer.errors import (
     Retryable,
     RowRejected,
     RunAborted,
+    RunLocked,
     SourceError,
+    StaleSource,
     SyncerError,
 )
 from syncer.models import RowOutcome, RowStatus, RunSummary
+from syncer.stopping import StopRequest
 
 __version__ = "0.1.0"
 
@@ -60,9 +63,12 @@ __all__ = [
     "RowRejected",
     "RowStatus",
     "RunAborted",
+    "RunLocked",
     "RunSummary",
     "Settings",
     "SourceError",
+    "StaleSource",
+    "StopRequest",
     "SyncerError",
     "__version__",
     "check",

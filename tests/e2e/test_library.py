@@ -146,5 +146,15 @@ def test_every_public_name_works_after_a_full_run(
         cls = use(name)
         err = cls("what went wrong")
         assert issubclass(cls, base) and err.code and err.hint and str(err) == "what went wrong"
+    assert issubclass(use("RunLocked"), base)
+    stale = use("StaleSource")("old file", stale_rows=3, earlier_run=1)
+    assert isinstance(stale, base) and stale.code == "stale_source" and stale.stale_rows == 3
+    stop = use("StopRequest")()
+    stopped = use("sync")("leads.csv", "map.yaml", replace(settings, full=True, stop=stop))
+    assert stopped.interrupted is None  # not requested: the run finishes
+    stop.request()
+    stopped = use("sync")("leads.csv", "map.yaml", replace(settings, full=True, stop=stop))
+    assert stopped.interrupted == "SIGINT" and stopped.exit_code == 130
+    assert stopped.counts["not_attempted"] == 2 and stopped.requests == 0
     assert use("__version__") == syncer.__version__
     assert used == set(syncer.__all__), f"not exercised here: {set(syncer.__all__) - used}"
