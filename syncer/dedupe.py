@@ -10,26 +10,28 @@ from typing import Literal
 
 import polars as pl
 
+from syncer.models import KEY_COLUMN
+
 __all__ = ["mark_duplicates"]
 
 
 def mark_duplicates(frame: pl.DataFrame, keep: Literal["first", "last"] = "last") -> pl.DataFrame:
     """Mark every losing ready row ``duplicate`` with an error naming the winning source_row.
 
-    ``frame`` needs ``source_row``, ``status``, ``error``, ``error_code`` and ``key`` and must be
+    ``frame`` needs ``source_row``, ``status``, ``error``, ``error_code`` and ``__key`` and must be
     in file order.
     """
     ready = pl.col("status") == "ready"
     # A 64-bit hash finds the few candidate rows cheaply; the exact work runs on those only.
     candidates = (
-        frame.select(pl.when(ready).then(pl.col("key").hash()).is_duplicated() & ready)
+        frame.select(pl.when(ready).then(pl.col(KEY_COLUMN).hash()).is_duplicated() & ready)
         .to_series()
         .arg_true()
     )
     if len(candidates) == 0:
         return frame
-    sub = frame[candidates].select("source_row", "status", "error", "error_code", "key")
-    key = pl.col("key")
+    sub = frame[candidates].select("source_row", "status", "error", "error_code", KEY_COLUMN)
+    key = pl.col(KEY_COLUMN)
     if keep == "last":
         loser = ~key.is_last_distinct()
         winner = pl.col("source_row").last().over(key)

@@ -8,6 +8,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+#: the prepared frame's dedupe key column (internal: ``__`` names never clash with a header,
+#: which the reader renames to ``<name> (source)``)
+KEY_COLUMN = "__key"
+
 
 class RowStatus(StrEnum):
     """Final status of one input row. Values are a contract (results files, --json keys)."""

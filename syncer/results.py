@@ -62,8 +62,8 @@ __all__ = [
 RESULT_HEAD = ("source_row", "status", "error")
 RESULT_TAIL = ("error_code", "reevo_contact_id", "reevo_account_id")
 #: every name a source column must not have: our output columns (and ``warnings``, planned),
-#: the prepared frame's ``key``; :data:`_RESERVED_PATTERN` adds ``reevo_<object>_id`` and ``__*``
-RESERVED_NAMES = frozenset({*RESULT_HEAD, *RESULT_TAIL, "warnings", "key"})
+#: :data:`_RESERVED_PATTERN` adds ``reevo_<object>_id`` and ``__*`` (the prepared frame's own)
+RESERVED_NAMES = frozenset({*RESULT_HEAD, *RESULT_TAIL, "warnings"})
 _RESERVED_PATTERN = re.compile(r"reevo_\w*_id|__.*", re.DOTALL)
 #: what a source column with a reserved name is called instead: ``status (source)``
 SOURCE_SUFFIX = " (source)"

@@ -19,6 +19,7 @@ import polars as pl
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from syncer.mapping import FieldKind, TargetSpec
+from syncer.models import KEY_COLUMN
 from syncer.phones import fast_e164
 from syncer.transform import MappedField
 
@@ -137,8 +138,8 @@ def _to_e164(region: str | None) -> Callable[[pl.Series], Checked]:
 
 
 def check(frame: pl.DataFrame, fields: list[MappedField], spec: TargetSpec) -> pl.DataFrame:
-    """Add ``status`` (ready|invalid), ``error``, ``error_code`` and ``key``; rewrite e-mail and
-    phone columns to their normal form (lowercased domain, E.164)."""
+    """Add ``status`` (ready|invalid), ``error``, ``error_code`` and the key (``__key``);
+    rewrite e-mail and phone columns to their normal form (lowercased domain, E.164)."""
     emails = [f for f in fields if f.kind in (FieldKind.EMAIL, FieldKind.OWNER_EMAIL)]
     phones = [f for f in fields if f.kind is FieldKind.PHONE and f.spec.format == "e164"]
     urls = [f for f in fields if f.kind is FieldKind.URL]
@@ -256,8 +257,8 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: TargetSpec) -> p
         frame.with_columns(error_code, error)
         .with_columns(extra)
         .with_columns(
-            status=pl.when(ok).then(pl.lit("ready")).otherwise(pl.lit("invalid")),
-            key=pl.when(ok).then(key),
+            pl.when(ok).then(pl.lit("ready")).otherwise(pl.lit("invalid")).alias("status"),
+            pl.when(ok).then(key).alias(KEY_COLUMN),
         )
         .drop(temp)
     )

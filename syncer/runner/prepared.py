@@ -23,7 +23,7 @@ from syncer.mapping import (
     read_mapping,
     resolve_columns,
 )
-from syncer.models import RETRY_STATUSES, RowStatus, RunSummary
+from syncer.models import KEY_COLUMN, RETRY_STATUSES, RowStatus, RunSummary
 from syncer.results import (
     check_outputs,
     default_paths,
@@ -74,7 +74,7 @@ class Prepared:
         ready = self.frame.filter(pl.col("status") == RowStatus.READY.value)
         plain = [(i, f) for i, f in enumerate(self.fields) if f.section == "columns"]
         custom = [(i, f) for i, f in enumerate(self.fields) if f.section != "columns"]
-        for row in ready.select("source_row", "key", *cols).iter_rows():
+        for row in ready.select("source_row", KEY_COLUMN, *cols).iter_rows():
             values = row[2:]
             body: dict[str, Any] = {}
             for i, f in plain:
@@ -119,7 +119,7 @@ def prepare(source: Path | SourceTable, mapping: Mapping | Path) -> Prepared:
     frame = normalise(frame, fields)
     frame = check(frame, fields, mapping.spec)
     frame = mark_duplicates(frame, mapping.dedupe.keep)
-    ordered = ["source_row", "status", "error", "error_code", "key"]
+    ordered = ["source_row", "status", "error", "error_code", KEY_COLUMN]
     internal = [f.out for f in fields]
     frame = frame.select(*ordered, *internal, *headers)
     return Prepared(

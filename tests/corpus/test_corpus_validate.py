@@ -1,5 +1,5 @@
 """Every corpus file through `syncer validate` with a generic mapping (e-mail = first column):
-either exit 2 with a one-line message, or every row accounted for in the results; no traceback."""
+either exit 2 with a one-line message (and the --json error object), or every row accounted for in the results; no traceback."""
 
 from __future__ import annotations
 
@@ -41,7 +41,10 @@ def test_validate_accounts_for_every_row(path: Path, tmp_path: Path) -> None:
     if table is None:
         assert result.exit_code == 2, result.output
         assert isinstance(result.exception, SystemExit)
-        assert len(result.output.strip().splitlines()) == 1, result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 2 and lines[0].startswith("error: "), result.output  # + --json
+        error = json.loads(lines[-1])
+        assert error["exit_code"] == 2 and error["error"]["message"] in lines[0]
         return
     assert result.exit_code in (0, 1), (result.exit_code, result.output, result.exception)
     summary = json.loads(result.output.strip().splitlines()[-1])

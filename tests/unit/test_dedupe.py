@@ -45,12 +45,12 @@ def test_many_groups_on_a_frame() -> None:
             "status": ["ready"] * n,
             "error": [""] * n,
             "error_code": [""] * n,
-            "key": [f"k{i % 3000}" for i in range(n)],
+            "__key": [f"k{i % 3000}" for i in range(n)],
         }
     )
     out = mark_duplicates(frame, "last")
     winners = out.filter(pl.col("status") == "ready")
     assert winners.height == 3000
-    assert winners["key"].is_unique().all()
+    assert winners["__key"].is_unique().all()
     # the winner is the last row of each key
     assert winners["source_row"].min() == n + 2 - 3000

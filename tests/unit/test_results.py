@@ -79,11 +79,11 @@ def test_retry_and_rerun_names_do_not_pile_up() -> None:
 
 
 def test_reserved_names() -> None:
-    for name in ("source_row", "status", "error", "error_code", "warnings", "key"):
+    for name in ("source_row", "status", "error", "error_code", "warnings", "__key"):
         assert is_reserved(name), name
     for name in ("reevo_contact_id", "reevo_account_id", "reevo_opportunity_id", "__x", "__"):
         assert is_reserved(name), name
-    for name in ("Status", "status (source)", "reevo_id", "email", "_x", "source_row_2"):
+    for name in ("Status", "status (source)", "reevo_id", "email", "_x", "source_row_2", "key"):
         assert not is_reserved(name), name
 
 

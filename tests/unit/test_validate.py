@@ -55,7 +55,7 @@ def test_normal_forms_and_key() -> None:
     p = run([row(Email=" Ann@ACME.com ", Phone="(415) 555-0132", Owner="Owner@Acme.COM")], COLS)
     r = by_row(p)[2]
     assert r["__v:email"] == "Ann@acme.com"
-    assert r["key"] == "ann@acme.com"
+    assert r["__key"] == "ann@acme.com"
     assert r["__v:phone_number"] == "+14155550132"
     assert r["__v:contact_owner_email"] == "Owner@acme.com"
 
