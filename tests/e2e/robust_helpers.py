@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from click.testing import CliRunner
+from wait_helpers import wait_idle as shared_wait_idle
 
 from syncer.cli import STATE, cli
 from syncer.sandbox import AdminClient
@@ -128,12 +128,9 @@ def assert_stored_once(admin: AdminClient, emails: list[str], baseline: int) -> 
     assert sum(stored.values()) == baseline + len(emails)
 
 
-def wait_idle(admin: AdminClient, timeout: float = 15.0) -> None:
+def wait_idle(admin: AdminClient) -> None:
     """Wait until the sandbox has no public request in flight (slow requests land late)."""
-    deadline = time.monotonic() + timeout
-    while admin.stats()["in_flight"] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert admin.stats()["in_flight"] == 0
+    shared_wait_idle(admin.stats)
 
 
 def path_status(admin: AdminClient, path: str = CONTACT_PATH) -> dict[str, int]:

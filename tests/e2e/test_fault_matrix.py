@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from wait_helpers import wait_for_stats
 
 from syncer.sandbox import SandboxHandle, SandboxSettings, serve_in_thread
 
@@ -141,12 +141,13 @@ def _run_until(
         "--json", "--quiet", "--concurrency", str(CONCURRENCY), "--org", "acme", *extra,
         cwd=work, api_key=key, base_url=sb.base_url,
     )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while sb.admin.stats()["writes_applied"] < writes:
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    return proc, sb.admin.stats()["writes_applied"]
+    stats = wait_for_stats(
+        sb.admin.stats,
+        lambda s: s["writes_applied"] >= writes,
+        f"the run to apply {writes} writes",
+        proc=proc,
+    )
+    return proc, stats["writes_applied"]
 
 
 def _finish(proc: subprocess.Popen[str]) -> Result:

@@ -12,9 +12,10 @@ import csv
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Collection
 from pathlib import Path
+
+from wait_helpers import wait_for_stats, wait_idle
 
 from syncer.sandbox import SandboxHandle
 
@@ -140,9 +141,12 @@ def test_key_expired_mid_run_then_retry_sends_only_the_unsent_rows(tmp_path: Pat
             stderr=subprocess.PIPE,
             text=True,
         )
-        deadline = time.monotonic() + 60
-        while _ok_200s(sb).get("200", 0) < 100 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for_stats(
+            sb.admin.stats,
+            lambda s: s["by_path_status"].get(ENDPOINT, {}).get("200", 0) >= 100,
+            "the run to store 100 rows",
+            proc=proc,
+        )
         sb.admin.expire_key(doomed)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 3, err
@@ -157,6 +161,7 @@ def test_key_expired_mid_run_then_retry_sends_only_the_unsent_rows(tmp_path: Pat
         assert len(by_status["succeeded"]) + len(todo) == n
 
         # a new key for the same org: retry sends exactly the unsent rows, under their numbers
+        wait_idle(sb.admin.stats)  # the stopped run's last requests are all answered
         before = _ok_200s(sb)
         res = syncer(
             "retry",

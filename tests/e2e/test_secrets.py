@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from wait_helpers import wait_until
 
 from syncer.sandbox import SandboxHandle
 
@@ -49,9 +50,11 @@ def cli(
 
 
 def test_no_output_file_or_ledger_holds_the_key(
-    live_sandbox: SandboxHandle, tmp_path: Path
+    live_sandbox: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sb = live_sandbox
+    home = tmp_path / "home"  # the per-user folder (default ledger): searched with the rest
+    monkeypatch.setenv("SYNCER_HOME", str(home))
     add_key(sb, KEY)
     add_key(sb, FILE_KEY, expired=True)
     key_file = tmp_path / "key.txt"
@@ -69,20 +72,24 @@ def test_no_output_file_or_ledger_holds_the_key(
     record("validate", cli(tmp_path, "validate", leads.path, "--mapping", mapping), 1)
     record("check", cli(tmp_path, "check", "--mapping", mapping, base_url=url), 0)
 
-    # a run that stops on the daily quota, with the ledger's -wal/-shm files read mid-run
-    sb.admin.set_faults(daily_quota=40, latency_ms=15, reset_rate=0.1)
+    # a run that stops on the daily quota, with the ledger's -wal/-shm files read mid-run (the
+    # latency keeps the ledger open for over a second: 40 requests, 16 at a time, 300 ms each)
+    sb.admin.set_faults(daily_quota=40, latency_ms=300, reset_rate=0.1)
     proc = spawn("--debug", "run", leads.path, "--mapping", mapping, "--json",
                  cwd=tmp_path, api_key=KEY, base_url=url)  # fmt: skip
     seen_wal = False
-    deadline = time.monotonic() + 30
-    while proc.poll() is None and time.monotonic() < deadline:
-        for side in (tmp_path / ".syncer").glob("ledger.db-*"):
+
+    def read_wal_until_the_run_ends() -> bool:
+        nonlocal seen_wal
+        for side in home.glob("ledger.db-*"):
             try:
                 assert_clean(side.read_bytes(), side.name)
                 seen_wal = True
             except FileNotFoundError:
                 pass
-        time.sleep(0.02)
+        return proc.poll() is not None
+
+    wait_until(read_wal_until_the_run_ends, "the run to stop on the quota", timeout=60)
     out, err = proc.communicate(timeout=30)
     record("run --debug (quota, resets)", Result(proc.returncode, out, err), 3)
     assert seen_wal, "the ledger's WAL files were never seen during the run"

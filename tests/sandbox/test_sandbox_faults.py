@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from wait_helpers import wait_for_stats
 
 from syncer.sandbox import FaultSettings, SandboxHandle
 
@@ -21,11 +22,13 @@ def test_latency_and_jitter(api: Any) -> None:
     for _ in range(3):
         start = time.perf_counter()
         assert api.post("users/search", json={"email": "john.doe@acme.com"}).status_code == 200
-        assert 0.08 <= time.perf_counter() - start < 0.5
-    api.admin("PUT", "faults", json={"latency_ms": 400, "jitter_ms": 0})
+        # at least the latency; the upper bound only catches seconds-for-ms (a busy machine
+        # may add a lot to 120 ms, so it is far above it)
+        assert 0.08 <= time.perf_counter() - start < 5
+    api.admin("PUT", "faults", json={"latency_ms": 20_000, "jitter_ms": 0})
     start = time.perf_counter()
     api.admin("GET", "stats")  # the admin API is never slowed down
-    assert time.perf_counter() - start < 0.3
+    assert time.perf_counter() - start < 10  # 20 s if it were
 
 
 def test_latency_does_not_block_other_requests(sandbox_app: Any) -> None:
@@ -44,7 +47,7 @@ def test_latency_does_not_block_other_requests(sandbox_app: Any) -> None:
             assert {r.status_code for r in results} == {200}
             return time.perf_counter() - start
 
-    assert asyncio.run(run()) < 1.0  # 50 x 200 ms concurrently, not 10 s
+    assert asyncio.run(run()) < 5  # 50 x 200 ms concurrently, not 10 s
     assert sandbox_app.sandbox.stats.max_in_flight == 50
 
 
@@ -107,7 +110,12 @@ def test_faults_over_a_real_socket(live_sandbox: SandboxHandle) -> None:
             client.post(url, json={"email": "slow@x.com"}, timeout=0.1)
         live_sandbox.admin.set_faults(slow_rate=0)
         assert client.post(url, json={"email": "after@x.com"}).status_code == 200  # still serving
-        time.sleep(0.4)  # the slow request is applied after its client gave up
+    # the slow request is applied after its client gave up: wait for the sandbox to finish it
+    wait_for_stats(
+        live_sandbox.admin.stats,
+        lambda s: s["in_flight"] == 0 and s["writes_applied"] >= 4,
+        "the slow request to be applied (nothing in flight, 4 writes applied)",
+    )
     contacts = {c["email"]: c for c in live_sandbox.admin.dump()["contacts"]}
     assert "reset@x.com" not in contacts
     assert contacts["ctf@x.com"]["upsert_count"] == 1

@@ -114,8 +114,13 @@ def test_over_rate_is_429_with_retry_after(api: Any) -> None:
 
 
 def test_real_flood_over_loopback_accepts_the_rate(live_sandbox: Any) -> None:
-    """10 s of a flood at --rate-limit 100 over a real socket: 1,000 +- 5 % accepted."""
-    live_sandbox.admin.set_faults(rate_limit=100)
+    """10 s of a flood at --rate-limit 20 over a real socket: 200 +- 5 % accepted.
+
+    The real clock and socket of the driven-clock flood tests (which hold 100 rps exactly). At
+    20 rps, not 100: this process serves and floods at once, and on a busy 2-core machine it
+    answers only 60-70 requests/s, so a flood at 100 could not even offer the rate.
+    """
+    live_sandbox.admin.set_faults(rate_limit=20)
     url = live_sandbox.base_url + "/api/v1/public/users/search?payload_type=json"
     headers = {"x-api-key": live_sandbox.api_key}
 
@@ -135,4 +140,4 @@ def test_real_flood_over_loopback_accepts_the_rate(live_sandbox: Any) -> None:
 
     counts = asyncio.run(run())
     assert counts.get(429, 0) > 0, counts  # it really was flooded
-    assert 950 <= counts[200] <= 1050, counts
+    assert 190 <= counts[200] <= 210, counts

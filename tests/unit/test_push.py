@@ -20,6 +20,7 @@ from syncer.push import (
     make_client,
     push_rows,
 )
+from syncer.reevo.pacing import RateController
 from syncer.sandbox import SandboxApp, SandboxHandle
 
 TEST_KEY = "test-key-all-permissions"  # the conftest sandbox key
@@ -210,41 +211,46 @@ def test_creates_are_not_resent_after_an_ambiguous_failure(sandbox_app: SandboxA
     assert all(names[f"Acct {i}"] == 1 for i in range(100))  # applied once, never twice
 
 
-class RecordingTransport(httpx.AsyncHTTPTransport):
-    """A real socket transport that notes (sent, answered, status) of every request."""
+class SpyPacer(RateController):
+    """The run's rate controller, noting when each token was taken and each gate closed."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.log: list[tuple[float, float, int]] = []
+    def __init__(self, initial_rate: float) -> None:
+        super().__init__(initial_rate)
+        self.tokens: list[float] = []
+        self.gates: list[tuple[float, float]] = []  # (closed at, open again at)
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        sent = time.monotonic()
-        response = await super().handle_async_request(request)
-        self.log.append((sent, time.monotonic(), response.status_code))
-        return response
+    async def acquire(self) -> None:
+        await super().acquire()
+        self.tokens.append(time.monotonic())  # same loop step as the token: exact order
+
+    def on_throttle(self, retry_after: float | None = None) -> None:
+        closed = time.monotonic()  # before the controller reads its clock: closed <= its "now"
+        super().on_throttle(retry_after)
+        self.gates.append((closed, self.gate_until))
 
 
 @pytest.mark.timeout(60)
 def test_429_storm_over_loopback_honours_retry_after(live_sandbox: SandboxHandle) -> None:
     live_sandbox.admin.set_faults(rate_limit=40)
-    transport = RecordingTransport()
     settings = PushSettings(concurrency=16, initial_rate=200, **FAST)
+    pacer = SpyPacer(settings.initial_rate)
     outcomes: list[RowOutcome] = []
 
     async def go() -> PushReport:
-        async with make_client(
-            TEST_KEY, settings, base_url=live_sandbox.base_url, transport=transport
-        ) as client:
-            return await push_rows(client, "account_contact", rows(80), settings, outcomes.append)
+        async with make_client(TEST_KEY, settings, base_url=live_sandbox.base_url) as client:
+            return await push_rows(
+                client, "account_contact", rows(80), settings, outcomes.append, pacer=pacer
+            )
 
     report = asyncio.run(go())
     assert statuses(outcomes) == {"succeeded": 80}
     assert report.throttled == live_sandbox.admin.stats()["rate_limited"] >= 1
-    # the first 429 (Retry-After: 1) closes the gate for every worker: nothing is sent for
-    # ~1 s after it arrived, except requests already past the gate when it arrived
-    first_429 = min(answered for _, answered, status in transport.log if status == 429)
-    quiet = [sent for sent, _, _ in transport.log if first_429 + 0.05 < sent < first_429 + 0.95]
-    assert quiet == []
+    # each 429 (Retry-After: 1) closes the gate for every worker for at least 1 s: no token is
+    # taken while it is closed (requests already past it may still go out: they took theirs
+    # before). Ordered by the run's own event loop, so a busy machine cannot blur it.
+    assert pacer.gates and all(until >= closed + 1 for closed, until in pacer.gates)
+    during = [t for t in pacer.tokens for closed, until in pacer.gates if closed < t < until]
+    assert during == [], f"{len(during)} tokens taken while the gate was closed"
     assert report.throttled <= report.requests // 2, report
 
 

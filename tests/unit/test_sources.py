@@ -195,17 +195,19 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- hostile input
 
 
-@pytest.mark.timeout(20)
+@pytest.mark.timeout(120)  # a hang guard: the speed is held below, in CPU time
 def test_hostile_files_are_fast(tmp_path: Path) -> None:
     huge = "x" * (5 * 1024 * 1024)
     p = write(tmp_path, "big.csv", f'a,b\n1,"{huge}"\n2,3\n')
-    t = time.perf_counter()
+    # CPU time, not wall time: the work is the same on a busy machine, the wait is not
+    # (measured 0.8 s of CPU over 6.5 s of wall clock with both cores taken by other work)
+    t = time.process_time()
     st = read_source(p)
     assert st.frame["b"].str.len_chars().to_list() == [len(huge), 1]
     wide = ",".join(f"c{i}" for i in range(10_000)) + "\n" + ",".join(["v"] * 10_000) + "\n"
     st = read_source(write(tmp_path, "wide.csv", wide))
     assert len(st.columns) == 10_000 and st.frame.height == 1
-    assert time.perf_counter() - t < 10
+    assert time.process_time() - t < 10
 
 
 # ----------------------------------------------------------------------------- Excel
