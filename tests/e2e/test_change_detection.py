@@ -107,7 +107,10 @@ def test_full_sends_every_row_and_history_follows_the_key(tmp_path: Path) -> Non
         dry = _run(sb, tmp_path, src, "--mapping", mapping, "--dry-run").json
         assert (dry["ready"], dry["unchanged"], dry["requests"]) == (0, n, 0)
 
-        # a rotated key without --org is another org to the ledger: every row is sent again
+        # a rotated key reads back 3 remembered contacts: the same org, nothing sent again
         new_key = sb.admin.create_key()
         other = _run(sb, tmp_path, src, "--mapping", mapping, key=new_key).json
-        assert (other["succeeded"], other["requests"]) == (n, n + PREFLIGHT)
+        assert (other["unchanged"], other["requests"]) == (n, 3)
+        # --org names another org: its history starts empty, every row is sent
+        named = _run(sb, tmp_path, src, "--mapping", mapping, "--org", "eu", key=new_key).json
+        assert (named["succeeded"], named["requests"]) == (n, n + PREFLIGHT)
