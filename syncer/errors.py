@@ -219,9 +219,14 @@ class RunAborted(ReevoError):
 
 
 class RunLocked(SyncerError):
-    """Another syncer run holds the lock for this org and target (one writer at a time)."""
+    """Another syncer run holds the lock for this org and target (one writer at a time).
+    ``holder``: what the holder wrote in the lock file (pid, host, started_at, since, command)."""
 
     code = "locked"
+
+    def __init__(self, message: str, *, holder: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder or {}
 
 
 class StaleSource(SyncerError):

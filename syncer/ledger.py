@@ -173,7 +173,9 @@ class Ledger:
         self._last_commit = time.monotonic()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            # a long busy timeout: two processes sharing one ledger wait for each other's short
+            # write transactions instead of failing with 'database is locked'
+            self._db = sqlite3.connect(str(path), timeout=120, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
@@ -423,6 +425,16 @@ class Ledger:
             (org, target, source_sha256),
         ).fetchone()
         return _run_record(row) if row else None
+
+    # -- for tables kept beside the ledger's own (syncer.registry) ------------------
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The SQLite connection (autocommit; write through :meth:`transaction`)."""
+        return self._db
+
+    def transaction(self) -> _Tx:
+        """``with ledger.transaction():`` BEGIN IMMEDIATE ... COMMIT."""
+        return _Tx(self._db)
 
     # -- internals --------------------------------------------------------------
     def _transaction(self) -> _Tx:

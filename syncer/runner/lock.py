@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,12 @@ def lock_path(ledger: Path, org: str, target: str) -> Path:
     """The lock file of (org, target) for ``ledger``."""
     digest = hashlib.sha256(f"{org}\0{target}".encode()).hexdigest()[:16]
     return ledger.parent / f"{ledger.name}.locks" / f"{target}-{digest}.lock"
+
+
+def inbox_lock_path(ledger: Path, inbox: Path) -> Path:
+    """The lock file of one inbox folder for ``ledger``."""
+    digest = hashlib.sha256(str(inbox.resolve()).encode()).hexdigest()[:16]
+    return ledger.parent / f"{ledger.name}.locks" / f"inbox-{digest}.lock"
 
 
 def _try_lock(fh: IO[str]) -> bool:
@@ -48,14 +55,19 @@ def _try_lock(fh: IO[str]) -> bool:
 
 
 class RunLock:
-    """The lock of one org and target; ``acquire`` then ``release`` (or use ``with``)."""
+    """An OS lock on ``path``; ``acquire`` then ``release`` (or use ``with``). ``what`` names
+    what it guards in messages ("this org (account_contact)", "the inbox /drop")."""
 
-    def __init__(self, ledger: Path, org: str, target: str, *, command: str = "") -> None:
-        self.path = lock_path(ledger, org, target)
-        self.org = org
-        self.target = target
+    def __init__(self, path: Path, what: str, *, command: str = "") -> None:
+        self.path = path
+        self.what = what
         self.command = command
         self._fh: IO[str] | None = None
+
+    @classmethod
+    def for_target(cls, ledger: Path, org: str, target: str, *, command: str = "") -> RunLock:
+        """The writer lock of one org and target."""
+        return cls(lock_path(ledger, org, target), f"this org ({target})", command=command)
 
     def acquire(self, wait_s: float = 0.0) -> None:
         """Take the lock, waiting up to ``wait_s`` seconds; :class:`RunLocked` when held."""
@@ -72,11 +84,17 @@ class RunLock:
             if time.monotonic() >= deadline:
                 holder = _holder(fh)
                 fh.close()
-                raise RunLocked(_locked_message(holder, self.target, wait_s))
+                raise RunLocked(_locked_message(holder, self.what, wait_s), holder=holder)
             time.sleep(min(_POLL_S, max(deadline - time.monotonic(), 0.01)))
         fh.seek(0)
         fh.truncate()
-        info = {"pid": os.getpid(), "started_at": now_iso(), "command": self.command}
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": now_iso(),
+            "since": time.time(),
+            "command": self.command,
+        }
         fh.write(json.dumps(info))
         fh.flush()
         self._fh = fh
@@ -103,16 +121,17 @@ def _holder(fh: IO[str]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _locked_message(holder: dict[str, Any], target: str, wait_s: float) -> str:
+def _locked_message(holder: dict[str, Any], what: str, wait_s: float) -> str:
     who = (
-        f"pid {holder.get('pid', '?')}, started {holder.get('started_at', '?')}"
+        f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}, started "
+        f"{holder.get('started_at', '?')}"
         + (f": {holder['command']}" if holder.get("command") else "")
         if holder
         else "a process that is just starting"
     )
     waited = f" after waiting {wait_s:g} s" if wait_s > 0 else ""
     return (
-        f"another syncer run is importing into this org ({target}) with the same ledger "
+        f"another syncer run is importing into {what} with the same ledger "
         f"({who}); not started{waited}, nothing sent. Let it finish, or pass --wait 30m to "
         "queue behind it."
     )

@@ -240,7 +240,9 @@ async def _session(job: _Job, source: Path) -> PushReport:
             report = await _push(job, client)
             report.requests = client.requests
             return report
-        job.lock = RunLock(job.ledger.path, job.org, job.target, command=settings.command)
+        job.lock = RunLock.for_target(
+            job.ledger.path, job.org, job.target, command=settings.command
+        )
         job.lock.acquire(settings.wait_s)
         checksum = file_sha256(source) if source.is_file() else ""
         if checksum:
