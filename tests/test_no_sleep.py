@@ -22,10 +22,6 @@ ALLOWED = {
     ("sandbox/test_sandbox_limits.py", "worker"): (
         "a flood's pacing after each 429 (it leaves the server some CPU); nothing waits on it"
     ),
-    ("e2e/test_edges_runs.py", "_wait_until"): (
-        "a poll loop with a deadline written alongside wait_helpers: move it to "
-        "wait_helpers.wait_until and drop this entry"
-    ),
 }
 
 

@@ -17,10 +17,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from wait_helpers import wait_until
 
 from .cli_helpers import read_results, syncer
 from .ledger_helpers import (
@@ -31,14 +31,6 @@ from .ledger_helpers import (
     write_leads,
     write_mapping,
 )
-
-
-def _wait_until(check: Callable[[], bool], what: str, deadline_s: float = 60.0) -> None:
-    end = time.monotonic() + deadline_s
-    while not check():
-        if time.monotonic() > end:
-            pytest.fail(f"timed out after {deadline_s:g} s waiting for {what}")
-        time.sleep(0.02)
 
 
 def _start(
@@ -90,7 +82,7 @@ def test_signal_mid_run_writes_every_row_and_the_rerun_sends_only_the_rest(
         at = random.Random(seed).randint(1, rows // 2)  # a random moment in the first half
         args = ["run", src, "--mapping", mapping, "--json", "-q", "--max-rate", "80"]
         proc = _start([*args, "--concurrency", "4"], tmp_path, sb.api_key, sb.base_url)
-        _wait_until(lambda: sb.admin.stats()["writes_applied"] >= at, f"{at} writes")
+        wait_until(lambda: sb.admin.stats()["writes_applied"] >= at, f"{at} writes", timeout=60)
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 128 + sig, f"seed {seed}: {err}"
@@ -131,7 +123,7 @@ def test_second_ctrl_c_abandons_requests_in_flight_and_still_writes_results(
     with sandbox(latency_ms=3000) as sb:
         args = ["run", src, "--mapping", mapping, "--json", "--no-preflight", "--concurrency", "8"]
         proc = _start(args, tmp_path, sb.api_key, sb.base_url, text=False)
-        _wait_until(lambda: sb.admin.stats()["in_flight"] >= 1, "a request in flight")
+        wait_until(lambda: sb.admin.stats()["in_flight"] >= 1, "a request in flight")
         proc.send_signal(signal.SIGINT)
         _read_stderr_until(proc, "stopping")
         proc.send_signal(signal.SIGINT)
@@ -251,7 +243,7 @@ def test_a_second_run_on_the_same_org_waits_or_stops(tmp_path: Path) -> None:
     # slow answers hold the first run mid-push for as long as the test needs
     with sandbox(latency_ms=1000) as sb:
         first = _start(args, tmp_path, sb.api_key, sb.base_url)
-        _wait_until(lambda: sb.admin.stats()["in_flight"] >= 1, "the first run's requests")
+        wait_until(lambda: sb.admin.stats()["in_flight"] >= 1, "the first run's requests")
         second = syncer(*args, cwd=tmp_path, api_key=sb.api_key, base_url=sb.base_url)
         assert second.code == 2, second.stderr
         assert f"pid {first.pid}" in second.stderr and "--wait" in second.stderr
