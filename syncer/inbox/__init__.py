@@ -1,0 +1,1 @@
+"""``syncer inbox``: nightly drop folders (scan, readiness, archive, alerts); no Reevo here."""

@@ -1,0 +1,411 @@
+"""``syncer inbox``: import every ready file of a drop folder, once, then file it away.
+
+Per run: take the inbox's OS lock (busy / stuck when another run holds it), scan the folder for
+ready files (oldest first), and for each one: route it to a mapping, skip content that already
+finished (the file registry, by sha256), import it exactly as ``sync`` does (same ledger, same
+org-and-target writer lock, waiting up to ``max_runtime``), record its outcome in the registry,
+and only then move it (and its results) to the archive. Then alerts, webhooks and the ping.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from datetime import time as clock_time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from syncer.errors import ConfigError, RunAborted, RunLocked, SyncerError
+from syncer.inbox import alerts, archive
+from syncer.inbox.report import ROW_KEYS, FileReport, FileStatus, InboxReport, InboxStatus
+from syncer.inbox.scan import DEFAULT_PATTERNS, Candidate, Readiness, scan
+from syncer.ledger import Ledger, file_sha256, org_id
+from syncer.mapping import Mapping, load_mapping
+from syncer.models import RunSummary
+from syncer.registry import FINISHED, Registry
+from syncer.runner.lock import RunLock, inbox_lock_path
+from syncer.runner.prepared import validate
+from syncer.runner.settings import Settings, api_key_of, base_url_of
+from syncer.runner.syncing import sync
+
+
+@dataclass
+class InboxOptions:
+    """What ``syncer inbox`` does beyond ``syncer run``'s settings (the CLI's flags)."""
+
+    inbox: Path
+    mapping: Path | None = None
+    routes: list[tuple[str, Path]] = field(default_factory=list)  # (glob, mapping), in order
+    patterns: Sequence[str] = DEFAULT_PATTERNS
+    archive: Path | None = None  # default: <inbox>/archive
+    keep: bool = False
+    readiness: Readiness = field(default_factory=Readiness)
+    max_runtime_s: float = 6 * 3600.0
+    max_reject_rate: float | None = None  # percent
+    expect_by: clock_time | None = None
+    tz: str | None = None
+    notify: list[str] = field(default_factory=list)
+    webhooks: list[str] = field(default_factory=list)
+    notify_on: frozenset[str] = alerts.DEFAULT_NOTIFY_ON
+    ping: str | None = None
+    dry_run: bool = False
+
+    @property
+    def archive_dir(self) -> Path:
+        """Where done files go."""
+        return self.archive if self.archive is not None else self.inbox / "archive"
+
+
+def run_inbox(options: InboxOptions, settings: Settings) -> InboxReport:
+    """Process every ready file of ``options.inbox`` once; see the module docstring."""
+    inbox = options.inbox
+    if not inbox.is_dir():
+        raise ConfigError(f"the inbox {inbox} is not a folder: check the path.")
+    mappings = _load_mappings(options)
+    if not options.dry_run:
+        api_key_of(settings)  # no key is the run's problem, not each file's
+    if settings.ledger is None:
+        raise ConfigError("syncer inbox needs a ledger (it remembers which files were imported).")
+    report = InboxReport(inbox=str(inbox.resolve()), dry_run=options.dry_run)
+    ping_error = alerts.ping(options.ping, "start") if not options.dry_run else None
+    lock = RunLock(
+        inbox_lock_path(settings.ledger, inbox), f"the inbox {inbox}", command=settings.command
+    )
+    try:
+        lock.acquire(0)
+    except RunLocked as exc:
+        _busy_or_stuck(report, exc, options)
+        return _finish(report, options, settings, None, ping_error)
+    try:
+        with Ledger(settings.ledger) as ledger:
+            registry = Registry(ledger)
+            run_id = (
+                None
+                if options.dry_run
+                else registry.start_inbox_run(report.inbox, settings.command)
+            )
+            report.run_id = run_id
+            _process(report, options, settings, mappings, registry, run_id)
+            _check_missing(report, options, registry)
+            report.exit_code = _exit_code(report, options)
+            previous = registry.last_inbox_run(report.inbox, before=run_id)
+            previously_failed = previous is not None and "failure" in previous.report.get(
+                "events", []
+            )
+            report.events = alerts.events_for(
+                report,
+                previously_failed=previously_failed,
+                max_reject_rate=options.max_reject_rate,
+            )
+            if report.status is InboxStatus.MISSING and not registry.meta_flag(
+                f"missing:{report.inbox}:{_today(options).isoformat()}"
+            ):
+                report.events = [e for e in report.events if e != "missing"]  # once a day
+            result = _finish(report, options, settings, registry, ping_error)
+            if run_id is not None:
+                registry.finish_inbox_run(
+                    run_id,
+                    status=report.status.value,
+                    exit_code=report.exit_code,
+                    report=report.as_json(),
+                )
+            return result
+    finally:
+        lock.release()
+
+
+# ---------------------------------------------------------------------------------- files
+
+
+def _process(
+    report: InboxReport,
+    options: InboxOptions,
+    settings: Settings,
+    mappings: dict[Path, Mapping],
+    registry: Registry,
+    run_id: int | None,
+) -> None:
+    archive_dir = options.archive_dir
+    found = scan(options.inbox, options.patterns, options.readiness, skip=[archive_dir])
+    for cand, why in found.not_ready:
+        report.files.append(FileReport(cand.path.name, FileStatus.NOT_READY, error=why))
+    base_url = base_url_of(settings)
+    key = _key_or_empty(settings)
+    for cand in found.ready:
+        if settings.stop is not None and settings.stop.requested:
+            report.files.append(
+                FileReport(cand.path.name, FileStatus.NOT_READY, error="not started: interrupted")
+            )
+            continue
+        mapping_path = _route(options, cand.path.name)
+        if mapping_path is None:
+            report.files.append(
+                FileReport(
+                    cand.path.name,
+                    FileStatus.UNROUTED,
+                    error="no --route matches its name: left in place",
+                )
+            )
+            continue
+        mapping = mappings[mapping_path]
+        org = settings.org or org_id(base_url, api_key=key, label=settings.org_label)
+        org = registry.ledger.canonical_org(org)
+        report.files.append(_one_file(cand, mapping, org, options, settings, registry, run_id))
+        if report.files[-1].status is FileStatus.INTERRUPTED:
+            break
+
+
+def _one_file(
+    cand: Candidate,
+    mapping: Mapping,
+    org: str,
+    options: InboxOptions,
+    settings: Settings,
+    registry: Registry,
+    run_id: int | None,
+) -> FileReport:
+    path = cand.path
+    sha = file_sha256(path)
+    target = mapping.target
+    known = registry.file(org, target, sha)
+    if known is not None and known.status in FINISHED:
+        rep = FileReport(
+            path.name,
+            FileStatus.SKIPPED_DUPLICATE,
+            sha256=sha,
+            run_id=known.run_id,
+            error=f"this content was already imported (file {known.name}, inbox run "
+            f"{known.inbox_run}): nothing sent",
+        )
+        if not options.dry_run:
+            rep.archived = _move(cand, options, "duplicates", run_id)
+        return rep
+    if options.dry_run:
+        return _dry_run_file(cand, mapping, sha)
+    day = archive.day_folder(options.archive_dir, "processed", _today(options))
+    prefix = f"{run_id}-"
+    results = day / f"{prefix}{path.stem}.results.csv"
+    file_settings = replace(settings, results=results, wait_s=options.max_runtime_s)
+
+    def record(status: str, **outcome: Any) -> None:
+        registry.record_file(
+            org=org,
+            target=target,
+            sha256=sha,
+            name=path.name,
+            size=cand.size,
+            inbox=str(options.inbox.resolve()),
+            inbox_run=run_id,
+            status=status,
+            **outcome,
+        )
+
+    try:
+        summary = sync(path, mapping, file_settings)
+    except RunLocked as exc:  # another run kept this org busy past --max-runtime
+        return FileReport(
+            path.name, FileStatus.NOT_READY, sha256=sha, error=exc.message, exit_code=4
+        )
+    except RunAborted as exc:
+        record("aborted", error=exc.message)
+        error = f"{exc.message} Then the next inbox run resumes this file."
+        return FileReport(path.name, FileStatus.ABORTED, sha256=sha, error=error, exit_code=3)
+    except SyncerError as exc:
+        record("failed", error=exc.message)
+        rep = FileReport(
+            path.name, FileStatus.FAILED, sha256=sha, error=exc.message, exit_code=exc.exit_code
+        )
+        rep.archived = _move(cand, options, "failed", run_id)
+        if rep.archived is not None:
+            note = f"{path.name}: {exc.message}\n\nWhat to do: {exc.hint}\n"
+            archive.write_note(Path(f"{rep.archived}.error.txt"), note)
+            registry.set_archived(org, target, sha, rep.archived)
+        return rep
+    rep = _from_summary(path.name, sha, summary)
+    record(
+        rep.status.value,
+        run_id=summary.run_id,
+        counts=rep.counts,
+        results=rep.results,
+        failures=rep.failures,
+        error=rep.error,
+    )
+    if rep.status in (FileStatus.DONE, FileStatus.PARTIAL):
+        rep.archived = _move(cand, options, "processed", run_id)
+        if rep.archived is not None:
+            registry.set_archived(org, target, sha, rep.archived)
+    return rep
+
+
+def _from_summary(name: str, sha: str, summary: RunSummary) -> FileReport:
+    counts = {k: summary.counts.get(k, 0) for k in ROW_KEYS if k != "rows"}
+    counts["rows"] = summary.rows
+    if summary.interrupted:
+        status = FileStatus.INTERRUPTED
+    elif summary.aborted:
+        status = FileStatus.ABORTED
+    elif summary.exit_code == 1:
+        status = FileStatus.PARTIAL
+    else:
+        status = FileStatus.DONE
+    return FileReport(
+        name,
+        status,
+        sha256=sha,
+        counts=counts,
+        requests=summary.requests,
+        results=str(summary.results_path) if summary.results_path else None,
+        failures=str(summary.failures_path) if summary.failures_path else None,
+        error=summary.aborted,
+        exit_code=summary.exit_code,
+        run_id=summary.run_id,
+    )
+
+
+def _dry_run_file(cand: Candidate, mapping: Mapping, sha: str) -> FileReport:
+    """--dry-run: validate into a temporary folder; nothing is sent, moved or written here."""
+    with tempfile.TemporaryDirectory(prefix="syncer-inbox-") as tmp:
+        try:
+            summary = validate(cand.path, mapping, results=Path(tmp) / "dry.results.csv")
+        except SyncerError as exc:
+            return FileReport(
+                cand.path.name, FileStatus.FAILED, sha256=sha, error=exc.message, exit_code=2
+            )
+    counts = {k: summary.counts.get(k, 0) for k in ROW_KEYS if k != "rows"}
+    counts["rows"] = summary.rows
+    return FileReport(cand.path.name, FileStatus.READY, sha256=sha, counts=counts)
+
+
+def _move(cand: Candidate, options: InboxOptions, bucket: str, run_id: int | None) -> str | None:
+    """Move a file (and its ready marker) to ``ARCHIVE/<bucket>/YYYY-MM-DD/<run>-<name>``;
+    None with --keep."""
+    if options.keep:
+        return None
+    day = archive.day_folder(options.archive_dir, bucket, _today(options))
+    moved = archive.move_file(cand.path, day / f"{run_id}-{cand.path.name}")
+    if cand.marker is not None and cand.marker.exists():
+        archive.move_file(cand.marker, day / f"{run_id}-{cand.marker.name}")
+    return str(moved)
+
+
+# ---------------------------------------------------------------------------------- pieces
+
+
+def _load_mappings(options: InboxOptions) -> dict[Path, Mapping]:
+    if options.mapping is None and not options.routes:
+        raise ConfigError("syncer inbox needs --mapping FILE or at least one --route GLOB=FILE.")
+    if options.mapping is not None and options.routes:
+        raise ConfigError("give either --mapping or --route, not both.")
+    paths = [options.mapping] if options.mapping is not None else [p for _, p in options.routes]
+    return {p: load_mapping(p) for p in dict.fromkeys(paths) if p is not None}
+
+
+def _route(options: InboxOptions, name: str) -> Path | None:
+    if options.mapping is not None:
+        return options.mapping
+    for glob, mapping in options.routes:
+        if fnmatch.fnmatch(name.lower(), glob.lower()):
+            return mapping
+    return None
+
+
+def _key_or_empty(settings: Settings) -> str:
+    try:
+        return api_key_of(settings)
+    except ConfigError:
+        return ""
+
+
+def _busy_or_stuck(report: InboxReport, exc: RunLocked, options: InboxOptions) -> None:
+    since = exc.holder.get("since")
+    held = time.time() - float(since) if isinstance(since, int | float) else 0.0
+    who = (
+        f"pid {exc.holder.get('pid', '?')} on {exc.holder.get('host', '?')}, since "
+        f"{exc.holder.get('started_at', '?')}"
+    )
+    if held > options.max_runtime_s:
+        report.status = InboxStatus.STUCK
+        report.exit_code = 4
+        report.message = (
+            f"another inbox run ({who}) has held the lock for {held / 60:.0f} min, longer than "
+            "--max-runtime: check that process (it may be hung), stop it, and the next run "
+            "goes on"
+        )
+    else:
+        report.status = InboxStatus.BUSY
+        report.exit_code = 0
+        report.message = f"another inbox run is working on this inbox ({who}): nothing done"
+
+
+def _today(options: InboxOptions) -> datetime:
+    zone = ZoneInfo(options.tz) if options.tz else None
+    return datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _check_missing(report: InboxReport, options: InboxOptions, registry: Registry) -> None:
+    if options.expect_by is None or options.dry_run:
+        return
+    start = _today(options)
+    now = datetime.now(start.tzinfo)
+    if now < datetime.combine(start.date(), options.expect_by, tzinfo=start.tzinfo):
+        return
+    since = start.astimezone(UTC).replace(microsecond=0).isoformat()
+    if registry.processed_since(report.inbox, since):
+        return
+    report.status = InboxStatus.MISSING
+    report.message = (
+        f"no new file was processed in {report.inbox} today by {options.expect_by:%H:%M}"
+        f"{' ' + options.tz if options.tz else ''}: check the sender's upload"
+    )
+
+
+def _exit_code(report: InboxReport, options: InboxOptions) -> int:
+    """The worst file's code (a file over --max-reject-rate counts as failed: 2); the signal's
+    code when interrupted; 5 when the expected drop is missing."""
+    interrupted = [f.exit_code for f in report.files if f.status is FileStatus.INTERRUPTED]
+    if interrupted:
+        return interrupted[0]
+    codes = [f.exit_code for f in report.files]
+    codes += [2 for _ in alerts.over_reject_rate(report, options.max_reject_rate)]
+    worst = max(codes, default=0)
+    if report.status is InboxStatus.MISSING:
+        return max(worst, 5)
+    return worst
+
+
+def _finish(
+    report: InboxReport,
+    options: InboxOptions,
+    settings: Settings,
+    registry: Registry | None,
+    ping_error: str | None,
+) -> InboxReport:
+    if report.status in (InboxStatus.STUCK,) and "stuck" not in report.events:
+        report.events.append("stuck")
+    if ping_error:
+        report.notify_errors.append(ping_error)
+    if options.dry_run:
+        return report
+    secrets = [k for k in (_key_or_empty(settings),) if k]
+    report.notify_errors.extend(
+        alerts.deliver(
+            report,
+            report.events,
+            notify=options.notify,
+            webhooks=options.webhooks,
+            notify_on=options.notify_on,
+            secrets=secrets,
+        )
+    )
+    end = alerts.ping(options.ping, str(report.exit_code))
+    if end:
+        report.notify_errors.append(end)
+    return report
+
+
+__all__ = ["InboxOptions", "run_inbox"]
