@@ -21,8 +21,8 @@ def runs_cmd(ctx: click.Context, ledger_path: Path | None, limit: int, as_json: 
     ctx.obj = ledger_path = ledger_or_default(ledger_path)
     if ctx.invoked_subcommand is not None:
         return
-    records = _ledger_runs(ledger_path, limit)
-    if not records:
+    records, inbox_runs = _ledger_runs(ledger_path, limit)
+    if not records and not inbox_runs:
         click.echo(f"no runs recorded in {ledger_path}")
     for r in records:
         counts = ", ".join(f"{n} {s}" for s, n in r.counts.items() if n)
@@ -31,8 +31,23 @@ def runs_cmd(ctx: click.Context, ledger_path: Path | None, limit: int, as_json: 
             f"#{r.id:<4} {r.started_at}  {r.display_outcome:<11} exit {code}"
             f"  {r.source}  [{r.mapping}]  {counts}"
         )
+    if inbox_runs:
+        click.echo("inbox runs:")
+    for ir in inbox_runs:
+        code = "-" if ir.exit_code is None else ir.exit_code
+        files = ", ".join(f"{f['name']} {f['status']}" for f in ir.report.get("files", []))
+        click.echo(
+            f"inbox #{ir.id:<4} {ir.started_at}  {ir.status:<8} exit {code}  {ir.inbox}"
+            f"  {files or 'no files'}"
+        )
     if as_json:
-        emit_json({"command": "runs", "runs": [_run_json(r) for r in records]})
+        emit_json(
+            {
+                "command": "runs",
+                "runs": [_run_json(r) for r in records],
+                "inbox_runs": [_inbox_json(ir) for ir in inbox_runs],
+            }
+        )
 
 
 @runs_cmd.command("show")
@@ -71,13 +86,31 @@ def runs_show_cmd(ledger_path: Path, run_id: int, as_json: bool) -> None:
     emit_json({"command": "runs show", **data})  # printed only with --json (also `runs --json`)
 
 
-def _ledger_runs(ledger_path: Path, limit: int) -> list[Any]:
+def _ledger_runs(ledger_path: Path, limit: int) -> tuple[list[Any], list[Any]]:
+    """(runs, inbox runs), newest first."""
     from syncer.ledger import Ledger
+    from syncer.registry import Registry
 
     if not ledger_path.exists():
-        return []
+        return [], []
     with Ledger(ledger_path) as ledger:
-        return ledger.runs(limit)
+        return ledger.runs(limit), Registry(ledger).inbox_runs(limit)
+
+
+def _inbox_json(ir: Any) -> dict[str, Any]:
+    files = [
+        {k: f.get(k) for k in ("name", "status", "rows", "archived", "error")}
+        for f in ir.report.get("files", [])
+    ]
+    return {
+        "id": ir.id,
+        "inbox": ir.inbox,
+        "started_at": ir.started_at,
+        "finished_at": ir.finished_at,
+        "status": ir.status,
+        "exit_code": ir.exit_code,
+        "files": files,
+    }
 
 
 def _run_json(r: Any) -> dict[str, Any]:

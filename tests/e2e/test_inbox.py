@@ -72,6 +72,12 @@ def test_three_nights_send_only_what_changed_and_never_a_file_twice(tmp_path: Pa
         assert third.json["requests"] == 0
         assert sb.admin.stats()["total_requests"] == before, "a duplicate file sent requests"
 
+    history = syncer("runs", "--json", cwd=tmp_path).json["inbox_runs"]
+    assert [[f["status"] for f in r["files"]] for r in history] == [
+        ["skipped_duplicate"],
+        ["done"],
+        ["done"],
+    ]
     left = [p.name for p in inbox.iterdir() if p.is_file()]
     assert left == [], f"files left in the inbox: {left}"
     for name in ("night1.csv", "night2.csv", "night3.csv"):
