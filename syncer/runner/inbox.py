@@ -173,6 +173,26 @@ def _one_file(
     sha = file_sha256(path)
     target = mapping.target
     known = registry.file(org, target, sha)
+    if (
+        known is not None
+        and known.status in FINISHED
+        and known.archive_path is None
+        and not options.keep
+        and not options.dry_run
+    ):
+        # imported, but the run stopped (killed) before moving it: finish that move now
+        rep = FileReport(
+            path.name,
+            FileStatus(known.status),
+            sha256=sha,
+            run_id=known.run_id,
+            error=f"imported by inbox run {known.inbox_run}, which stopped before archiving it: "
+            "archived now",
+        )
+        rep.archived = _move(cand, options, "processed", known.inbox_run)
+        if rep.archived is not None:
+            registry.set_archived(org, target, sha, rep.archived)
+        return rep
     if known is not None and known.status in FINISHED:
         rep = FileReport(
             path.name,

@@ -254,3 +254,23 @@ def test_routes_pick_the_mapping_and_unrouted_files_stay(tmp_path: Path, flag: s
             assert (inbox / "other.csv").exists()
         else:
             assert statuses == {"hubspot-1.csv": "done", "other.csv": "done"}
+
+
+def test_a_file_imported_but_not_yet_moved_is_archived_by_the_next_run(tmp_path: Path) -> None:
+    """--keep leaves an imported file in place, as a run killed between its ledger commit and
+    the move does: the next run without --keep finishes the move, sending nothing."""
+    inbox, archive = tmp_path / "drop", tmp_path / "drop" / "archive"
+    inbox.mkdir()
+    mapping = write_mapping(tmp_path / "leads.yaml")
+    write_leads(inbox / "a.csv", 10)
+    with sandbox() as sb:
+        kept = _inbox(inbox, mapping, sb, "--keep", cwd=tmp_path)
+        assert [f["status"] for f in kept.json["files"]] == ["done"]
+        assert (inbox / "a.csv").exists()
+        requests = sb.admin.stats()["total_requests"]
+        moved = _inbox(inbox, mapping, sb, cwd=tmp_path)
+        assert moved.code == 0, moved.stderr
+        assert [f["status"] for f in moved.json["files"]] == ["done"]
+        assert sb.admin.stats()["total_requests"] == requests
+    assert not (inbox / "a.csv").exists()
+    assert _only(archive, "a.csv").parent.parent.name == "processed"
