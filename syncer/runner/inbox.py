@@ -207,7 +207,7 @@ def _one_file(
         return rep
     if options.dry_run:
         return _dry_run_file(cand, mapping, sha)
-    day = archive.day_folder(options.archive_dir, "processed", _today(options))
+    day = archive.day_folder(options.archive_dir, "processed", _today(options).date())
     prefix = f"{run_id}-"
     results = day / f"{prefix}{path.stem}.results.csv"
     file_settings = replace(settings, results=results, wait_s=options.max_runtime_s)
@@ -306,7 +306,7 @@ def _move(cand: Candidate, options: InboxOptions, bucket: str, run_id: int | Non
     None with --keep."""
     if options.keep:
         return None
-    day = archive.day_folder(options.archive_dir, bucket, _today(options))
+    day = archive.day_folder(options.archive_dir, bucket, _today(options).date())
     moved = archive.move_file(cand.path, day / f"{run_id}-{cand.path.name}")
     if cand.marker is not None and cand.marker.exists():
         archive.move_file(cand.marker, day / f"{run_id}-{cand.marker.name}")
