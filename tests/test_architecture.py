@@ -22,6 +22,7 @@ FORBIDDEN = {
     "ledger": ("reevo", "push", "runner", "cli", "sandbox"),
     "runner": ("cli",),
     "sandbox": ("cli", "runner", "push", "reevo", "ledger", *PIPELINE),
+    "inbox": ("reevo", "push", "runner", "ledger", "sandbox", "cli"),
 }
 
 
