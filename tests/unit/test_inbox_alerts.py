@@ -4,19 +4,14 @@
 from __future__ import annotations
 
 import ast
-import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
+import http_receiver
 import pytest
-from wait_helpers import wait_until
+from http_receiver import Receiver
 
 from syncer.errors import ConfigError
 from syncer.inbox import alerts
@@ -35,78 +30,7 @@ KEY = "sk-live-SECRET-api-key-0123456789"
 INBOX = "/data/vendor-drop"
 
 
-# --- a local HTTP receiver ---------------------------------------------------------------------
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def form(self) -> dict[str, str]:
-        return {k: v[0] for k, v in parse_qs(self.body.decode()).items()}
-
-
-class Receiver:
-    """Records every request. ``/fail...`` answers 500; ``/hang...`` answers only when the test
-    ends (after the client gave up); anything else 200."""
-
-    def __init__(self) -> None:
-        self.requests: list[Request] = []
-        self.lock = threading.Lock()
-        self.release = threading.Event()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _handle(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                with receiver.lock:
-                    receiver.requests.append(
-                        Request(self.command, self.path, dict(self.headers.items()), body)
-                    )
-                if self.path.startswith("/hang"):
-                    receiver.release.wait(30)  # until the test ends: the client times out first
-                status = 500 if self.path.startswith("/fail") else 200
-                self.send_response(status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            do_GET = do_POST = _handle
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    def url(self, path: str = "/", scheme: str = "http") -> str:
-        return f"{scheme}://127.0.0.1:{self.port}{path}"
-
-    def seen(self, count: int) -> list[Request]:
-        """Wait (with a deadline) until ``count`` requests arrived; return them."""
-
-        def arrived() -> list[Request] | None:
-            with self.lock:
-                return list(self.requests) if len(self.requests) >= count else None
-
-        seen: list[Request] = wait_until(arrived, f"the receiver got {count} request(s)")
-        return seen
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+# --- a local HTTP receiver (tests/http_receiver.py) --------------------------------------------
 
 
 @pytest.fixture
@@ -119,10 +43,7 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port nobody listens on (bound, then closed)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
+    return http_receiver.closed_port()
 
 
 # --- reports -----------------------------------------------------------------------------------
