@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from syncer.errors import ConfigError, RunAborted, RunLocked, SyncerError
+from syncer.errors import ConfigError, RunAborted, RunLocked, SourceError, SyncerError
 from syncer.inbox import alerts, archive
 from syncer.inbox.report import ROW_KEYS, FileReport, FileStatus, InboxReport, InboxStatus
 from syncer.inbox.scan import DEFAULT_PATTERNS, Candidate, Readiness, scan
@@ -189,7 +189,7 @@ def _one_file(
             error=f"imported by inbox run {known.inbox_run}, which stopped before archiving it: "
             "archived now",
         )
-        rep.archived = _move(cand, options, "processed", known.inbox_run)
+        rep.archived = _move(cand, options, "processed", known.inbox_run, sha=sha)
         if rep.archived is not None:
             registry.set_archived(org, target, sha, rep.archived)
         return rep
@@ -301,13 +301,34 @@ def _dry_run_file(cand: Candidate, mapping: Mapping, sha: str) -> FileReport:
     return FileReport(cand.path.name, FileStatus.READY, sha256=sha, counts=counts)
 
 
-def _move(cand: Candidate, options: InboxOptions, bucket: str, run_id: int | None) -> str | None:
+def _move(
+    cand: Candidate, options: InboxOptions, bucket: str, run_id: int | None, sha: str = ""
+) -> str | None:
     """Move a file (and its ready marker) to ``ARCHIVE/<bucket>/YYYY-MM-DD/<run>-<name>``;
-    None with --keep."""
+    None with --keep. With ``sha``: if that name already holds this content (a run killed after
+    the archive's link or copy was made, before the inbox's name was removed), only remove the
+    inbox's name."""
     if options.keep:
         return None
-    day = archive.day_folder(options.archive_dir, bucket, _today(options).date())
-    moved = archive.move_file(cand.path, day / f"{run_id}-{cand.path.name}")
+    name = f"{run_id}-{cand.path.name}"
+    folder = options.archive_dir / bucket
+    days = sorted(folder.iterdir()) if sha and folder.is_dir() else []
+    placed = [d / name for d in days if (d / name).is_file() and file_sha256(d / name) == sha]
+    if placed:
+        try:
+            cand.path.unlink()
+        except OSError as exc:
+            raise SourceError(
+                f"could not remove {cand.path} ({exc.strerror or exc}); it is already archived "
+                f"as {placed[0]}.",
+                path=str(cand.path),
+                code="archive",
+                hint=archive.ARCHIVE_HINT,
+            ) from exc
+        day, moved = placed[0].parent, placed[0]
+    else:
+        day = archive.day_folder(options.archive_dir, bucket, _today(options).date())
+        moved = archive.move_file(cand.path, day / name)
     if cand.marker is not None and cand.marker.exists():
         archive.move_file(cand.marker, day / f"{run_id}-{cand.marker.name}")
     return str(moved)
