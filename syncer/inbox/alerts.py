@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 import httpx
 
 from syncer.errors import ConfigError
+from syncer.hosts import is_loopback_host
 from syncer.inbox.report import FileReport, FileStatus, InboxReport, InboxStatus
 
 EVENTS = ("failure", "partial", "recovery", "missing", "stuck")
@@ -238,20 +239,10 @@ def alert_text(
 # --- masking -------------------------------------------------------------------------------------
 
 
-def _is_loopback(host: str) -> bool:
-    """localhost or a loopback address (the same rule as syncer.reevo's is_loopback)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _looks_like_host(host: str) -> bool:
     """A real host name or address (``hooks.slack.com``, ``10.0.0.5``), not a token that an
     apprise URL keeps in the host position (``slack://T1234ABCD/...``, ``tgram://123:abc/...``)."""
-    if _is_loopback(host) or "." in host.strip("."):
+    if is_loopback_host(host) or "." in host.strip("."):
         return True
     try:
         ipaddress.ip_address(host)
@@ -334,7 +325,7 @@ def http_url_problem(url: str) -> str | None:
         return "not a valid URL; use https://host/path"
     if parts.scheme not in ("http", "https") or not host:
         return "not an http(s) URL; use https://host/path"
-    if parts.scheme == "http" and not _is_loopback(host):
+    if parts.scheme == "http" and not is_loopback_host(host):
         return (
             "not https, so the report would travel in clear text; use https (plain http is "
             "allowed only for localhost/127.0.0.1)"

@@ -8,7 +8,6 @@ there too (``raise ... from exc``); the API key appears in no message, repr or l
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -18,6 +17,7 @@ import httpx
 from pydantic import SecretStr
 
 from syncer.errors import ConfigError
+from syncer.hosts import is_loopback_host
 from syncer.reevo.classify import classify_response, classify_transport_error
 
 DEFAULT_BASE_URL = "https://api.reevo.ai"
@@ -61,13 +61,7 @@ TARGETS: dict[str, Target] = {
 
 def is_loopback(url: str) -> bool:
     """True when the URL's host is localhost or a loopback address."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 def check_base_url(url: str) -> str:

@@ -14,7 +14,6 @@ import random
 import select
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -31,24 +30,10 @@ from .ledger_helpers import (
     write_leads,
     write_mapping,
 )
+from .robust_helpers import spawn
 
 
-def _start(
-    args: list[str | Path], cwd: Path, key: str, base_url: str, *, text: bool = True
-) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REEVO_")}
-    env.update(REEVO_API_KEY=key, REEVO_BASE_URL=base_url, PYTHONUNBUFFERED="1")
-    return subprocess.Popen(
-        [sys.executable, "-m", "syncer", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=text,
-    )
-
-
-def _read_stderr_until(proc: subprocess.Popen[bytes], needle: str, deadline_s: float = 60) -> str:
+def _read_stderr_until(proc: subprocess.Popen[str], needle: str, deadline_s: float = 60) -> str:
     """Read the child's stderr (raw, unbuffered) until ``needle`` shows up."""
     assert proc.stderr is not None
     fd = proc.stderr.fileno()
@@ -81,7 +66,9 @@ def test_signal_mid_run_writes_every_row_and_the_rerun_sends_only_the_rest(
     with sandbox() as sb:
         at = random.Random(seed).randint(1, rows // 2)  # a random moment in the first half
         args = ["run", src, "--mapping", mapping, "--json", "-q", "--max-rate", "80"]
-        proc = _start([*args, "--concurrency", "4"], tmp_path, sb.api_key, sb.base_url)
+        proc = spawn(
+            *args, "--concurrency", "4", cwd=tmp_path, api_key=sb.api_key, base_url=sb.base_url
+        )
         wait_until(lambda: sb.admin.stats()["writes_applied"] >= at, f"{at} writes", timeout=60)
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=120)
@@ -122,14 +109,14 @@ def test_second_ctrl_c_abandons_requests_in_flight_and_still_writes_results(
     mapping = write_mapping(tmp_path / "leads.yaml")
     with sandbox(latency_ms=3000) as sb:
         args = ["run", src, "--mapping", mapping, "--json", "--no-preflight", "--concurrency", "8"]
-        proc = _start(args, tmp_path, sb.api_key, sb.base_url, text=False)
+        proc = spawn(*args, cwd=tmp_path, api_key=sb.api_key, base_url=sb.base_url)
         wait_until(lambda: sb.admin.stats()["in_flight"] >= 1, "a request in flight")
         proc.send_signal(signal.SIGINT)
         _read_stderr_until(proc, "stopping")
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
-        assert b"abandoning the requests in flight" in err
+        assert "abandoning the requests in flight" in err
         results = read_results(tmp_path / "leads.results.csv")
         assert len(results) == rows
         codes = Counter(r["error_code"] for r in results if r["status"] == "not_attempted")
@@ -242,13 +229,15 @@ def test_a_second_run_on_the_same_org_waits_or_stops(tmp_path: Path) -> None:
     args = ["run", src, "--mapping", mapping, "--json", "-q", "--concurrency", "2"]
     # slow answers hold the first run mid-push for as long as the test needs
     with sandbox(latency_ms=1000) as sb:
-        first = _start(args, tmp_path, sb.api_key, sb.base_url)
+        first = spawn(*args, cwd=tmp_path, api_key=sb.api_key, base_url=sb.base_url)
         wait_until(lambda: sb.admin.stats()["in_flight"] >= 1, "the first run's requests")
         second = syncer(*args, cwd=tmp_path, api_key=sb.api_key, base_url=sb.base_url)
         assert second.code == 2, second.stderr
         assert f"pid {first.pid}" in second.stderr and "--wait" in second.stderr
         assert second.json["error"]["code"] == "locked"
-        waiting = _start([*args, "--wait", "5m"], tmp_path, sb.api_key, sb.base_url)
+        waiting = spawn(
+            *args, "--wait", "5m", cwd=tmp_path, api_key=sb.api_key, base_url=sb.base_url
+        )
         sb.admin.set_faults(latency_ms=0)  # let the first run finish
         _out, err = first.communicate(timeout=120)
         assert first.returncode == 0, err

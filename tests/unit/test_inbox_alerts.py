@@ -411,4 +411,6 @@ def test_alerts_imports_no_ledger_runner_or_reevo() -> None:
         for a in node.names
         if a.name.startswith("syncer")
     }
-    assert imported <= {"syncer.errors", "syncer.models", "syncer.inbox.report"}, imported
+    assert imported <= {"syncer.errors", "syncer.models", "syncer.hosts", "syncer.inbox.report"}, (
+        imported
+    )
