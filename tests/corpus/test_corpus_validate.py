@@ -1,5 +1,6 @@
 """Every corpus file through `syncer validate` with a generic mapping (e-mail = first column):
-either exit 2 with a one-line message (and the --json error object), or every row accounted for in the results; no traceback."""
+either exit 2 with a one-line message (and the --json error object), or every row accounted
+for in the results; no traceback."""
 
 from __future__ import annotations
 
