@@ -459,7 +459,8 @@ def test_two_runs_on_one_ledger_both_finish_and_keep_every_record(
         second = spawn("run", b, *common, "--wait", "5m", **env)
         locks = list((tmp_path / "shared.db.locks").glob("account_contact-*.lock"))
         assert len(locks) == 1, locks
-        wait_until(lambda: _holds_open(second.pid, locks[0]), "the second run waits", proc=second)
+        lock = locks[0].resolve()
+        wait_until(lambda: _holds_open(second.pid, lock), "the second run waits", proc=second)
     sb.admin.set_faults(latency_ms=0)
     for proc in (first, second):
         _out, err = proc.communicate(timeout=120)
