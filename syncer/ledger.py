@@ -147,12 +147,13 @@ class RunRecord:
     @property
     def display_outcome(self) -> str:
         """'interrupted' for a run that is marked running but whose process is gone."""
-        if self.outcome == "running" and not _pid_alive(self.pid):
+        if self.outcome == "running" and not pid_alive(self.pid):
             return "interrupted"
         return self.outcome
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while process ``pid`` exists (on this machine)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

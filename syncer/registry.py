@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from syncer.ledger import Ledger, now_iso
+from syncer.ledger import Ledger, now_iso, pid_alive
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -77,6 +77,13 @@ class InboxRunRecord:
     status: str
     exit_code: int | None
     report: dict[str, Any]
+
+    @property
+    def display_status(self) -> str:
+        """'interrupted' for a run still marked running whose process is gone (killed)."""
+        if self.status == "running" and not pid_alive(self.pid):
+            return "interrupted"
+        return self.status
 
 
 class Registry:

@@ -37,7 +37,7 @@ def runs_cmd(ctx: click.Context, ledger_path: Path | None, limit: int, as_json: 
         code = "-" if ir.exit_code is None else ir.exit_code
         files = ", ".join(f"{f['name']} {f['status']}" for f in ir.report.get("files", []))
         click.echo(
-            f"inbox #{ir.id:<4} {ir.started_at}  {ir.status:<8} exit {code}  {ir.inbox}"
+            f"inbox #{ir.id:<4} {ir.started_at}  {ir.display_status:<11} exit {code}  {ir.inbox}"
             f"  {files or 'no files'}"
         )
     if as_json:
@@ -107,7 +107,7 @@ def _inbox_json(ir: Any) -> dict[str, Any]:
         "inbox": ir.inbox,
         "started_at": ir.started_at,
         "finished_at": ir.finished_at,
-        "status": ir.status,
+        "status": ir.display_status,
         "exit_code": ir.exit_code,
         "files": files,
     }

@@ -31,7 +31,7 @@ from wait_helpers import wait_for_stats, wait_idle, wait_until
 
 from syncer.sandbox import AdminClient, FaultSettings
 
-from .cli_helpers import CliResult
+from .cli_helpers import CliResult, syncer
 from .ledger_helpers import ENDPOINT, HEADER, committed_keys, contacts, lead, write_mapping
 from .robust_helpers import spawn
 from .test_inbox import FAST, _archived, _inbox, _only
@@ -203,6 +203,9 @@ def test_sigkill_at_random_moments_then_one_more_run_archives_every_file_once(
     finally:
         db.close()
     assert files == [(f"f{k}.csv", "done") for k in range(FILES)]
+    history = syncer("runs", "--ledger", ledger, "--limit", "100", "--json", cwd=tmp_path)
+    statuses = Counter(r["status"] for r in history.json["inbox_runs"])
+    assert statuses["ok"] >= 1 and statuses["interrupted"] >= 1 and not statuses["running"]
 
 
 def _is_output(path: Path) -> bool:
