@@ -53,6 +53,12 @@ _PROCESSED = (FileStatus.DONE, FileStatus.PARTIAL, FileStatus.FAILED, FileStatus
 # --- which events --------------------------------------------------------------------------------
 
 
+def alerts_on(event: str, notify_on: frozenset[str]) -> bool:
+    """Whether ``event`` alerts: it is in ``notify_on``; a ``stuck`` lock also alerts wherever
+    ``failure`` does (a hung nightly job is a failure, and the default list names no stuck)."""
+    return event in notify_on or (event == "stuck" and "failure" in notify_on)
+
+
 def parse_notify_on(text: str) -> frozenset[str]:
     """``--notify-on``: ``"failure,partial"`` -> those events; ``"always"`` -> every event."""
     words = [w.strip().lower() for w in text.split(",") if w.strip()]
@@ -430,7 +436,7 @@ def deliver(
     every URL's secret parts masked). Never raises on a delivery problem.
     """
     errors: list[str] = []
-    for event in (e for e in events if e in notify_on):
+    for event in (e for e in events if alerts_on(e, notify_on)):
         title, body = alert_text(report, event, max_reject_rate=max_reject_rate)
         title, body = mask(title, secrets), mask(body, secrets)
         for url in notify:

@@ -19,6 +19,7 @@ from syncer.inbox.alerts import (
     DEFAULT_NOTIFY_ON,
     EVENTS,
     alert_text,
+    alerts_on,
     deliver,
     events_for,
     parse_notify_on,
@@ -215,10 +216,10 @@ def test_deliver_sends_apprise_notifications_and_webhooks(receiver: Receiver) ->
     report = _report(DONE, PARTIAL, failed, exit_code=2, events=["failure"])
     errors = deliver(
         report,
-        ["failure", "stuck"],  # stuck is not in the default --notify-on
+        ["failure", "partial"],  # partial is not in this --notify-on
         notify=[receiver.url("/apprise/json", "json"), receiver.url("/apprise/form", "form")],
         webhooks=[receiver.url("/hook")],
-        notify_on=DEFAULT_NOTIFY_ON,
+        notify_on=frozenset({"failure"}),
         secrets=[KEY],
     )
     assert errors == []
@@ -254,7 +255,14 @@ def test_deliver_sends_apprise_notifications_and_webhooks(receiver: Receiver) ->
     assert by_name["part.csv"] | {} == PARTIAL.as_json()
     assert by_name["done.csv"]["succeeded"] == 90 and by_name["done.csv"]["unchanged"] == 10
     assert by_name["binary.csv"]["error"] == "could not read binary.csv (key *** was never sent)"
-    assert len(receiver.requests) == 3  # deliver returned: nothing for "stuck" came later
+    assert len(receiver.requests) == 3  # deliver returned: nothing for "partial" came later
+
+
+def test_a_stuck_lock_alerts_wherever_failure_does() -> None:
+    assert alerts_on("stuck", DEFAULT_NOTIFY_ON)
+    assert alerts_on("stuck", frozenset({"stuck"}))
+    assert not alerts_on("stuck", frozenset({"partial", "recovery"}))
+    assert not alerts_on("partial", frozenset({"failure"}))
 
 
 def test_events_outside_notify_on_send_nothing(receiver: Receiver) -> None:
