@@ -45,7 +45,7 @@ def syncer(
     api_key: str | None = None,
     base_url: str | None = None,
     env: dict[str, str] | None = None,
-    timeout: float = 120,
+    timeout: float = 600,  # a hang guard: a 10,000-row run took over 120 s on a busy machine
 ) -> CliResult:
     """Run ``python -m syncer ARGS`` in ``cwd`` with the key/base URL in the environment."""
     full_env = cli_env(api_key, base_url)

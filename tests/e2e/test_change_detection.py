@@ -48,7 +48,7 @@ def _run(sb: SandboxHandle, cwd: Path, *args: Any, key: str | None = None) -> Cl
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(400)
+@pytest.mark.timeout(900)  # a hang guard: 10,000 rows through a busy machine take minutes
 def test_rerun_sends_nothing_then_exactly_the_changed_rows(tmp_path: Path) -> None:
     n = 10_000
     src = write_leads(tmp_path / "leads.csv", n)
