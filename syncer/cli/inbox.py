@@ -139,7 +139,7 @@ def _hhmm(_ctx: click.Context, _param: click.Parameter, value: str | None) -> cl
     "--notify",
     multiple=True,
     metavar="URL",
-    help="A human-readable alert through an apprise URL (slack://, msteams://, "
+    help="A human-readable alert through an apprise URL (slack://, workflows:// for Teams, "
     "mailto://, json://...); repeatable.",
 )
 @click.option(

@@ -67,6 +67,7 @@ def run_inbox(options: InboxOptions, settings: Settings) -> InboxReport:
     if not inbox.is_dir():
         raise ConfigError(f"the inbox {inbox} is not a folder: check the path.")
     mappings = _load_mappings(options)
+    alerts.check_alert_urls(notify=options.notify, webhooks=options.webhooks, ping_url=options.ping)
     if not options.dry_run:
         api_key_of(settings)  # no key is the run's problem, not each file's
     if settings.ledger is None:
@@ -112,7 +113,7 @@ def run_inbox(options: InboxOptions, settings: Settings) -> InboxReport:
                     run_id,
                     status=report.status.value,
                     exit_code=report.exit_code,
-                    report=report.as_json(),
+                    report=_for_history(report),
                 )
             return result
     finally:
@@ -419,6 +420,14 @@ def _exit_code(report: InboxReport, options: InboxOptions) -> int:
     return worst
 
 
+def _for_history(report: InboxReport) -> dict[str, Any]:
+    """The report kept in the ledger: files not ready are counted, not listed (a folder of
+    10,000 uploads in progress must not add megabytes per run)."""
+    data = report.as_json()
+    data["files"] = [f for f in data["files"] if f["status"] != FileStatus.NOT_READY.value]
+    return data
+
+
 def _finish(
     report: InboxReport,
     options: InboxOptions,
@@ -441,6 +450,7 @@ def _finish(
             webhooks=options.webhooks,
             notify_on=options.notify_on,
             secrets=secrets,
+            max_reject_rate=options.max_reject_rate,
         )
     )
     end = alerts.ping(options.ping, str(report.exit_code))

@@ -274,3 +274,16 @@ def test_a_file_imported_but_not_yet_moved_is_archived_by_the_next_run(tmp_path:
         assert sb.admin.stats()["total_requests"] == requests
     assert not (inbox / "a.csv").exists()
     assert _only(archive, "a.csv").parent.parent.name == "processed"
+
+
+def test_an_alert_url_that_can_never_work_is_refused_before_any_import(tmp_path: Path) -> None:
+    inbox = tmp_path / "drop"
+    inbox.mkdir()
+    mapping = write_mapping(tmp_path / "leads.yaml")
+    write_leads(inbox / "a.csv", 3)
+    with sandbox() as sb:
+        res = _inbox(inbox, mapping, sb, "--webhook", "http://hooks.example.com/x", cwd=tmp_path)
+        assert res.code == 2, res.stderr
+        assert "--webhook" in res.stderr and res.json["error"]["code"] == "config"
+        assert sb.admin.stats()["total_requests"] == 0
+    assert (inbox / "a.csv").exists()
