@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -273,7 +274,9 @@ def test_a_file_imported_but_not_yet_moved_is_archived_by_the_next_run(tmp_path:
         assert [f["status"] for f in moved.json["files"]] == ["done"]
         assert sb.admin.stats()["total_requests"] == requests
     assert not (inbox / "a.csv").exists()
-    assert _only(archive, "a.csv").parent.parent.name == "processed"
+    archived = _only(archive, "a.csv")
+    assert archived.parent.parent.name == "processed"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", archived.parent.name), archived  # YYYY-MM-DD
 
 
 def test_an_alert_url_that_can_never_work_is_refused_before_any_import(tmp_path: Path) -> None:
