@@ -1,0 +1,353 @@
+"""The JSON Schema of mapping files, for editors (yaml-language-server) and ``syncer schema``.
+
+Generated from the pydantic models that validate mappings (:class:`syncer.mapping.Mapping`,
+``FieldSpec``, ``SourceSpec``, ``DedupeSpec``) and the target table
+:data:`syncer.mapping.TARGETS`: ``target`` is an enum of the targets and, per target,
+``columns`` takes only that target's Reevo fields (each described by its kind), the required
+ones required, and only the options that fit the field's kind. The few rules the models hold in
+validators rather than types (the ``field: Column`` shorthand, ``value:`` scalars, one of
+``column``/``value``, ``default_region`` needs ``format``) are added here.
+
+The schema ships in the package (:func:`schema_file`); ``python -m syncer.schema --write``
+regenerates it after the models change (tests/unit/test_schema.py fails until it is).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from syncer.errors import ConfigError
+from syncer.mapping import FIELD_SECTIONS, TARGETS, FieldKind, FieldSpec, Mapping, TargetSpec
+
+__all__ = [
+    "FieldInfo",
+    "OptionInfo",
+    "TargetInfo",
+    "build_schema",
+    "describe_target",
+    "modeline",
+    "options_for",
+    "schema_file",
+    "schema_text",
+]
+
+DRAFT = "http://json-schema.org/draft-07/schema#"
+
+#: model fields that are syncer's own bookkeeping, never written in a mapping file
+_INTERNAL = {"path", "line"}
+
+#: what each kind of field holds and what syncer does with it
+KIND_TEXT: dict[FieldKind, str] = {
+    FieldKind.TEXT: "text, trimmed and Unicode-normalised (NFC)",
+    FieldKind.EMAIL: "an e-mail address, trimmed and syntax-checked",
+    FieldKind.OWNER_EMAIL: "the e-mail of a Reevo user (syntax-checked; `syncer check` looks "
+    "it up)",
+    FieldKind.PHONE: "a phone number; with format: e164 converted to E.164 (+14155550123)",
+    FieldKind.URL: "a web address; https:// is added when it has no scheme",
+}
+
+#: options that only fields of some kinds take; every other option fits every field
+ONLY_KINDS: dict[str, frozenset[FieldKind]] = {
+    "format": frozenset({FieldKind.PHONE}),
+    "default_region": frozenset({FieldKind.PHONE}),
+}
+#: options that only custom fields (contact_custom_fields, account_custom_fields) take
+CUSTOM_ONLY = frozenset({"split"})
+
+#: descriptions of the options and top-level keys the models do not describe themselves
+_TEXT: dict[str, str] = {
+    "column": "The source column's header (spaces, a BOM and case are ignored).",
+    "value": "A constant sent for every row instead of a column.",
+    "format": "e164: convert to E.164; a number that is not valid makes the row invalid_phone.",
+    "default_region": "Two-letter region (e.g. US) for numbers written without +country code; "
+    "needs format: e164.",
+    "split": "Split the cell on this separator, trim each part, drop blanks, send a list "
+    "(multi-value custom fields).",
+    "target": "The Reevo endpoint; account_contact upserts a contact by e-mail.",
+    "source": "How to read the source file; every key optional (detected when absent).",
+    "sheet": "Excel: sheet name, or its 0-based index. Default: the first sheet.",
+    "delimiter": "Text files: the field separator (, ; tab or |). Default: sniffed.",
+    "encoding": "Text files: the encoding (utf-8, cp1252, ...). Default: detected.",
+    "columns": "Reevo field: source column | {column: ..., options} | {value: ...}.",
+    "contact_custom_fields": "Contact custom field API name (cus_field__...) or UUID: source.",
+    "account_custom_fields": "Account custom field API name (cus_field__...) or UUID: source.",
+    "dedupe": "Which of several rows with the same key is sent.",
+    "keep": "first or last (default) of the rows with the same key.",
+    "on_empty": "omit (default): a blank cell leaves Reevo's value alone; clear: it is sent as "
+    '"" and clears the field.',
+}
+
+
+def schema_file() -> Path:
+    """The schema shipped inside the package."""
+    return Path(__file__).resolve().parent / "schemas" / "mapping.schema.json"
+
+
+def modeline() -> str:
+    """The first line of a generated mapping: points yaml-language-server at the schema."""
+    return f"# yaml-language-server: $schema={schema_file().as_uri()}"
+
+
+@dataclass(frozen=True, slots=True)
+class OptionInfo:
+    """One option a mapping entry takes: its name, fixed values (if any), what it does."""
+
+    name: str
+    values: tuple[str, ...]
+    description: str
+
+    def label(self) -> str:
+        """``format: e164`` for an option with fixed values, else the name."""
+        return f"{self.name}: {'|'.join(self.values)}" if self.values else self.name
+
+
+def _field_props() -> dict[str, dict[str, Any]]:
+    """FieldSpec's properties in the model's JSON Schema, internal ones left out."""
+    props: dict[str, dict[str, Any]] = FieldSpec.model_json_schema()["properties"]
+    return {k: v for k, v in props.items() if k not in _INTERNAL}
+
+
+def _values(prop: dict[str, Any]) -> tuple[str, ...]:
+    """The fixed values a property schema allows (its enum / const), null left out."""
+    found: list[str] = []
+    for alt in [prop, *prop.get("anyOf", [])]:
+        if "const" in alt and alt["const"] is not None:
+            found.append(str(alt["const"]))
+        found += [str(v) for v in alt.get("enum", []) if v is not None]
+    return tuple(dict.fromkeys(found))
+
+
+def options_for(kind: FieldKind | None) -> list[OptionInfo]:
+    """The options an entry takes: a Reevo field of ``kind``, or a custom field (None)."""
+    out: list[OptionInfo] = []
+    for name, prop in _field_props().items():
+        only = ONLY_KINDS.get(name)
+        if only is not None and kind not in only:
+            continue
+        if name in CUSTOM_ONLY and kind is not None:
+            continue
+        text = prop.get("description") or _TEXT.get(name) or prop.get("title", name)
+        out.append(OptionInfo(name, _values(prop), text))
+    return out
+
+
+def _describe(key: str, prop: dict[str, Any]) -> None:
+    if "description" not in prop and key in _TEXT:
+        prop["description"] = _TEXT[key]
+
+
+def _entry_def(options: list[OptionInfo], what: str) -> dict[str, Any]:
+    """An entry: the shorthand ``field: Column`` or an object with ``options``."""
+    props = _field_props()
+    names = [o.name for o in options]
+    obj: dict[str, Any] = {
+        "type": "object",
+        "description": f"{what}: {{column: ..., options}} or {{value: ...}}",
+        "properties": {},
+        "additionalProperties": False,
+        # the model's rule: exactly one of column / value
+        "oneOf": [{"required": ["column"]}, {"required": ["value"]}],
+    }
+    for option in options:
+        prop = copy.deepcopy(props[option.name])
+        prop["description"] = option.description
+        if option.name == "value":  # the model turns numbers and booleans into text
+            prop.pop("anyOf", None)
+            prop["type"] = ["string", "number", "boolean", "null"]
+        obj["properties"][option.name] = prop
+    if "default_region" in names and "format" in names:
+        obj["dependencies"] = {"default_region": ["format"]}
+    shorthand = {
+        "type": ["string", "number"],
+        "pattern": r"\S",
+        "description": f"{what}: the source column's header",
+    }
+    return {"anyOf": [shorthand, obj]}
+
+
+def _kind_def(kind: FieldKind) -> str:
+    return f"{kind.value}_field"
+
+
+def _field_text(spec: TargetSpec, name: str) -> str:
+    kind = spec.fields[name]
+    text = f"{name} ({kind.value}): {KIND_TEXT.get(kind, kind.value)}."
+    if name == spec.key_field:
+        text += " The key: rows with the same value are one record."
+    if name in spec.required:
+        text += " Required."
+    return text
+
+
+def _target_rule(spec: TargetSpec, default: str) -> dict[str, Any]:
+    """``if target is spec.name then`` only its fields, its required ones, its sections."""
+    cond: dict[str, Any] = {"properties": {"target": {"const": spec.name}}}
+    if spec.name != default:  # an absent target is the default one
+        cond["required"] = ["target"]
+    columns: dict[str, Any] = {
+        "properties": {
+            name: {
+                "description": _field_text(spec, name),
+                "allOf": [{"$ref": f"#/definitions/{_kind_def(kind)}"}],
+            }
+            for name, kind in spec.fields.items()
+        },
+        "additionalProperties": False,
+    }
+    if spec.required:
+        columns["required"] = list(spec.required)
+    then: dict[str, Any] = {"properties": {"columns": columns}}
+    for section in FIELD_SECTIONS:
+        if section != "columns" and section not in spec.custom_sections:
+            then["properties"][section] = False
+    return {"if": cond, "then": then}
+
+
+def build_schema() -> dict[str, Any]:
+    """The JSON Schema (draft-07) of a mapping file."""
+    raw = Mapping.model_json_schema(ref_template="#/definitions/{model}")
+    defs: dict[str, Any] = raw.pop("$defs", {})
+    defs.pop("FieldSpec", None)
+    for model in defs.values():
+        for key, prop in model.get("properties", {}).items():
+            _describe(key, prop)
+    props: dict[str, Any] = {k: v for k, v in raw["properties"].items() if k not in _INTERNAL}
+    for key, prop in props.items():
+        _describe(key, prop)
+    default = str(Mapping.model_fields["target"].default)
+    props["target"] = {**props["target"], "enum": list(TARGETS)}
+    props["columns"]["additionalProperties"] = {"$ref": "#/definitions/FieldSpec"}
+    for section in FIELD_SECTIONS:
+        if section != "columns":
+            props[section]["additionalProperties"] = {"$ref": "#/definitions/custom_field"}
+            props[section]["propertyNames"] = {"pattern": r"\S"}
+    kinds = list(dict.fromkeys(k for spec in TARGETS.values() for k in spec.fields.values()))
+    defs["FieldSpec"] = _entry_def(
+        [o for o in options_for(None) if o.name not in CUSTOM_ONLY], "A Reevo field"
+    )
+    for kind in kinds:
+        defs[_kind_def(kind)] = _entry_def(options_for(kind), f"A {kind.value} field")
+    defs["custom_field"] = _entry_def(options_for(None), "A custom field")
+    return {
+        "$schema": DRAFT,
+        "title": "syncer mapping file",
+        "description": "Which Reevo field each source column feeds (README, 'Mapping files'). "
+        "`syncer fields` lists every target's fields.",
+        "type": "object",
+        "properties": props,
+        "required": raw.get("required", ["columns"]),
+        "additionalProperties": False,
+        "allOf": [_target_rule(spec, default) for spec in TARGETS.values()],
+        "definitions": dict(sorted(defs.items())),
+    }
+
+
+def schema_text() -> str:
+    """:func:`build_schema` as the shipped file's text (indented, sorted as built, newline)."""
+    return json.dumps(build_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """One Reevo field of a target, for ``syncer fields``."""
+
+    name: str
+    kind: FieldKind
+    required: bool
+    key: bool
+    options: list[OptionInfo]
+
+
+@dataclass(frozen=True, slots=True)
+class TargetInfo:
+    """A target's fields, key, custom-field sections and the options of each."""
+
+    name: str
+    default: bool
+    key: str
+    fields: list[FieldInfo]
+    custom_sections: tuple[str, ...]
+    custom_options: list[OptionInfo]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+
+        def opts(options: list[OptionInfo]) -> list[dict[str, Any]]:
+            return [
+                {"name": o.name, "values": list(o.values), "description": o.description}
+                for o in options
+            ]
+
+        return {
+            "name": self.name,
+            "default": self.default,
+            "key": self.key,
+            "fields": [
+                {
+                    "name": f.name,
+                    "kind": f.kind.value,
+                    "required": f.required,
+                    "key": f.key,
+                    "description": KIND_TEXT.get(f.kind, f.kind.value),
+                    "options": opts(f.options),
+                }
+                for f in self.fields
+            ],
+            "custom_sections": list(self.custom_sections),
+            "custom_options": opts(self.custom_options) if self.custom_sections else [],
+        }
+
+
+def describe_target(name: str) -> TargetInfo:
+    """The fields of target ``name``. ConfigError (with "did you mean") when it is unknown."""
+    spec = TARGETS.get(name)
+    if spec is None:
+        close = difflib.get_close_matches(name, list(TARGETS), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else "."
+        raise ConfigError(
+            f"unknown target {name!r}{hint} Known targets: {', '.join(TARGETS)} "
+            "(`syncer fields` lists them all).",
+            code="usage",
+        )
+    default = str(Mapping.model_fields["target"].default)
+    return TargetInfo(
+        name=spec.name,
+        default=spec.name == default,
+        key=spec.key_field,
+        fields=[
+            FieldInfo(
+                name=field,
+                kind=kind,
+                required=field in spec.required,
+                key=field == spec.key_field,
+                options=options_for(kind),
+            )
+            for field, kind in spec.fields.items()
+        ],
+        custom_sections=spec.custom_sections,
+        custom_options=options_for(None),
+    )
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m syncer.schema --write``: regenerate the shipped file (else: print it)."""
+    if argv == ["--write"]:
+        schema_file().parent.mkdir(parents=True, exist_ok=True)
+        schema_file().write_text(schema_text(), encoding="utf-8")
+        sys.stderr.write(f"wrote {schema_file()}\n")
+        return 0
+    if not argv:
+        sys.stdout.write(schema_text())
+        return 0
+    sys.stderr.write("usage: python -m syncer.schema [--write]\n")
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))
