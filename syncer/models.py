@@ -6,7 +6,7 @@ import signal
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 #: the prepared frame's dedupe key column (internal: ``__`` names never clash with a header,
 #: which the reader renames to ``<name> (source)``)
@@ -43,9 +43,16 @@ class RowOutcome:
     attempts: int = 0
 
 
+#: the per-status counts a run's ``--json`` object carries as top-level keys (always all)
+RUN_JSON_STATUSES = ("succeeded", "unchanged", "duplicate", "invalid", "failed", "not_attempted")
+#: the same for ``syncer validate``
+VALIDATE_JSON_STATUSES = ("ready", "duplicate", "invalid")
+
+
 @dataclass(slots=True)
 class RunSummary:
-    """What a validate/run call returns. The library never prints; the CLI renders this."""
+    """What a validate/run call returns. The library never prints; the CLI renders this,
+    and :meth:`to_dict` is its ``--json`` object."""
 
     rows: int
     counts: dict[str, int]
@@ -60,7 +67,56 @@ class RunSummary:
     run_id: int | None = None
     elapsed_s: float = 0.0
     issues: dict[str, int] = field(default_factory=dict)  # error code -> rows, for rows to fix
-    extra: dict[str, Any] = field(default_factory=dict)
+    command: Literal["run", "validate"] = "run"  # which call made it (and its --json shape)
+    notes: list[str] = field(default_factory=list)  # for the user, printed as "note: ..."
+    nothing_to_retry: str | None = None  # retry() of a file with no row to re-send: why
+    target: str | None = None  # the Reevo target written (runs only)
+    org: str | None = None  # the ledger's org id (runs only)
+    to_send: int = 0  # rows the plan sent (not unchanged, not duplicate/invalid)
+    retries: int = 0  # requests sent again after a retryable answer
+    throttled: int = 0  # answers that were 429
+    achieved_rate: float = 0.0  # requests per second while pushing
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` object of ``syncer run``/``retry`` or ``syncer validate`` (a contract:
+        keys are only ever added). The CLI sets ``command`` and ``exit_code`` to how the
+        process really ended and adds ``error``."""
+        counts = self.counts
+        if self.command == "validate":
+            return {
+                "command": "validate",
+                "rows": self.rows,
+                **{s: counts.get(s, 0) for s in VALIDATE_JSON_STATUSES},
+                "counts": counts,
+                "blank_rows": self.blank_rows,
+                "issues": self.issues,
+                "results": _str_or_none(self.results_path),
+                "failures": _str_or_none(self.failures_path),
+                "elapsed_s": round(self.elapsed_s, 3),
+                "notes": list(self.notes),
+            }
+        out: dict[str, Any] = {
+            "command": "run",
+            "rows": self.rows,
+            **{s: counts.get(s, 0) for s in RUN_JSON_STATUSES},
+            "requests": self.requests,
+            "results": _str_or_none(self.results_path),
+            "failures": _str_or_none(self.failures_path),
+            "blank_rows": self.blank_rows,
+            "issues": self.issues,
+            "dry_run": self.dry_run,
+            "exit_code": self.exit_code,
+            "aborted": self.aborted,
+            "abort_reason": self.abort_reason,
+            "interrupted": self.interrupted,
+            "run_id": self.run_id,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+        if self.dry_run:
+            out["ready"] = counts.get("ready", 0)
+        out["counts"] = counts
+        out["notes"] = list(self.notes)
+        return out
 
     @property
     def exit_code(self) -> int:
@@ -73,3 +129,7 @@ class RunSummary:
             return 3
         bad = sum(self.counts.get(s.value, 0) for s in RETRY_STATUSES)
         return 1 if bad else 0
+
+
+def _str_or_none(path: Path | None) -> str | None:
+    return str(path) if path is not None else None

@@ -27,9 +27,7 @@ from syncer.cli.session import (
     stop_on_signals,
 )
 from syncer.errors import RunAborted, SyncerError
-from syncer.models import RunSummary
-
-RUN_JSON_STATUSES = ("succeeded", "unchanged", "duplicate", "invalid", "failed", "not_attempted")
+from syncer.models import RUN_JSON_STATUSES, RunSummary
 
 
 def _print_run(summary: RunSummary, as_json: bool) -> None:
@@ -41,7 +39,7 @@ def _print_run(summary: RunSummary, as_json: bool) -> None:
     if summary.blank_rows:
         click.echo(f"{summary.blank_rows} blank rows skipped")
     echo_issues(summary.issues)
-    for note in summary.extra.get("notes", []):
+    for note in summary.notes:
         click.echo(f"note: {note}", err=True)
     if summary.aborted:
         click.echo(f"run stopped: {summary.aborted}", err=True)
@@ -52,8 +50,8 @@ def _print_run(summary: RunSummary, as_json: bool) -> None:
             f"again), or: syncer retry {summary.results_path}",
             err=True,
         )
-    if "nothing_to_retry" in summary.extra:
-        click.echo(summary.extra["nothing_to_retry"])
+    if summary.nothing_to_retry is not None:
+        click.echo(summary.nothing_to_retry)
     if summary.results_path is not None:
         click.echo(f"results:  {summary.results_path}")
     if summary.failures_path is not None:
@@ -61,27 +59,7 @@ def _print_run(summary: RunSummary, as_json: bool) -> None:
     elif summary.results_path is not None:
         click.echo("no failures (no row to fix)")
     if as_json:
-        payload: dict[str, Any] = {
-            "command": "run",
-            "rows": summary.rows,
-            **{s: counts.get(s, 0) for s in RUN_JSON_STATUSES},
-            "requests": summary.requests,
-            "results": str(summary.results_path) if summary.results_path else None,
-            "failures": str(summary.failures_path) if summary.failures_path else None,
-            "blank_rows": summary.blank_rows,
-            "issues": summary.issues,
-            "dry_run": summary.dry_run,
-            "exit_code": summary.exit_code,
-            "aborted": summary.aborted,
-            "abort_reason": summary.abort_reason,
-            "interrupted": summary.interrupted,
-            "run_id": summary.run_id,
-            "elapsed_s": round(summary.elapsed_s, 3),
-        }
-        if summary.dry_run:
-            payload["ready"] = counts.get("ready", 0)
-        payload["counts"] = counts
-        emit_json(payload, _stop_error(summary))
+        emit_json(summary.to_dict(), _stop_error(summary))
 
 
 def _stop_error(summary: RunSummary) -> SyncerError | None:

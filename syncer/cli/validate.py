@@ -45,7 +45,7 @@ def validate_cmd(
         + (f" ({summary.blank_rows} blank rows skipped)" if summary.blank_rows else "")
     )
     echo_issues(summary.issues)
-    for note in summary.extra.get("notes", []):
+    for note in summary.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"results:  {summary.results_path}")
     if summary.failures_path is not None:
@@ -53,17 +53,5 @@ def validate_cmd(
     else:
         click.echo("no failures (no row to fix)")
     if as_json:
-        emit_json(
-            {
-                "command": "validate",
-                "rows": summary.rows,
-                **{k: counts.get(k, 0) for k in ("ready", "duplicate", "invalid")},
-                "counts": counts,
-                "blank_rows": summary.blank_rows,
-                "issues": summary.issues,
-                "results": str(summary.results_path),
-                "failures": str(summary.failures_path) if summary.failures_path else None,
-                "elapsed_s": round(summary.elapsed_s, 3),
-            }
-        )
+        emit_json(summary.to_dict())
     sys.exit(summary.exit_code)

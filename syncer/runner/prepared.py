@@ -220,7 +220,8 @@ def validate(source: Path, mapping: Mapping | Path, *, results: Path | None = No
         failures_path=failures_path if needs_fixing(counts) else None,
         elapsed_s=time.perf_counter() - started,
         issues=issue_counts(prepared.frame),
-        extra={"notes": prepared.notes},
+        command="validate",
+        notes=list(prepared.notes),
     )
 
 

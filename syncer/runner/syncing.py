@@ -131,23 +131,18 @@ def sync(
             run_id=job.run_id,
             elapsed_s=time.perf_counter() - started,
             issues=issue_counts(prepared.frame, outcomes),
-            extra={
-                "to_send": plan.to_send,
-                "target": job.target,
-                "org": job.org,
-                "notes": [*prepared.notes, *job.notes],
-            },
+            notes=[*prepared.notes, *job.notes],
+            target=job.target,
+            org=job.org,
+            to_send=plan.to_send,
+            retries=report.retries if report else 0,
+            throttled=report.throttled if report else 0,
+            achieved_rate=round(report.achieved_rate, 2) if report else 0.0,
         )
-        if report is not None:
-            summary.extra.update(
-                retries=report.retries,
-                throttled=report.throttled,
-                achieved_rate=round(report.achieved_rate, 2),
-            )
         if ledger is not None and job.run_id is not None:
             outcome = "interrupted" if interrupted else "aborted" if aborted else "finished"
             kept = _keep_run_files(
-                ledger.path, job.run_id, results_path, failures_out, summary.extra["notes"]
+                ledger.path, job.run_id, results_path, failures_out, summary.notes
             )
             ledger.finish_run(
                 job.run_id,
@@ -350,7 +345,7 @@ def retry(
     results go to ``<base>.retry.results.csv`` (``<base>``: the name without syncer's
     ``.results`` / ``.failures`` / ``.retry`` suffixes; ``.retry2``... when that is ``path``
     itself) unless ``settings.results`` says otherwise. A results file with no such row sends
-    nothing and returns a summary of 0 rows whose ``extra["nothing_to_retry"]`` says so.
+    nothing and returns a summary of 0 rows whose ``nothing_to_retry`` says so.
     """
     settings = settings or Settings()
     path = Path(path)
@@ -367,9 +362,7 @@ def retry(
             f"nothing to retry: {path} has no failed or not_attempted rows. Invalid rows must "
             "be fixed first: edit the failures file and run it with syncer run."
         )
-        return RunSummary(
-            rows=0, counts=dict.fromkeys(RUN_STATUSES, 0), extra={"nothing_to_retry": message}
-        )
+        return RunSummary(rows=0, counts=dict.fromkeys(RUN_STATUSES, 0), nothing_to_retry=message)
     rows = SourceTable(
         path=path,
         frame=todo.select("source_row", *columns),  # keeps each row's number in the original
