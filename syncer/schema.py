@@ -123,18 +123,21 @@ def _values(prop: dict[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def _all_options() -> list[OptionInfo]:
+    """Every option of a mapping entry (FieldSpec's fields), in the model's order."""
+    return [
+        OptionInfo(name, _values(prop), prop.get("description") or _TEXT.get(name) or prop["title"])
+        for name, prop in _field_props().items()
+    ]
+
+
 def options_for(kind: FieldKind | None) -> list[OptionInfo]:
     """The options an entry takes: a Reevo field of ``kind``, or a custom field (None)."""
-    out: list[OptionInfo] = []
-    for name, prop in _field_props().items():
-        only = ONLY_KINDS.get(name)
-        if only is not None and kind not in only:
-            continue
-        if name in CUSTOM_ONLY and kind is not None:
-            continue
-        text = prop.get("description") or _TEXT.get(name) or prop.get("title", name)
-        out.append(OptionInfo(name, _values(prop), text))
-    return out
+    return [
+        o
+        for o in _all_options()
+        if kind in ONLY_KINDS.get(o.name, {kind}) and (kind is None or o.name not in CUSTOM_ONLY)
+    ]
 
 
 def _describe(key: str, prop: dict[str, Any]) -> None:
@@ -229,7 +232,7 @@ def build_schema() -> dict[str, Any]:
             props[section]["propertyNames"] = {"pattern": r"\S"}
     kinds = list(dict.fromkeys(k for spec in TARGETS.values() for k in spec.fields.values()))
     defs["FieldSpec"] = _entry_def(
-        [o for o in options_for(None) if o.name not in CUSTOM_ONLY], "A Reevo field"
+        [o for o in _all_options() if o.name not in CUSTOM_ONLY], "A Reevo field"
     )
     for kind in kinds:
         defs[_kind_def(kind)] = _entry_def(options_for(kind), f"A {kind.value} field")
