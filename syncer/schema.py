@@ -140,9 +140,15 @@ def options_for(kind: FieldKind | None) -> list[OptionInfo]:
     ]
 
 
-def _describe(key: str, prop: dict[str, Any]) -> None:
-    if "description" not in prop and key in _TEXT:
-        prop["description"] = _TEXT[key]
+def _describe(key: str, prop: dict[str, Any]) -> dict[str, Any]:
+    """``prop`` with its description; a ``$ref`` goes into ``allOf`` (draft-07 ignores the
+    other keys beside a ``$ref``)."""
+    out = dict(prop)
+    if "description" not in out and key in _TEXT:
+        out["description"] = _TEXT[key]
+    if "$ref" in out and len(out) > 1:
+        out["allOf"] = [{"$ref": out.pop("$ref")}]
+    return out
 
 
 def _entry_def(options: list[OptionInfo], what: str) -> dict[str, Any]:
@@ -163,6 +169,10 @@ def _entry_def(options: list[OptionInfo], what: str) -> dict[str, Any]:
         if option.name == "value":  # the model turns numbers and booleans into text
             prop.pop("anyOf", None)
             prop["type"] = ["string", "number", "boolean", "null"]
+        if option.name == "default_region":  # the model checks it against phonenumbers
+            for alt in [prop, *prop.get("anyOf", [])]:
+                if alt.get("type") == "string":
+                    alt.update(pattern=r"^\s*[A-Za-z]{2}\s*$", examples=["US", "GB", "DE"])
         obj["properties"][option.name] = prop
     if "default_region" in names and "format" in names:
         obj["dependencies"] = {"default_region": ["format"]}
@@ -180,7 +190,7 @@ def _kind_def(kind: FieldKind) -> str:
 
 def _field_text(spec: TargetSpec, name: str) -> str:
     kind = spec.fields[name]
-    text = f"{name} ({kind.value}): {KIND_TEXT.get(kind, kind.value)}."
+    text = f"Kind {kind.value}: {KIND_TEXT.get(kind, kind.value)}."
     if name == spec.key_field:
         text += " The key: rows with the same value are one record."
     if name in spec.required:
@@ -218,22 +228,17 @@ def build_schema() -> dict[str, Any]:
     defs: dict[str, Any] = raw.pop("$defs", {})
     defs.pop("FieldSpec", None)
     for model in defs.values():
-        for key, prop in model.get("properties", {}).items():
-            _describe(key, prop)
-    props: dict[str, Any] = {k: v for k, v in raw["properties"].items() if k not in _INTERNAL}
-    for key, prop in props.items():
-        _describe(key, prop)
+        model["properties"] = {k: _describe(k, v) for k, v in model["properties"].items()}
+    props = {k: _describe(k, v) for k, v in raw["properties"].items() if k not in _INTERNAL}
     default = str(Mapping.model_fields["target"].default)
     props["target"] = {**props["target"], "enum": list(TARGETS)}
-    props["columns"]["additionalProperties"] = {"$ref": "#/definitions/FieldSpec"}
+    # each target's rule below says which fields and options its columns take
+    props["columns"].pop("additionalProperties", None)
     for section in FIELD_SECTIONS:
         if section != "columns":
             props[section]["additionalProperties"] = {"$ref": "#/definitions/custom_field"}
             props[section]["propertyNames"] = {"pattern": r"\S"}
     kinds = list(dict.fromkeys(k for spec in TARGETS.values() for k in spec.fields.values()))
-    defs["FieldSpec"] = _entry_def(
-        [o for o in _all_options() if o.name not in CUSTOM_ONLY], "A Reevo field"
-    )
     for kind in kinds:
         defs[_kind_def(kind)] = _entry_def(options_for(kind), f"A {kind.value} field")
     defs["custom_field"] = _entry_def(options_for(None), "A custom field")
@@ -317,6 +322,7 @@ def describe_target(name: str) -> TargetInfo:
             f"unknown target {name!r}{hint} Known targets: {', '.join(TARGETS)} "
             "(`syncer fields` lists them all).",
             code="usage",
+            hint="Run `syncer fields` to see every target and its fields.",
         )
     default = str(Mapping.model_fields["target"].default)
     return TargetInfo(

@@ -1,0 +1,116 @@
+"""``syncer schema`` (the mapping files' JSON Schema) and ``syncer fields`` (each target's
+Reevo fields, their kinds and the options they take)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from syncer.cli.app import cli, emit_json
+from syncer.errors import ConfigError
+
+if TYPE_CHECKING:  # syncer.schema loads pydantic: imported when a command runs
+    from syncer.schema import OptionInfo, TargetInfo
+
+#: width of the text ``syncer fields`` prints
+WIDTH = 80
+
+
+@cli.command("schema")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the schema to FILE instead of printing it.",
+)
+@click.option("--force", is_flag=True, help="With -o: overwrite FILE if it exists.")
+def schema_cmd(output: Path | None, force: bool) -> None:
+    """Print the JSON Schema of mapping files (for editors: see README, "Editor support")."""
+    from syncer.schema import schema_text
+
+    text = schema_text()
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    if output.exists() and not force:
+        raise ConfigError(
+            f"{output} already exists: pass --force to overwrite it, or choose another -o FILE."
+        )
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {output}: {exc.strerror or exc}. Choose another -o FILE."
+        ) from exc
+    click.echo(f"wrote {output}", err=True)
+
+
+@cli.command("fields")
+@click.argument("target", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the fields as one JSON object.")
+def fields_cmd(target: str | None, as_json: bool) -> None:
+    """List the Reevo fields of TARGET (default: every target): kind, required, options."""
+    from syncer.mapping import TARGETS
+    from syncer.schema import describe_target
+
+    infos = [describe_target(name) for name in ([target] if target else list(TARGETS))]
+    if as_json:
+        emit_json({"targets": [info.to_dict() for info in infos]})
+        return
+    for i, info in enumerate(infos):
+        if i:
+            click.echo()
+        for line in _target_lines(info):
+            click.echo(line)
+
+
+def _labels(options: list[OptionInfo]) -> str:
+    """``column | value, format: e164, ...``: column and value are one choice."""
+    names = [o.name for o in options]
+    out = ["column | value"] if {"column", "value"} <= set(names) else []
+    out += [o.label() for o in options if o.name not in ("column", "value")]
+    return ", ".join(out)
+
+
+def _wrap(text: str, indent: int) -> list[str]:
+    return textwrap.wrap(text, WIDTH, subsequent_indent=" " * indent, break_on_hyphens=False) or [
+        text
+    ]
+
+
+def _target_lines(info: TargetInfo) -> list[str]:
+    """A target as lines of at most :data:`WIDTH` columns."""
+    from syncer.schema import KIND_TEXT
+
+    default = "the default target; " if info.default else ""
+    lines = [f"{info.name} ({default}key: {info.key})"]
+    every = [o for o in info.fields[0].options if all(o in f.options for f in info.fields)]
+    name_w = max(len("FIELD"), *(len(f.name) for f in info.fields))
+    kind_w = max(len("KIND"), *(len(f.kind.value) for f in info.fields))
+    lines.append(f"  {'FIELD':<{name_w}}  {'KIND':<{kind_w}}  REQUIRED / OPTIONS")
+    for f in info.fields:
+        notes = ["required" if f.required else "", "the key" if f.key else ""]
+        notes.append(_labels([o for o in f.options if o not in every]))
+        text = f"  {f.name:<{name_w}}  {f.kind.value:<{kind_w}}  " + "; ".join(
+            n for n in notes if n
+        )
+        lines += _wrap(text.rstrip(), 6 + name_w + kind_w)
+    lines += _wrap(f"  Every field takes: {_labels(every)}.", 4)
+    if info.custom_sections:
+        sections = " and ".join(info.custom_sections)
+        lines += _wrap(
+            f"  Custom fields go under {sections} (API name, e.g. cus_field__Region, or UUID), "
+            f"and take: {_labels(info.custom_options)}.",
+            4,
+        )
+    else:
+        lines.append("  No custom fields.")
+    lines.append("  Kinds:")
+    for kind in dict.fromkeys(f.kind for f in info.fields):
+        lines += _wrap(f"    {kind.value:<{kind_w}}  {KIND_TEXT.get(kind, kind.value)}", 6 + kind_w)
+    return lines

@@ -1,0 +1,262 @@
+"""The mapping JSON Schema: the shipped file is current, it agrees with the models that
+validate mappings (what syncer accepts, the schema accepts; what syncer refuses, it refuses),
+and ``describe_target`` (``syncer fields``) reads the same table."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from syncer.errors import ConfigError
+from syncer.mapping import TARGETS, FieldKind, load_mapping, read_mapping
+from syncer.schema import (
+    KIND_TEXT,
+    build_schema,
+    describe_target,
+    modeline,
+    options_for,
+    schema_file,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+MAPPINGS = sorted((ROOT / "mappings").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator(build_schema())
+
+
+def schema_errors(validator: jsonschema.Draft7Validator, doc: Any) -> list[str]:
+    return [e.message for e in validator.iter_errors(doc)]
+
+
+def model_problems(tmp_path: Path, doc: Any) -> list[str]:
+    """What syncer itself says of ``doc`` as a mapping file (no problems: it is accepted)."""
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    draft = read_mapping(path)
+    problems = [msg for _, msg in draft.problems]
+    assert problems or draft.mapping is not None
+    return problems
+
+
+def test_shipped_schema_is_generated_from_the_models() -> None:
+    shipped = json.loads(schema_file().read_text(encoding="utf-8"))
+    assert shipped == build_schema(), (
+        f"{schema_file()} is out of date with syncer/mapping.py: "
+        "run `python -m syncer.schema --write` and commit the file"
+    )
+
+
+def test_schema_is_a_valid_draft7_schema() -> None:
+    jsonschema.Draft7Validator.check_schema(build_schema())
+
+
+def test_modeline_points_at_the_shipped_file() -> None:
+    line = modeline()
+    prefix = "# yaml-language-server: $schema=file://"
+    assert line.startswith(prefix)
+    assert schema_file().is_file()
+    assert line.removeprefix("# yaml-language-server: $schema=") == schema_file().as_uri()
+
+
+@pytest.mark.parametrize("path", MAPPINGS, ids=[p.name for p in MAPPINGS])
+def test_every_shipped_mapping_validates(validator: jsonschema.Draft7Validator, path: Path) -> None:
+    load_mapping(path)  # syncer accepts it ...
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert schema_errors(validator, doc) == []  # ... and so does the schema
+
+
+def _readme_mappings() -> list[str]:
+    blocks = re.findall(r"```yaml\n(.*?)```", README, flags=re.S)
+    return [b for b in blocks if re.search(r"^columns:", b, flags=re.M)]
+
+
+def test_readme_has_mapping_examples() -> None:
+    assert len(_readme_mappings()) >= 2  # the complete example and the editor-support one
+
+
+@pytest.mark.parametrize("text", _readme_mappings())
+def test_readme_mapping_examples_validate(
+    validator: jsonschema.Draft7Validator, tmp_path: Path, text: str
+) -> None:
+    doc = yaml.safe_load(text)
+    assert model_problems(tmp_path, doc) == []
+    assert schema_errors(validator, doc) == []
+
+
+def _cols(**extra: Any) -> dict[str, Any]:
+    return {"columns": {"email": "Email", **extra}}
+
+
+#: mappings syncer accepts: the schema must accept them too
+GOOD: dict[str, Any] = {
+    "minimal": _cols(),
+    "explicit target": {"target": "account_contact", **_cols()},
+    "object form": {"columns": {"email": {"column": "E-mail"}}},
+    "numeric header": {"columns": {"email": 2023}},
+    "value scalars": _cols(title={"value": 5}, department={"value": True}),
+    "owner constant": _cols(contact_owner_email={"value": "owner@acme.com"}),
+    "phone options": _cols(phone_number={"column": "Phone", "format": "e164"}),
+    "lower-case region": _cols(
+        phone_number={"column": "Phone", "format": "e164", "default_region": "us"}
+    ),
+    "custom fields": {
+        **_cols(),
+        "contact_custom_fields": {"cus_field__Tags": {"column": "Tags", "split": ";"}},
+        "account_custom_fields": {"cus_field__Industry": "Industry"},
+    },
+    "source and dedupe": {
+        "source": {"sheet": 0, "delimiter": ";", "encoding": "cp1252"},
+        **_cols(),
+        "dedupe": {"keep": "first"},
+        "on_empty": "clear",
+    },
+}
+
+#: typical mistakes: syncer refuses them and so must the schema
+BAD: dict[str, Any] = {
+    "unknown field under columns": {"columns": {"email": "Email", "frist_name": "First"}},
+    "misspelt email": {"columns": {"emial": "Email"}},
+    "custom field under columns": _cols(cus_field__Region="Region"),
+    "unknown top-level key": {**_cols(), "colums": {"title": "Title"}},
+    "bad target": {"target": "contacts", **_cols()},
+    "no columns": {"target": "account_contact"},
+    "email missing": {"columns": {"first_name": "First"}},
+    "format on a text field": _cols(title={"column": "Title", "format": "e164"}),
+    "split under columns": _cols(title={"column": "Title", "split": ";"}),
+    "format on a custom field": {
+        **_cols(),
+        "contact_custom_fields": {"x": {"column": "X", "format": "e164"}},
+    },
+    "column and value": _cols(title={"column": "Title", "value": "CEO"}),
+    "neither column nor value": _cols(title={}),
+    "region without format": _cols(phone_number={"column": "Phone", "default_region": "US"}),
+    "region not a region": _cols(
+        phone_number={"column": "Phone", "format": "e164", "default_region": "USA"}
+    ),
+    "format not e164": _cols(phone_number={"column": "Phone", "format": "national"}),
+    "unknown field option": _cols(title={"column": "Title", "colum": "x"}),
+    "blank shorthand": _cols(title="  "),
+    "empty entry": _cols(title=None),
+    "columns not a mapping": {"columns": ["email"]},
+    "bad dedupe": {**_cols(), "dedupe": {"keep": "frist"}},
+    "bad on_empty": {**_cols(), "on_empty": "skip"},
+    "unknown source option": {**_cols(), "source": {"delimeter": ";"}},
+}
+
+
+@pytest.mark.parametrize("doc", GOOD.values(), ids=GOOD.keys())
+def test_what_syncer_accepts_the_schema_accepts(
+    validator: jsonschema.Draft7Validator, tmp_path: Path, doc: Any
+) -> None:
+    assert model_problems(tmp_path, doc) == []
+    assert schema_errors(validator, doc) == []
+
+
+@pytest.mark.parametrize("doc", BAD.values(), ids=BAD.keys())
+def test_typical_mistakes_fail_the_schema(
+    validator: jsonschema.Draft7Validator, tmp_path: Path, doc: Any
+) -> None:
+    assert model_problems(tmp_path, doc) != []
+    assert schema_errors(validator, doc) != []
+
+
+#: a value for each option other than column/value, to try it on every kind of field
+SAMPLES: dict[str, dict[str, Any]] = {
+    "format": {"format": "e164"},
+    "default_region": {"format": "e164", "default_region": "US"},
+    "split": {"split": ";"},
+}
+
+
+def test_every_option_has_a_sample() -> None:
+    names = {o.name for kind in [*FieldKind, None] for o in options_for(kind)}
+    assert names - {"column", "value"} <= set(SAMPLES), "add the new option to SAMPLES"
+
+
+def _one_field_per_kind() -> list[tuple[str, FieldKind]]:
+    seen: dict[FieldKind, str] = {}
+    for spec in TARGETS.values():
+        for name, kind in spec.fields.items():
+            seen.setdefault(kind, name)
+    return [(name, kind) for kind, name in seen.items()]
+
+
+@pytest.mark.parametrize("option", sorted(SAMPLES))
+@pytest.mark.parametrize(
+    ("field", "kind"),
+    [*_one_field_per_kind(), ("cus_field__X", None)],
+    ids=[*(k.value for _, k in _one_field_per_kind()), "custom"],
+)
+def test_options_of_each_kind_agree_with_the_models(
+    validator: jsonschema.Draft7Validator,
+    tmp_path: Path,
+    option: str,
+    field: str,
+    kind: FieldKind | None,
+) -> None:
+    """``options_for`` (the schema and ``syncer fields``) says a kind of field takes an option
+    exactly when syncer accepts that option on such a field."""
+    entry = {"column": "X", **SAMPLES[option]}
+    if kind is None:
+        doc = {**_cols(), "contact_custom_fields": {field: entry}}
+    else:
+        doc = {"columns": {"email": "Email", field: entry}}
+        if kind is FieldKind.EMAIL:
+            doc = {"columns": {"email": entry}}
+    takes = option in {o.name for o in options_for(kind)}
+    assert (model_problems(tmp_path, doc) == []) is takes
+    assert (schema_errors(validator, doc) == []) is takes
+
+
+def test_fields_are_described_with_their_kind() -> None:
+    schema = build_schema()
+    rule = schema["allOf"][0]
+    columns = rule["then"]["properties"]["columns"]
+    assert columns["additionalProperties"] is False
+    assert columns["required"] == ["email"]
+    assert set(columns["properties"]) == set(TARGETS["account_contact"].fields)
+    assert columns["properties"]["phone_number"]["description"].startswith("Kind phone: ")
+    assert schema["properties"]["target"]["enum"] == list(TARGETS)
+
+
+def test_every_kind_is_described() -> None:
+    assert set(KIND_TEXT) == set(FieldKind)
+
+
+def test_describe_target() -> None:
+    info = describe_target("account_contact")
+    assert info.default and info.key == "email"
+    by_name = {f.name: f for f in info.fields}
+    assert list(by_name) == list(TARGETS["account_contact"].fields)
+    assert by_name["email"].required and by_name["email"].key
+    assert not by_name["title"].required and not by_name["title"].key
+    assert by_name["phone_number"].kind is FieldKind.PHONE
+    phone = {o.name: o for o in by_name["phone_number"].options}
+    assert phone["format"].values == ("e164",) and phone["format"].label() == "format: e164"
+    assert "default_region" in phone
+    assert [o.name for o in by_name["title"].options] == ["column", "value"]
+    assert "split" in {o.name for o in info.custom_options}
+    assert info.custom_sections == ("contact_custom_fields", "account_custom_fields")
+    data = info.to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert data["fields"][0] == {**data["fields"][0], "name": "email", "kind": "email"}
+
+
+def test_unknown_target_says_did_you_mean() -> None:
+    with pytest.raises(ConfigError) as info:
+        describe_target("acount_contact")
+    assert info.value.message == (
+        "unknown target 'acount_contact'; did you mean account_contact? Known targets: "
+        "account_contact (`syncer fields` lists them all)."
+    )
+    assert info.value.code == "usage" and info.value.exit_code == 2
