@@ -51,10 +51,13 @@ def read_source(
     sheet: str | int | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    head_rows: int | None = None,
 ) -> SourceTable:
     """Read a CSV/TSV/TXT/XLSX/XLS file into a :class:`SourceTable` of text.
 
-    Raises :class:`SourceError` naming the file and what to do when it cannot be used.
+    ``head_rows``: read only the first rows (about that many; ``syncer init``'s sample), not
+    the whole file. Raises :class:`SourceError` naming the file and what to do when it cannot
+    be used.
     """
     path = Path(path)
     size = _check_file(path)
@@ -62,9 +65,14 @@ def read_source(
         head = fh.read(8)
     kind = _detect_kind(path, head)
     if kind in ("xlsx", "xls"):
-        return read_excel(path, kind, sheet)
+        return read_excel(path, kind, sheet, head_rows)
     if size == 0:
         raise SourceError(f"{path} is empty (0 bytes): export the list again.", path=str(path))
+    if head_rows is not None:
+        try:
+            return read_text(path, encoding, delimiter, head_rows)
+        except SourceError:
+            pass  # the cut may have split a quoted cell: read the whole file, as validate does
     return read_text(path, encoding, delimiter)
 
 

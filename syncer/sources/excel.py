@@ -22,7 +22,10 @@ def _excel_error(path: Path, exc: Exception) -> SourceError:
     )
 
 
-def read_excel(path: Path, kind: str, sheet: str | int | None) -> SourceTable:
+def read_excel(
+    path: Path, kind: str, sheet: str | int | None, n_rows: int | None = None
+) -> SourceTable:
+    """Read a workbook sheet as text; ``n_rows``: at most that many rows after the header."""
     import fastexcel
 
     logging.getLogger("fastexcel").setLevel(logging.ERROR)
@@ -44,10 +47,12 @@ def read_excel(path: Path, kind: str, sheet: str | int | None) -> SourceTable:
         # skip_rows=0 makes header_row an absolute row index (else leading blank rows are skipped)
         try:
             typed = reader.load_sheet(
-                idx, header_row=h, skip_rows=0, schema_sample_rows=None
+                idx, header_row=h, skip_rows=0, n_rows=n_rows, schema_sample_rows=None
             ).to_polars()
         except Exception:  # mixed types or error cells the typed reader refuses: plain text
-            typed = reader.load_sheet(idx, header_row=h, skip_rows=0, dtypes="string").to_polars()
+            typed = reader.load_sheet(
+                idx, header_row=h, skip_rows=0, n_rows=n_rows, dtypes="string"
+            ).to_polars()
             typed = typed.with_columns(_iso_text(pl.col(c)) for c in typed.columns)
     except SourceError:
         raise

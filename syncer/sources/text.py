@@ -38,13 +38,15 @@ _BOMS = (
 )
 
 
-def read_text(path: Path, encoding: str | None, delimiter: str | None) -> SourceTable:
-    """Read a delimited text file.
+def read_text(
+    path: Path, encoding: str | None, delimiter: str | None, head_rows: int | None = None
+) -> SourceTable:
+    """Read a delimited text file (``head_rows``: only about the first that many lines).
 
     A UTF-8 file goes to polars as bytes (polars validates the UTF-8, nothing is decoded twice);
     any other encoding is decoded once and re-encoded as UTF-8 for polars.
     """
-    data = path.read_bytes()
+    data = path.read_bytes() if head_rows is None else _head_bytes(path, head_rows)
     if _maybe_utf8(data, encoding):
         bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
         body = data[bom:] if bom else data
@@ -61,6 +63,23 @@ def read_text(path: Path, encoding: str | None, delimiter: str | None) -> Source
     if raw is None:
         raw = _parse_python(path, text, delim)
     return _finish(path, raw, "csv", used, delim, None)
+
+
+def _head_bytes(path: Path, lines: int) -> bytes:
+    """The file's first whole lines, at least ``lines`` of them when it has that many (the
+    whole file when it is shorter, or when a UTF-16/32 byte-order mark makes lines unsplittable
+    by byte)."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        data = fh.read(1 << 20)
+        while len(data) < size and data.count(b"\n") <= lines:
+            more = fh.read(len(data))
+            if not more:
+                break
+            data += more
+    if len(data) >= size or any(data.startswith(b) for b, n in _BOMS if n != "utf-8"):
+        return data if len(data) >= size else path.read_bytes()
+    return data[: data.rfind(b"\n") + 1] or data
 
 
 def _maybe_utf8(data: bytes, encoding: str | None) -> bool:

@@ -1,0 +1,443 @@
+"""Propose a mapping for a file: known export layouts first, then header names (six languages,
+typos forgiven), then what the values look like. Every accepted line has a confidence and a
+reason; every other column becomes a commented-out line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from syncer.errors import SourceError
+from syncer.mapping import TARGETS, FieldKind, TargetSpec
+from syncer.proposal.headers import LANGUAGES, is_country_header, match_header, normalize
+from syncer.proposal.layouts import Layout, detect, header_key
+from syncer.proposal.values import Profile, country_region, list_share, phone_region, profile
+from syncer.sources import SourceTable, read_source
+
+__all__ = [
+    "SAMPLE_ROWS",
+    "Choice",
+    "Line",
+    "Proposal",
+    "custom_name",
+    "propose",
+    "read_sample",
+    "require_email",
+]
+
+#: rows `syncer init` reads from the top of a file (and validates the mapping on)
+SAMPLE_ROWS = 5000
+#: rows of the sample whose values are profiled
+PROFILE_ROWS = 2000
+#: the least share of e-mail addresses among a column's non-blank values for it to be `email`
+EMAIL_SHARE = 0.8
+#: a proposal below this confidence is listed under "check by hand"
+CHECK_BELOW = 0.85
+_STAGES = ("layout", "header", "values")
+_LANG_REGION = {"de": "DE", "fr": "FR", "es": "ES", "pt": "BR", "nl": "NL"}
+_ACCOUNT_WORDS = {
+    "company", "account", "organization", "organisation", "industry", "employees", "revenue",
+    "funding", "firma", "unternehmen", "entreprise", "societe", "empresa", "bedrijf",
+    "organisatie", "branche", "sector", "ticker", "sic", "naics", "technologies",
+}  # fmt: skip
+
+
+@dataclass
+class Choice:
+    """A proposed line: ``field`` reads ``column``, with why and how sure."""
+
+    field: str
+    column: str
+    stage: str  # layout | header | values
+    confidence: float
+    reason: str
+    options: dict[str, str] = dataclasses.field(default_factory=dict)
+    language: str | None = None  # of the synonym a header matched
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``syncer init --json``)."""
+        return {
+            "field": self.field,
+            "column": self.column,
+            "stage": self.stage,
+            "confidence": round(self.confidence, 2),
+            "reason": self.reason,
+            "options": self.options,
+        }
+
+
+@dataclass
+class Line:
+    """A commented-out line: a column not mapped, with a suggestion and why."""
+
+    section: str  # columns | contact_custom_fields | account_custom_fields | "" (no section)
+    name: str  # the Reevo field, or a suggested custom field API name
+    column: str
+    reason: str
+    options: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``syncer init --json``)."""
+        return {
+            "section": self.section,
+            "name": self.name,
+            "column": self.column,
+            "reason": self.reason,
+            "options": self.options,
+        }
+
+
+@dataclass
+class Proposal:
+    """A proposed mapping for one file and target."""
+
+    target: str
+    layout: Layout | None
+    columns: list[str]
+    sampled_rows: int
+    chosen: list[Choice] = dataclasses.field(default_factory=list)
+    commented: list[Line] = dataclasses.field(default_factory=list)
+    region: str | None = None
+    region_reason: str | None = None
+    checks: list[str] = dataclasses.field(default_factory=list)
+    profiles: dict[str, Profile] = dataclasses.field(default_factory=dict)
+    #: why each column that looked like the e-mail was refused
+    email_refusals: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def chosen_for(self, name: str) -> Choice | None:
+        """The accepted line of field ``name``, if any."""
+        return next((c for c in self.chosen if c.field == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the proposal (``syncer init --json``)."""
+        layout = self.layout
+        return {
+            "target": self.target,
+            "layout": {"name": layout.name, "label": layout.label, "sources": list(layout.sources)}
+            if layout
+            else None,
+            "sampled_rows": self.sampled_rows,
+            "fields": [c.to_dict() for c in self.chosen],
+            "commented": [c.to_dict() for c in self.commented],
+            "default_region": {"region": self.region, "reason": self.region_reason}
+            if self.region
+            else None,
+            "check": list(self.checks),
+        }
+
+
+@dataclass
+class _Cand:
+    choice: Choice
+    rank: int  # stage: 0 layout, 1 header, 2 values
+    fit: float  # share of values that fit the field's kind
+    filled: float
+
+
+def read_sample(path: Path, rows: int = SAMPLE_ROWS) -> tuple[SourceTable, bool]:
+    """The file's first ``rows`` data rows (not the whole file: fast on a million rows), and
+    whether they are all of it. Raises SourceError when the file cannot be read."""
+    table = read_source(path, head_rows=rows + 1)
+    if table.rows <= rows:
+        return table, True
+    return dataclasses.replace(table, frame=table.frame.head(rows)), False
+
+
+def custom_name(header: str) -> str:
+    """A custom field API name for ``header``: ``Lead Source`` -> ``cus_field__Lead_Source``."""
+    ascii_text = unicodedata.normalize("NFKD", header).encode("ascii", "ignore").decode()
+    word = re.sub(r"[^0-9A-Za-z]+", "_", ascii_text).strip("_")
+    return f"cus_field__{word or 'column'}"
+
+
+def _pct(share: float) -> str:
+    return f"{round(share * 100)} %"
+
+
+def _fit(kind: FieldKind, p: Profile) -> float:
+    if kind in (FieldKind.EMAIL, FieldKind.OWNER_EMAIL):
+        return p.share("email")
+    if kind is FieldKind.PHONE:
+        return p.share("phone", "digits")
+    if kind is FieldKind.URL:
+        return p.share("url", "domain", "linkedin_person", "linkedin_company")
+    return 1.0 - p.share("email", "url", "linkedin_person", "linkedin_company")
+
+
+def _refusal(name: str, kind: FieldKind, p: Profile) -> str | None:
+    """Why a column's values cannot feed field ``name`` (None: they can)."""
+    if p.empty:
+        return "no value in the sampled rows" if kind is FieldKind.EMAIL else None
+    fit = _fit(kind, p)
+    if kind is FieldKind.EMAIL and fit < EMAIL_SHARE:
+        return f"only {_pct(fit)} of its values are e-mail addresses"
+    if kind in (FieldKind.PHONE, FieldKind.URL) and fit < 0.5:
+        what = "phone numbers" if kind is FieldKind.PHONE else "web addresses"
+        return f"only {_pct(fit)} of its values are {what}"
+    if kind is FieldKind.TEXT and fit < 0.5:
+        return "its values are e-mails or web addresses"
+    return None
+
+
+def _by_values(p: Profile, spec: TargetSpec) -> tuple[str, float, str] | None:
+    """(field, confidence, reason) a column's values alone point to."""
+    if p.empty:
+        return None
+    rules = (
+        ("email", p.share("email"), "e-mails", 0.9),
+        ("contact_linkedin_url", p.share("linkedin_person"), "LinkedIn profile URLs", 0.9),
+        ("account_linkedin_url", p.share("linkedin_company"), "LinkedIn company URLs", 0.9),
+        ("phone_number", p.share("phone"), "phone numbers", 0.85),
+        ("account_website", p.share("url", "domain"), "web addresses or domains", 0.6),
+    )
+    for name, share, what, weight in rules:
+        if name in spec.fields and share >= EMAIL_SHARE:
+            return name, weight * share, f"{_pct(share)} of values are {what}"
+    return None
+
+
+def _candidates(
+    columns: list[str], profiles: dict[str, Profile], spec: TargetSpec, layout: Layout | None
+) -> tuple[list[_Cand], dict[str, str]]:
+    """Every acceptable (field, column) candidate, and why columns that looked like the e-mail
+    were refused. Columns the layout knows are not guessed at by header or values."""
+    fields = tuple(spec.fields)
+    cands: list[_Cand] = []
+    refused_email: dict[str, str] = {}
+    by_key: dict[str, str] = {}
+    for col in columns:
+        by_key.setdefault(header_key(col), col)
+    claimed = {c for c in columns if layout and header_key(c) in layout.headers()}
+
+    def add(
+        name: str, col: str, rank: int, confidence: float, reason: str, lang: str | None
+    ) -> bool:
+        kind = spec.fields[name]
+        p = profiles[col]
+        why = _refusal(name, kind, p)
+        if why is not None:
+            if kind is FieldKind.EMAIL:
+                refused_email[col] = why
+            return False
+        choice = Choice(name, col, _STAGES[rank], confidence, reason, language=lang)
+        cands.append(_Cand(choice, rank, _fit(kind, p), p.filled))
+        return True
+
+    if layout is not None:
+        for name, headers in layout.fields.items():
+            if name not in spec.fields:
+                continue
+            for i, header in enumerate(headers):
+                found = by_key.get(header_key(header))
+                if found is not None:
+                    add(name, found, 0, max(0.9, 0.99 - 0.02 * i), layout.label, None)
+    for col in columns:
+        if col in claimed:
+            continue
+        m = match_header(col, fields)
+        if m is not None:
+            language = LANGUAGES.get(m.language, m.language)
+            if m.exact:
+                reason, confidence = (
+                    f'header ~ "{col.strip().lstrip(chr(0xFEFF))}" ({language})',
+                    0.95,
+                )
+            else:
+                reason = f'header ~ "{m.synonym}" ({language}, {m.score:g} % alike)'
+                confidence = 0.9 * m.score / 100
+            if add(m.field, col, 1, confidence, reason, m.language):
+                continue
+        guess = _by_values(profiles[col], spec)
+        if guess is not None:
+            add(guess[0], col, 2, guess[1], guess[2], None)
+    return cands, refused_email
+
+
+def _region(
+    columns: list[str], frame: pl.DataFrame, phone: str | None, languages: Counter[str]
+) -> tuple[str, str, bool]:
+    """(default region, why, is it a guess to check) for phone numbers without a +prefix."""
+    best: tuple[int, int, str, str] | None = None
+    for col in columns:
+        if is_country_header(col):
+            region, n, total = country_region(frame[col].to_list())
+            if region is not None and (best is None or n > best[0]):
+                best = (n, total, region, col)
+    if best is not None and best[0] * 2 >= best[1]:
+        n, total, region, col = best
+        return region, f'{n} of {total} rows in "{col}" say {region}', False
+    if phone is not None:
+        region_p, n, looked = phone_region(frame[phone].to_list())
+        if region_p is not None:
+            return (
+                region_p,
+                f"{n} of {looked} numbers have the country code of {region_p}",
+                n < looked,
+            )
+    for lang, _ in languages.most_common():
+        if lang in _LANG_REGION:
+            region = _LANG_REGION[lang]
+            return region, f"the headers are {LANGUAGES[lang]}: {region} assumed", True
+    return "US", "no country column, +prefix or non-English header to go by: US assumed", True
+
+
+def _custom_line(
+    col: str, p: Profile, spec: TargetSpec, layout: Layout | None, values: list[str | None]
+) -> Line:
+    words = set(normalize(col).split())
+    sections = spec.custom_sections
+    section = ""
+    if sections:
+        account = "account_custom_fields" in sections and bool(words & _ACCOUNT_WORDS)
+        section = "account_custom_fields" if account else sections[0]
+    options: dict[str, str] = {}
+    reason = ""
+    sep = layout.separator_for(col) if layout is not None else None
+    shares = {s: list_share(values, s) for s in ([sep] if sep else [])}
+    shares.update({s: v for s, v in p.lists.items() if s not in shares})
+    multi = [(v, s) for s, v in shares.items() if v >= (0.2 if s == sep else 0.3)]
+    if p.empty:
+        reason = "empty in the sampled rows"
+    elif multi and section:
+        share, sep_used = max(multi)
+        options["split"] = sep_used
+        reason = f'{_pct(share)} of values are "{sep_used}"-separated lists'
+    elif p.share("date") >= 0.8:
+        reason = f"{_pct(p.share('date'))} of values are dates"
+    elif p.share("email") >= EMAIL_SHARE:
+        reason = f"{_pct(p.share('email'))} of values are e-mails (another column is the e-mail)"
+    return Line(section, custom_name(col), col, reason, options)
+
+
+def propose(
+    columns: list[str], frame: pl.DataFrame, *, target: str = "account_contact"
+) -> Proposal:
+    """Propose a mapping of ``columns`` (the file's headers; ``frame`` holds a sample of its
+    rows, one String column per header) for ``target``. Never raises for the data."""
+    spec = TARGETS[target]
+    sample = frame.head(PROFILE_ROWS)
+    values = {c: sample[c].to_list() for c in columns}
+    profiles = {c: profile(values[c], sample.height) for c in columns}
+    layout = detect(columns)
+    cands, refused = _candidates(columns, profiles, spec, layout)
+    out = Proposal(target, layout, list(columns), frame.height, profiles=profiles)
+    out.email_refusals = refused
+    used: set[str] = set()
+    winners: dict[str, _Cand] = {}
+    for cand in sorted(cands, key=lambda c: (c.rank, -c.choice.confidence, -c.fit, -c.filled)):
+        name, col = cand.choice.field, cand.choice.column
+        if col in used:
+            continue
+        if name in winners:
+            won = winners[name].choice
+            out.commented.append(
+                Line("columns", name, col, f'{cand.choice.reason}; "{won.column}" is used')
+            )
+            used.add(col)
+            continue
+        kind = spec.fields[name]
+        p = profiles[col]
+        if kind is FieldKind.OWNER_EMAIL and (p.empty or p.share("email") < EMAIL_SHARE):
+            used.add(col)
+            out.commented.append(Line("columns", name, col, _owner_reason(p)))
+            what = "is empty in the sample" if p.empty else "holds names, not e-mails"
+            out.checks.append(
+                f'{name}: "{col}" {what}; Reevo needs the owner\'s e-mail. Map names to e-mails '
+                f"with owners: (e.g. {{column: {col}, owners: owners.csv}}) or leave it out"
+            )
+            continue
+        winners[name] = cand
+        used.add(col)
+    order = {n: i for i, n in enumerate(spec.fields)}
+    out.chosen = sorted((c.choice for c in winners.values()), key=lambda c: order[c.field])
+    languages = Counter(c.language for c in out.chosen if c.language and c.language != "en")
+    phones = [c for c in out.chosen if spec.fields[c.field] is FieldKind.PHONE]
+    if phones:
+        region, why, guess = _region(columns, sample, phones[0].column, languages)
+        out.region, out.region_reason = region, why
+        for c in phones:
+            c.options = {"format": "e164", "default_region": region}
+            c.reason += f"; region {region}: {why}"
+        if guess:
+            out.checks.append(f"phone default_region {region} is a guess ({why})")
+    for col in columns:
+        if col not in used:
+            out.commented.append(_custom_line(col, profiles[col], spec, layout, values[col]))
+    _dedupe_names(out.commented)
+    _add_checks(out)
+    return out
+
+
+def _owner_reason(p: Profile) -> str:
+    if p.empty:
+        return "empty in the sampled rows; Reevo needs the owner's e-mail"
+    example = next((v for v in p.examples if "@" not in v), p.examples[0])
+    return (
+        f'holds names (e.g. "{example}"), not e-mails: Reevo needs the owner\'s e-mail; '
+        "map names with owners: {Name: e-mail, ...} or owners: owners.csv"
+    )
+
+
+def _dedupe_names(lines: list[Line]) -> None:
+    seen: Counter[tuple[str, str]] = Counter()
+    for line in lines:
+        if line.section in ("columns",):
+            continue
+        key = (line.section, line.name.casefold())
+        seen[key] += 1
+        if seen[key] > 1:
+            line.name = f"{line.name}_{seen[key]}"
+
+
+def _add_checks(out: Proposal) -> None:
+    for c in out.chosen:
+        if c.confidence < CHECK_BELOW:
+            out.checks.append(
+                f'{c.field} <- "{c.column}": {c.reason} (confidence {c.confidence:.2f})'
+            )
+    email = out.chosen_for("email")
+    if email is not None:
+        p = out.profiles[email.column]
+        if p.filled < 1.0:
+            out.checks.append(
+                f'{_pct(1 - p.filled)} of sampled rows have no e-mail in "{email.column}": '
+                "they will be invalid (missing_email)"
+            )
+    if out.layout is not None:
+        out.checks += list(out.layout.notes)
+
+
+def require_email(proposal: Proposal, source: str) -> None:
+    """Raise SourceError (exit 2) listing the columns when no column can be the e-mail."""
+    if proposal.chosen_for("email") is not None:
+        return
+    spec = TARGETS[proposal.target]
+    if "email" not in spec.fields:
+        return
+    listed = ", ".join(f'"{c}"' for c in proposal.columns[:40]) or "(none)"
+    if len(proposal.columns) > 40:
+        listed += f" ... ({len(proposal.columns) - 40} more)"
+    near = [f'"{c}": {why}' for c, why in proposal.email_refusals.items()]
+    for col, p in proposal.profiles.items():
+        if col not in proposal.email_refusals and 0 < p.share("email") < EMAIL_SHARE:
+            near.append(f'"{col}": {_pct(p.share("email"))} of its values are e-mail addresses')
+    seen = "\n".join(f"  {n}" for n in near[:10])
+    raise SourceError(
+        f"{source}: no column can be the e-mail address, which Reevo needs for every contact. "
+        f"A column is taken for it when its header says e-mail (Email, E-Mail-Adresse, Courriel, "
+        f"Correo electrónico...) or when at least {_pct(EMAIL_SHARE)} of its values in the "
+        f"first {proposal.sampled_rows:,} rows are e-mail addresses."
+        + (f" Closest:\n{seen}\n" if seen else " ")
+        + f"The file's columns are: {listed}. Add a column of e-mail addresses (or export the "
+        "list with one), or write the mapping by hand (README, 'Mapping files') with "
+        "'email: <column>'. Nothing was written.",
+        path=source,
+    )
