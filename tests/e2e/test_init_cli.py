@@ -1,0 +1,330 @@
+"""`syncer init` end to end (in-process through click, for speed): for each known export layout,
+a file with the tool's real header and a few rows gives exactly the expected mapping, and
+`syncer validate` with it exits 0 or 1, never 2. Plus the contract: default output path, no
+overwrite without --force, exit codes, --json.
+
+Where each header comes from (also in syncer/proposal/layouts/<name>.yaml):
+
+- hubspot_contacts.csv: HubSpot's default contacts view export, as public scripts reading
+  hubspot-crm-exports-*.csv quote it; labels per
+  https://knowledge.hubspot.com/articles/kcs_article/contacts/how-do-i-import-contacts
+- salesforce_contacts.csv / salesforce_leads.csv: report headers public importers of Salesforce
+  "Details Only" reports expect; labels per
+  https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_contact.htm
+  (the footer lines are Salesforce's report footer)
+- apollo.csv: Apollo's contacts export header as public tools quote it;
+  https://knowledge.apollo.io/hc/en-us/articles/4409161532045
+- zoominfo.csv: ZoomInfo's contact export header as public importers quote it;
+  https://docs.zoominfo.com/reference/searchinterface_searchcontact
+- linkedin_connections.csv: LinkedIn's Connections.csv,
+  https://endearist.com/en/blog/how-to-export-linkedin-connections
+- pipedrive_people.csv: Pipedrive's "Person - ..." export columns,
+  https://support.pipedrive.com/en/article/importing-data-into-pipedrive-with-spreadsheets
+- zoho_crm.csv: a Zoho CRM contacts export header as public code quotes it;
+  https://github.com/Jkthompson82/zoho-deluge-library/blob/HEAD/reference/api_fields/lead_module_api_names.md
+- google_contacts_legacy.csv: https://gist.github.com/janoamaral/30b3dac7961609715872e8c065406de3
+- google_contacts.csv: Google's current "Google CSV" header as public parsers quote it
+- outlook_contacts.csv: https://app.unpkg.com/csv-linkedin-parser@1.0.1/files/test/fixtures/testerN.csv
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from syncer.cli import cli
+
+EXPORTS = Path(__file__).resolve().parents[1] / "data" / "exports"
+
+
+def _phone(column: str, region: str) -> dict[str, str]:
+    return {"column": column, "format": "e164", "default_region": region}
+
+
+#: layout file -> (label in the line comments, expected `columns:`, expected commented lines)
+LAYOUTS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
+    "hubspot_contacts": (
+        "HubSpot contacts export",
+        {
+            "email": "Email",
+            "first_name": "First Name",
+            "last_name": "Last Name",
+            "phone_number": _phone("Phone Number", "US"),
+            "company": "Associated Company",
+        },
+        ["# contact_owner_email: Contact owner", "#   cus_field__Lead_Status: Lead Status"],
+    ),
+    "salesforce_contacts": (
+        "Salesforce contacts report",
+        {
+            "email": "Email",
+            "first_name": "First Name",
+            "last_name": "Last Name",
+            "phone_number": _phone("Phone", "US"),
+            "company": "Account Name",
+            "title": "Title",
+        },
+        ["# phone_number: Mobile", "# account_owner_email: Account Owner"],
+    ),
+    "salesforce_leads": (
+        "Salesforce leads report",
+        {
+            "email": "Email",
+            "first_name": "First Name",
+            "last_name": "Last Name",
+            "company": "Company / Account",
+            "title": "Title",
+        },
+        ["# contact_owner_email: Lead Owner", "#   cus_field__Lead_Source: Lead Source"],
+    ),
+    "apollo": (
+        "Apollo contacts export",
+        {
+            "email": "Email",
+            "first_name": "First Name",
+            "last_name": "Last Name",
+            "phone_number": _phone("Work Direct Phone", "AE"),
+            "company": "Company",
+            "title": "Title",
+            "contact_linkedin_url": "Person Linkedin Url",
+            "account_linkedin_url": "Company Linkedin Url",
+            "account_website": "Website",
+        },
+        [
+            "# company: Company Name for Emails",
+            "# contact_owner_email: Contact Owner",
+            "#   cus_field__Email_Status: Email Status",
+            "#   cus_field__Departments: {column: Departments, split: ','}",
+        ],
+    ),
+    "zoominfo": (
+        "ZoomInfo contacts export",
+        {
+            "email": "Email Address",
+            "first_name": "First Name",
+            "last_name": "Last Name",
+            "middle_name": "Middle Name",
+            "phone_number": _phone("Direct Phone Number", "US"),
+            "company": "Company Name",
+            "title": "Job Title",
+            "department": "Department",
+            "contact_linkedin_url": "LinkedIn Contact Profile URL",
+            "contact_zoominfo_url": "ZoomInfo Contact Profile URL",
+            "account_linkedin_url": "LinkedIn Company Profile URL",
+            "account_facebook_url": "Facebook Company Profile URL",
+            "account_zoominfo_url": "ZoomInfo Company Profile URL",
+            "account_x_url": "Twitter Company Profile URL",
+            "account_website": "Website",
+        },
+        ["#   cus_field__Email_Domain: Email Domain"],
+    ),
+    "linkedin_connections": (
+        "LinkedIn connections export",
+        {
+            "email": "Email Address",
+            "first_name": "First Name",
+            "last_name": "Last Name",
+            "company": "Company",
+            "title": "Position",
+            "contact_linkedin_url": "URL",
+        },
+        ["#   cus_field__Connected_On: Connected On  # 100 % of values are dates"],
+    ),
+    "pipedrive_people": (
+        "Pipedrive people export",
+        {
+            "email": "Person - Email - Work",
+            "first_name": "Person - First name",
+            "last_name": "Person - Last name",
+            "phone_number": _phone("Person - Phone - Work", "GB"),
+            "company": "Person - Organization",
+            "title": "Person - Title",
+        },
+        ["# email: Person - Email - Home", "# phone_number: Person - Phone - Mobile"],
+    ),
+    "zoho_crm": (
+        "Zoho CRM export",
+        {
+            "email": "Email",
+            "first_name": "First Name",
+            "last_name": "Last Name",
+            "phone_number": _phone("Mobile", "US"),
+            "company": "Account Name",
+        },
+        ["#   cus_field__Account_Name_id: Account Name.id"],
+    ),
+    "google_contacts_legacy": (
+        "Google Contacts export",
+        {
+            "email": "E-mail 1 - Value",
+            "first_name": "Given Name",
+            "last_name": "Family Name",
+            "middle_name": "Additional Name",
+            "phone_number": _phone("Phone 1 - Value", "PL"),
+        },
+        ["#   cus_field__E_mail_2_Value: E-mail 2 - Value"],
+    ),
+    "google_contacts": (
+        "Google Contacts export",
+        {
+            "email": "E-mail 1 - Value",
+            "first_name": "First Name",
+            "last_name": "Last Name",
+            "middle_name": "Middle Name",
+            "phone_number": _phone("Phone 1 - Value", "PT"),
+            "company": "Organization Name",
+            "title": "Organization Title",
+            "department": "Organization Department",
+        },
+        ["#   cus_field__Labels: Labels"],
+    ),
+    "outlook_contacts": (
+        "Outlook contacts export",
+        {
+            "email": "E-mail Address",
+            "first_name": "First Name",
+            "last_name": "Last Name",
+            "middle_name": "Middle Name",
+            "phone_number": _phone("Business Phone", "GB"),
+            "company": "Company",
+            "title": "Job Title",
+            "department": "Department",
+            "account_website": "Web Page",
+        },
+        ["# phone_number: Mobile Phone", "#   cus_field__Title: Title"],
+    ),
+}
+
+
+def _init(*args: str | Path) -> Result:
+    result = CliRunner().invoke(cli, [str(a) for a in ("init", *args)])
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+def _copy(name: str, tmp_path: Path) -> Path:
+    return Path(shutil.copy(EXPORTS / f"{name}.csv", tmp_path / f"{name}.csv"))
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+def test_known_layout_gives_the_expected_mapping(name: str, tmp_path: Path) -> None:
+    label, columns, commented = LAYOUTS[name]
+    source = _copy(name, tmp_path)
+    result = _init(source)
+    assert result.exit_code in (0, 1), result.output
+    mapping = tmp_path / f"{name}.yaml"
+    text = mapping.read_text(encoding="utf-8")
+    assert yaml.safe_load(text) == {"target": "account_contact", "columns": columns}
+    lines = text.splitlines()
+    for field in columns:
+        line = next(ln for ln in lines if ln.startswith(f"  {field}: "))
+        assert line.split("  # ", 1)[1].startswith(label), line
+    for want in commented:
+        assert any(ln.strip().startswith(want.strip()) for ln in lines), (want, text)
+    check = CliRunner().invoke(cli, ["validate", str(source), "--mapping", str(mapping)])
+    assert check.exit_code in (0, 1), check.output
+
+
+def test_json_prints_the_proposal_with_confidences(tmp_path: Path) -> None:
+    source = _copy("hubspot_contacts", tmp_path)
+    result = _init(source, "--json")
+    out = json.loads(result.output.strip().splitlines()[-1])
+    assert out["command"] == "init" and out["exit_code"] == result.exit_code == 0
+    assert out["error"] is None and out["layout"]["name"] == "hubspot_contacts"
+    assert out["mapping"] == str(tmp_path / "hubspot_contacts.yaml")
+    email = next(f for f in out["fields"] if f["field"] == "email")
+    assert email == {
+        "field": "email",
+        "column": "Email",
+        "stage": "layout",
+        "confidence": 0.99,
+        "reason": "HubSpot contacts export",
+        "options": {},
+    }
+    owner = next(c for c in out["commented"] if c["name"] == "contact_owner_email")
+    assert owner["column"] == "Contact owner" and "owners:" in owner["reason"]
+    assert out["validate"] == {
+        "rows": 4,
+        "sample": False,
+        "ready": 4,
+        "duplicate": 0,
+        "invalid": 0,
+        "issues": {},
+    }
+
+
+def test_never_overwrites_without_force(tmp_path: Path) -> None:
+    source = _copy("zoho_crm", tmp_path)
+    mapping = tmp_path / "zoho_crm.yaml"
+    mapping.write_text("mine\n", encoding="utf-8")
+    result = _init(source)
+    assert result.exit_code == 2
+    assert "--force" in result.output and "-o" in result.output
+    assert mapping.read_text(encoding="utf-8") == "mine\n"
+    other = tmp_path / "other.yaml"
+    assert _init(source, "-o", other).exit_code == 0 and other.exists()
+    assert _init(source, "--force").exit_code == 0
+    assert yaml.safe_load(mapping.read_text(encoding="utf-8"))["columns"]["email"] == "Email"
+
+
+def test_invalid_rows_exit_1_and_are_named(tmp_path: Path) -> None:
+    source = _copy("linkedin_connections", tmp_path)
+    result = _init(source)
+    assert result.exit_code == 1, result.output
+    assert "2 ready, 0 duplicate, 2 invalid" in result.output
+    assert "to fix: 2 missing_email" in result.output
+    assert "check by hand:" in result.output
+
+
+def test_no_email_column_exits_2_listing_the_columns(tmp_path: Path) -> None:
+    source = tmp_path / "people.csv"
+    source.write_text(
+        "Name,Email Opt Out,Email Domain,Email Status,Secondary Email Verified\n"
+        "Ann Lee,false,acme.com,Verified,true\nBo Chan,true,globex.com,Bounced,false\n",
+        encoding="utf-8",
+    )
+    result = _init(source, "--json")
+    assert result.exit_code == 2
+    assert not (tmp_path / "people.yaml").exists()
+    out = json.loads(result.output.strip().splitlines()[-1])
+    message = out["error"]["message"]
+    assert out["error"]["code"] == "source" and "no column can be the e-mail" in message
+    assert '"Email Opt Out"' in message and "Nothing was written" in message
+    assert all(f["field"] != "email" for f in out["fields"])  # the proposal so far
+
+
+def test_unreadable_file_exits_2(tmp_path: Path) -> None:
+    result = _init(tmp_path / "missing.csv")
+    assert result.exit_code == 2 and "does not exist" in result.output
+    assert not (tmp_path / "missing.yaml").exists()
+
+
+def test_unknown_target_is_a_usage_error(tmp_path: Path) -> None:
+    result = _init(_copy("zoho_crm", tmp_path), "--target", "deals")
+    assert result.exit_code == 2 and "account_contact" in result.output
+
+
+def test_fuzzy_headers_in_german(tmp_path: Path) -> None:
+    source = tmp_path / "kontakte.csv"
+    source.write_text(
+        "\ufeffVorname;Nachname;E-Mail-Adresse;Telefon;Firma;Land\n"
+        "Jana;Schulz;jana@schulz.example;030 1234567;Schulz GmbH;Deutschland\n"
+        "Paul;Meier;paul@meier.example;+49 89 1234567;Meier AG;Deutschland\n",
+        encoding="utf-8",
+    )
+    assert _init(source).exit_code == 0
+    text = (tmp_path / "kontakte.yaml").read_text(encoding="utf-8")
+    assert yaml.safe_load(text)["columns"] == {
+        "email": "E-Mail-Adresse",
+        "first_name": "Vorname",
+        "last_name": "Nachname",
+        "phone_number": _phone("Telefon", "DE"),
+        "company": "Firma",
+    }
+    assert '  email: E-Mail-Adresse  # header ~ "E-Mail-Adresse" (German)' in text
