@@ -9,6 +9,7 @@ its message, which always says what to do next. Anything else is a bug and surfa
 
     SyncerError                 message says what to do next; exit_code for the CLI
     ├── ConfigError             flags / env / settings (all problems collected)     exit 2
+    │   └── LedgerTooNew        the ledger was written by a newer syncer             exit 2
     ├── MappingError            YAML mapping: file, line, suggestion                exit 2
     ├── SourceError             unreadable input, missing mapped columns            exit 2
     ├── RunLocked               another run imports into the same org and target    exit 2
@@ -63,6 +64,8 @@ HINTS: dict[str, str] = {
     "--again; otherwise import the newer file.",
     "interrupted": "Run the same command again to resume: rows Reevo already accepted are not "
     "sent again.",
+    "ledger_too_new": "Upgrade syncer to the version that wrote this ledger (pip install "
+    "--upgrade syncer), or use another ledger with --ledger PATH.",
 }
 
 
@@ -107,6 +110,12 @@ class ConfigError(SyncerError):
     ) -> None:
         super().__init__(message, code=code, hint=hint)
         self.problems = problems or [message]
+
+
+class LedgerTooNew(ConfigError):
+    """The ledger's schema version is newer than this syncer's: refused, never downgraded."""
+
+    code = "ledger_too_new"
 
 
 class MappingError(SyncerError):

@@ -7,6 +7,24 @@ returned, the last status and when. It stores no row data beyond that, and never
 Durability: WAL mode with ``synchronous=NORMAL``; results are buffered and committed by one
 writer in small batches (every ``batch_rows`` rows or ``batch_seconds``), so after ``kill -9``
 only the last uncommitted batch is sent again on resume.
+
+Schema version: ``meta.schema_version`` (:data:`SCHEMA_VERSION`) covers the whole file, the
+inbox registry's tables (syncer.registry) included. Opening a ledger reads it: an older ledger is
+migrated in place, one step per version (:data:`_MIGRATIONS`), inside one write transaction (a
+second process opening it at the same time waits, then finds it done); a ledger from a NEWER
+syncer is refused (:class:`LedgerTooNew`, exit 2), never downgraded. Versions:
+
+1. syncer 0.1.0: ``runs`` (``kept_results``/``kept_failures`` were added to it later, still
+   as version 1), ``synced`` with ``contact_id``/``account_id``, ``org_links``, ``meta``. Its
+   ``schema_version`` was written but never read.
+2. ``synced.ids``: the ids Reevo gave the key as one JSON object, e.g.
+   ``{"contact_id": ..., "account_id": ...}`` (later targets: ``reevo_account_id``,
+   ``reevo_opportunity_id``...). Migrating fills it from ``contact_id``/``account_id``.
+   Both are written from then on: ``ids`` is where every target's ids live, and the two
+   columns stay filled for ``account_contact`` so syncer 0.1.0, which does not check the
+   version, still reads and writes a migrated ledger correctly (``contact_id``/``account_id``
+   are what :class:`SyncedRow` reports for them). A new id merges into ``ids`` (JSON merge
+   patch); an outcome without ids keeps the ones remembered.
 """
 
 from __future__ import annotations
@@ -16,16 +34,17 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from syncer.errors import ConfigError
+from syncer.errors import ConfigError, LedgerTooNew
 from syncer.models import RowOutcome, RowStatus
 
-SCHEMA_VERSION = 1
+#: the ledger layout this code reads and writes (see the module docstring for each version)
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -49,7 +68,9 @@ CREATE TABLE IF NOT EXISTS runs (
     requests      INTEGER,
     message       TEXT,
     results_path  TEXT,
-    failures_path TEXT
+    failures_path TEXT,
+    kept_results  TEXT,
+    kept_failures TEXT
 );
 CREATE TABLE IF NOT EXISTS synced (
     org         TEXT NOT NULL,
@@ -58,6 +79,7 @@ CREATE TABLE IF NOT EXISTS synced (
     body_sha256 TEXT,
     contact_id  TEXT,
     account_id  TEXT,
+    ids         TEXT,
     last_status TEXT NOT NULL,
     last_error  TEXT,
     run_id      INTEGER,
@@ -117,6 +139,11 @@ class SyncedRow(NamedTuple):
     last_status: str
     run_id: int | None
     updated_at: str
+    ids_json: str | None = None  # every id Reevo gave the key, as JSON (see ids())
+
+    def ids(self) -> dict[str, str]:
+        """The ids Reevo gave this key, by name (``contact_id``, ``account_id``...)."""
+        return dict(json.loads(self.ids_json)) if self.ids_json else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,24 +199,25 @@ class Ledger:
         self.batch_seconds = batch_seconds
         self._pending: list[tuple[Any, ...]] = []
         self._last_commit = time.monotonic()
+        #: the schema version this open migrated the file from (None: it was current or new)
+        self.migrated_from: int | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # a long busy timeout: two processes sharing one ledger wait for each other's short
             # write transactions instead of failing with 'database is locked'
             self._db = sqlite3.connect(str(path), timeout=120, isolation_level=None)
+        except (sqlite3.Error, OSError) as exc:
+            raise _unusable(path, exc) from exc
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            self._add_run_columns()
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+            self._open_schema()
         except (sqlite3.Error, OSError) as exc:
-            raise ConfigError(
-                f"cannot open the ledger {path}: {exc}. "
-                "Check the path is writable, or choose another with --ledger PATH."
-            ) from exc
+            self._db.close()
+            raise _unusable(path, exc) from exc
+        except BaseException:
+            self._db.close()
+            raise
 
     # -- context management -------------------------------------------------
     def __enter__(self) -> Ledger:
@@ -212,20 +240,29 @@ class Ledger:
         for batch in iter_chunks(keys, 900):
             marks = ",".join("?" * len(batch))
             cur = self._db.execute(
-                "SELECT key, body_sha256, contact_id, account_id, last_status, run_id, updated_at"
-                f" FROM synced WHERE org=? AND target=? AND key IN ({marks})",
+                "SELECT key, body_sha256, contact_id, account_id, last_status, run_id,"
+                f" updated_at, ids FROM synced WHERE org=? AND target=? AND key IN ({marks})",
                 (org, target, *batch),
             )
             out.update((row[0], SyncedRow._make(row)) for row in cur)
         return out
 
     def record(
-        self, org: str, target: str, run_id: int, key: str, sent_hash: str, outcome: RowOutcome
+        self,
+        org: str,
+        target: str,
+        run_id: int,
+        key: str,
+        sent_hash: str,
+        outcome: RowOutcome,
+        ids: Mapping[str, str] | None = None,
     ) -> None:
         """Buffer one pushed row's outcome; committed in batches by :meth:`maybe_flush`.
 
         A success stores the body hash (so the same body is not sent again); a failure keeps
-        the hash of the last success, so a later identical body is still re-sent.
+        the hash of the last success, so a later identical body is still re-sent. ``ids``
+        (default: the outcome's ``contact_id``/``account_id``) are merged into the key's; an
+        outcome with none keeps the key's ids.
         """
         ok = outcome.status == RowStatus.SUCCEEDED
         self._pending.append(
@@ -236,6 +273,7 @@ class Ledger:
                 sent_hash if ok else None,
                 outcome.contact_id,
                 outcome.account_id,
+                json.dumps(dict(ids), sort_keys=True) if ids else None,  # None: from the ids
                 outcome.status.value,
                 outcome.error or None,
                 run_id,
@@ -259,23 +297,7 @@ class Ledger:
             return
         rows, self._pending = self._pending, []
         with self._transaction():
-            self._db.executemany(
-                """
-                INSERT INTO synced (org, target, key, body_sha256, contact_id, account_id,
-                                    last_status, last_error, run_id, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (org, target, key) DO UPDATE SET
-                    body_sha256 = COALESCE(excluded.body_sha256, synced.body_sha256),
-                    contact_id  = COALESCE(excluded.contact_id, synced.contact_id),
-                    account_id  = COALESCE(excluded.account_id, synced.account_id),
-                    last_status = excluded.last_status,
-                    last_error  = excluded.last_error,
-                    run_id      = CASE WHEN excluded.body_sha256 IS NULL THEN synced.run_id
-                                       ELSE excluded.run_id END,
-                    updated_at  = excluded.updated_at
-                """,
-                rows,
-            )
+            self._db.executemany(_UPSERT_SYNCED, rows)
         self._last_commit = time.monotonic()
 
     # -- runs -------------------------------------------------------------------
@@ -441,19 +463,32 @@ class Ledger:
     def _transaction(self) -> _Tx:
         return _Tx(self._db)
 
-    def _add_run_columns(self) -> None:
-        """Add the runs columns newer than a ledger's schema (idempotent; safe when two
-        processes open an old ledger at once: checked again inside the write lock)."""
+    def _open_schema(self) -> None:
+        """Create a new ledger, or check an existing one's version and migrate it.
 
-        def missing() -> list[str]:
-            have = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
-            return [c for c in _RUN_COLUMNS_ADDED if c not in have]
-
-        if not missing():
+        The version is read first without a lock (the usual case: current, nothing to write),
+        then again inside BEGIN IMMEDIATE, so of two processes opening an old ledger at once
+        one migrates and the other finds it done.
+        """
+        db = self._db
+        version = _schema_version(db)
+        if version == SCHEMA_VERSION:
             return
+        _refuse_newer(self.path, version)
         with self._transaction():
-            for column in missing():
-                self._db.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
+            version = _schema_version(db)
+            _refuse_newer(self.path, version)
+            for statement in _SCHEMA.split(";"):  # not executescript: it would COMMIT first
+                if statement.strip():
+                    db.execute(statement)  # CREATE ... IF NOT EXISTS: the tables a file lacks
+            for step in range(version or SCHEMA_VERSION, SCHEMA_VERSION):
+                _MIGRATIONS[step](db)
+            db.execute(
+                "INSERT OR REPLACE INTO meta (name, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        if version is not None and version != SCHEMA_VERSION:
+            self.migrated_from = version
 
 
 class _Tx:
@@ -470,8 +505,87 @@ class _Tx:
         self._db.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
-#: runs columns added after schema version 1 (see Ledger._add_run_columns), all TEXT
-_RUN_COLUMNS_ADDED = ("kept_results", "kept_failures")
+def _unusable(path: Path, exc: BaseException) -> ConfigError:
+    return ConfigError(
+        f"cannot open the ledger {path}: {exc}. "
+        "Check the path is writable, or choose another with --ledger PATH."
+    )
+
+
+def _schema_version(db: sqlite3.Connection) -> int | None:
+    """The file's ledger schema version; None for a file with no ledger tables yet."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "meta" in tables:
+        row = db.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()
+        if row is not None:
+            try:
+                return int(row[0])
+            except ValueError:
+                raise sqlite3.DatabaseError(
+                    f"its schema_version {row[0]!r} is not a number"
+                ) from None
+    return 1 if tables & {"runs", "synced"} else None
+
+
+def _refuse_newer(path: Path, version: int | None) -> None:
+    if version is not None and version > SCHEMA_VERSION:
+        raise LedgerTooNew(
+            f"the ledger {path} was written by a newer syncer (ledger schema version "
+            f"{version}; this syncer reads up to {SCHEMA_VERSION}) and is left as it is: "
+            "upgrade syncer (pip install --upgrade syncer) to use it, or choose another "
+            "ledger with --ledger PATH."
+        )
+
+
+def _add_columns(db: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    """``ALTER TABLE table ADD COLUMN`` for each of ``columns`` (name -> type) it lacks."""
+    have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    for name, kind in columns.items():
+        if name not in have:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+
+#: SQL: the ``ids`` JSON of a contact id and an account id (NULL when both are; json_patch drops
+#: a null member). Built in SQLite, not with json.dumps per row: the ledger records every row.
+_IDS_FROM_COLUMNS = (
+    "NULLIF(json_patch('{{}}', json_object('account_id', {account}, 'contact_id', {contact})), "
+    "'{{}}')"
+)
+_IDS_5_6 = _IDS_FROM_COLUMNS.format(contact="?5", account="?6")
+
+#: one buffered outcome into ``synced`` (parameters as Ledger.record buffers them; ?7: explicit
+#: ids JSON, else built from ?5/?6)
+_UPSERT_SYNCED = f"""
+INSERT INTO synced (org, target, key, body_sha256, contact_id, account_id,
+                    ids, last_status, last_error, run_id, updated_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, COALESCE(?7, {_IDS_5_6}), ?8, ?9, ?10, ?11)
+ON CONFLICT (org, target, key) DO UPDATE SET
+    body_sha256 = COALESCE(excluded.body_sha256, synced.body_sha256),
+    contact_id  = COALESCE(excluded.contact_id, synced.contact_id),
+    account_id  = COALESCE(excluded.account_id, synced.account_id),
+    ids         = CASE WHEN excluded.ids IS NULL THEN synced.ids
+                       ELSE json_patch(COALESCE(synced.ids, '{{}}'), excluded.ids)
+                  END,
+    last_status = excluded.last_status,
+    last_error  = excluded.last_error,
+    run_id      = CASE WHEN excluded.body_sha256 IS NULL THEN synced.run_id
+                       ELSE excluded.run_id END,
+    updated_at  = excluded.updated_at
+"""
+
+
+def _v1_to_v2(db: sqlite3.Connection) -> None:
+    """The runs columns an early version-1 ledger lacks; ``synced.ids``, filled from
+    ``contact_id``/``account_id``."""
+    _add_columns(db, "runs", {"kept_results": "TEXT", "kept_failures": "TEXT"})
+    _add_columns(db, "synced", {"ids": "TEXT"})
+    ids = _IDS_FROM_COLUMNS.format(contact="contact_id", account="account_id")
+    db.execute(f"UPDATE synced SET ids = {ids}")
+
+
+#: schema version N -> the step that makes a version-N ledger version N + 1 (in one transaction)
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
+
 
 _RUN_SELECT = """SELECT id, org, target, source, mapping, command, pid, started_at, finished_at,
                         outcome, exit_code, rows, counts, requests, message, results_path,

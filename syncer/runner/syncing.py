@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from syncer.errors import ConfigError, RunAborted, SourceError, StaleSource
-from syncer.ledger import Ledger, file_sha256, org_id
+from syncer.ledger import SCHEMA_VERSION, Ledger, file_sha256, org_id
 from syncer.mapping import Mapping
 from syncer.models import RowOutcome, RowStatus, RunSummary
 from syncer.paths import ledger_notes
@@ -100,6 +100,11 @@ def sync(
         existed = settings.ledger.exists()
         ledger = Ledger(settings.ledger)
         notes = ledger_notes(settings.ledger, existed=existed)
+        if ledger.migrated_from is not None:
+            notes.append(
+                f"upgraded the ledger {settings.ledger} from schema version "
+                f"{ledger.migrated_from} to {SCHEMA_VERSION} (its history is kept)"
+            )
     collected = Collected()
     plan = Plan(prepared, ledger, org, settings.full, collected, settings.progress)
     job = _Job(prepared, settings, base_url, api_key, org, ledger, plan, collected, notes=notes)
