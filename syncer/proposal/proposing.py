@@ -35,6 +35,8 @@ __all__ = [
 
 #: rows `syncer init` reads from the top of a file (and validates the mapping on)
 SAMPLE_ROWS = 5000
+#: a text file up to this size is read whole even for a sample (the reader's first chunk)
+_HEAD_BYTES = 1 << 20
 #: rows of the sample whose values are profiled
 PROFILE_ROWS = 2000
 #: the least share of e-mail addresses among a column's non-blank values for it to be `email`
@@ -146,6 +148,8 @@ def read_sample(path: Path, rows: int = SAMPLE_ROWS) -> tuple[SourceTable, bool]
     """The file's first ``rows`` data rows (not the whole file: fast on a million rows), and
     whether they are all of it. Raises SourceError when the file cannot be read."""
     table = read_source(path, head_rows=rows + 1)
+    if table.rows <= rows and table.format == "csv" and Path(path).stat().st_size > _HEAD_BYTES:
+        table = read_source(path)  # fewer records than lines (quoted line breaks): read it all
     if table.rows <= rows:
         return table, True
     return dataclasses.replace(table, frame=table.frame.head(rows)), False
@@ -153,7 +157,9 @@ def read_sample(path: Path, rows: int = SAMPLE_ROWS) -> tuple[SourceTable, bool]
 
 def custom_name(header: str) -> str:
     """A custom field API name for ``header``: ``Lead Source`` -> ``cus_field__Lead_Source``."""
-    ascii_text = unicodedata.normalize("NFKD", header).encode("ascii", "ignore").decode()
+    text = header.replace("ß", "ss").replace("Æ", "AE").replace("æ", "ae").replace("Ø", "O")
+    folded = unicodedata.normalize("NFKD", text.replace("ø", "o"))
+    ascii_text = folded.encode("ascii", "ignore").decode()
     word = re.sub(r"[^0-9A-Za-z]+", "_", ascii_text).strip("_")
     return f"cus_field__{word or 'column'}"
 
