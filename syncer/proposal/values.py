@@ -29,6 +29,7 @@ _DATE = re.compile(
     r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?: \d{1,2}:\d{2}(?::\d{2})?(?: ?[AP]M)?)?"
     r"|\d{1,2}\.? [A-Za-zÀ-ÿ]{3,9}\.? \d{4}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4})$"
 )
+_IP = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$|^[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}$", re.I)
 _NAME = re.compile(r"^[^\W\d_][^\W\d_'’.\-]*(?:[ '’.\-]+[^\W\d_][^\W\d_'’.\-]*){1,4}\.?$")
 _BOOL = {"true", "false", "yes", "no", "y", "n", "0", "1", "x", "ja", "nein", "oui", "non", "si"}
 #: separators of multi-value cells, most specific first
@@ -69,6 +70,8 @@ def _kind(value: str) -> str:
         return "bool"
     if _DATE.match(value):
         return "date"
+    if _IP.match(value):
+        return "ip"
     if _PHONE_CHARS.match(value):
         digits = sum(c.isdigit() for c in value)
         if 7 <= digits <= 15:

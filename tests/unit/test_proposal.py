@@ -109,6 +109,7 @@ def test_values_alone_find_email_phone_linkedin_and_website() -> None:
             "C": ["https://www.linkedin.com/in/ann", "linkedin.com/in/bo", None],
             "D": ["acme.com", "https://globex.com", "www.initech.io"],
             "E": ["2024-01-05", "2024-02-01", "2024-03-09"],
+            "ip_address": ["192.168.0.1", "10.0.0.2", "172.16.4.1"],  # not phone numbers
         }
     )
     assert mapped == {
