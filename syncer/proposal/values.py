@@ -38,7 +38,7 @@ LIST_SEPARATORS = (";", "|")
 
 @dataclass
 class Profile:
-    """Shares (0-1) of a column's distinct non-blank sampled values by what they look like."""
+    """Shares (0-1) of a column's non-blank sampled cells by what their values look like."""
 
     values: int = 0  # distinct non-blank values looked at
     filled: float = 0.0  # share of sampled rows that are not blank
@@ -86,8 +86,11 @@ def _kind(value: str) -> str:
 
 
 def profile(column: Iterable[str | None], rows: int) -> Profile:
-    """Profile one column from its sampled cells (``rows``: how many cells were sampled)."""
-    seen: dict[str, None] = {}
+    """Profile one column from its sampled cells (``rows``: how many cells were sampled).
+
+    Shares count non-blank cells (a value repeated ten times counts ten times); each distinct
+    value is classified once, and at most :data:`MAX_VALUES` distinct values are looked at."""
+    counts: Counter[str] = Counter()
     filled = 0
     for cell in column:
         if cell is None:
@@ -96,17 +99,21 @@ def profile(column: Iterable[str | None], rows: int) -> Profile:
         if not text:
             continue
         filled += 1
-        if len(seen) < MAX_VALUES:
-            seen.setdefault(text, None)
-    out = Profile(values=len(seen), filled=filled / rows if rows else 0.0)
-    if not seen:
+        if text in counts or len(counts) < MAX_VALUES:
+            counts[text] += 1
+    out = Profile(values=len(counts), filled=filled / rows if rows else 0.0)
+    if not counts:
         return out
-    counts = Counter(_kind(v) for v in seen)
-    out.shares = {k: n / len(seen) for k, n in counts.items()}
+    total = sum(counts.values())
+    kinds: Counter[str] = Counter()
+    for value, n in counts.items():
+        kinds[_kind(value)] += n
+    out.shares = {k: n / total for k, n in kinds.items()}
     out.lists = {
-        sep: sum(1 for v in seen if sep in v.strip(sep)) / len(seen) for sep in LIST_SEPARATORS
+        sep: sum(n for v, n in counts.items() if sep in v.strip(sep)) / total
+        for sep in LIST_SEPARATORS
     }
-    out.examples = list(seen)[:3]
+    out.examples = list(counts)[:3]
     return out
 
 

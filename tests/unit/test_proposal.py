@@ -265,3 +265,9 @@ def test_read_sample_cut_inside_a_quoted_cell_reads_the_whole_file(tmp_path: Pat
     path.write_text("Email,Note\n" + body, encoding="utf-8")
     table, complete = read_sample(path, rows=15_000)
     assert not complete and table.rows == 15_000 and table.frame["Note"][0] == note
+
+
+def test_email_share_counts_cells_not_distinct_values() -> None:
+    values: list[str | None] = ["info@acme.com"] * 8 + ["n/a", "unknown"]
+    columns, frame = _frame({"Contact": values})
+    assert propose(columns, frame).chosen_for("email") is not None  # 8 of 10 cells
