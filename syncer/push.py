@@ -1,11 +1,14 @@
 """The worker pool: rows in, exactly one :class:`RowOutcome` per row out.
 
 A fixed number of worker tasks take rows from a bounded :class:`asyncio.Queue` (never one task
-per row). Every attempt first takes a token from the shared :class:`RateController`; each row's
-retries run in a fresh ``tenacity.AsyncRetrying`` whose stop/wait come from the pure policy in
-:mod:`syncer.reevo.retry`. A :class:`RunAborted` (401/403/quota, the retry budget, the circuit
-breaker) closes the pacer: requests in flight finish, every row not yet sent becomes
-``not_attempted`` and the iterator is drained so every input row is accounted for.
+per row). Every attempt first takes a token from the shared :class:`RateController`. Each row's
+retries are one explicit loop, :meth:`_Run.send`: after a retryable error it counts the error
+on the row, asks the pure policy (:func:`syncer.reevo.retry.decide`, through :meth:`_Run.judge`)
+what now, and on a retry spends it (the run's retry budget, for a non-429) and sleeps the
+policy's delay. Nothing else changes a row's retry state or the budget. A :class:`RunAborted`
+(401/403/quota, the retry budget, the circuit breaker) closes the pacer: requests in flight
+finish, every row not yet sent becomes ``not_attempted`` and the iterator is drained so every
+input row is accounted for.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ import time
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from syncer.errors import ReevoError, Retryable, RowRejected, RunAborted
 from syncer.models import RowOutcome, RowStatus
@@ -148,7 +149,8 @@ class _Breaker:
 
 
 class _RowState:
-    """Per-row bookkeeping for one AsyncRetrying loop."""
+    """One row's retry state; changed only by :meth:`_Run.attempt` (attempts) and
+    :meth:`_Run.send` (failures, throttles, decision)."""
 
     __slots__ = ("attempts", "decision", "failures", "throttles")
 
@@ -247,48 +249,50 @@ class _Run:
                 return
             await asyncio.sleep(min(left, 0.25))
 
-    def stop_after(self, state: _RowState) -> Callable[[RetryCallState], bool]:
-        def stop(retry_state: RetryCallState) -> bool:
-            outcome = retry_state.outcome
-            exc = outcome.exception() if outcome is not None else None
-            assert isinstance(exc, Retryable)
-            if exc.status == 429:
-                state.throttles += 1
-            else:
-                state.failures += 1
-            state.decision = decide(
-                exc,
-                failures=state.failures,
-                throttles=state.throttles,
-                policy=self.policy,
-                budget_left=self.budget.left,
-                idempotent=self.target.idempotent,
-                rand=random.random(),
-            )
-            if state.decision.action is Action.RETRY:
+    def judge(self, state: _RowState, error: Retryable, rand: float) -> Decision:
+        """What follows ``error``, the row's latest failure (already counted in ``state``).
+        Pure: reads the row's counts and the budget, changes nothing."""
+        return decide(
+            error,
+            failures=state.failures,
+            throttles=state.throttles,
+            policy=self.policy,
+            budget_left=self.budget.left,
+            idempotent=self.target.idempotent,
+            rand=rand,
+        )
+
+    async def send(self, state: _RowState, body: dict[str, Any]) -> Any:
+        """Send one row until Reevo answers it or the policy stops trying; return the answer.
+
+        Per failed attempt, in this order and only here: count the error on the row (a 429 as a
+        throttle, anything else as a failure), judge it, then either re-raise it (give up or
+        abort: the caller reads ``state.decision``) or spend one retry (``report.retries``, and
+        one unit of the budget unless it was a 429) and sleep the decision's delay. Errors that
+        are not :class:`Retryable` (rejections, aborts, a stopping run) propagate at once.
+        """
+        while True:
+            try:
+                return await self.attempt(state, body)
+            except Retryable as exc:
+                if exc.status == 429:
+                    state.throttles += 1
+                else:
+                    state.failures += 1
+                state.decision = self.judge(state, exc, random.random())
+                if state.decision.action is not Action.RETRY:
+                    raise
                 self.report.retries += 1
                 if exc.status != 429:
                     self.budget.spend()
-                return False
-            return True
-
-        return stop
+            await self.sleep(state.decision.delay_s)
 
     # -- one row -------------------------------------------------------------------------
     async def push_one(self, item: Item) -> None:
         source_row, _key, body = item
         state = _RowState()
-        retrying = AsyncRetrying(
-            retry=retry_if_exception_type(Retryable),
-            stop=self.stop_after(state),
-            wait=lambda _rs: state.decision.delay_s if state.decision else 0.0,
-            sleep=self.sleep,
-            reraise=True,
-        )
         try:
-            async for attempt in retrying:
-                with attempt:
-                    data = await self.attempt(state, body)
+            data = await self.send(state, body)
         except (_Stopped, PacingClosed):
             self.not_attempted(source_row, state.attempts)
             return

@@ -1,8 +1,9 @@
 """The retry policy as one pure function, plus the run-level retry budget.
 
 :func:`decide` answers "what now?" after one failed attempt of one row. It is pure (the random
-draw is an argument) so a table of cases pins it down. The worker pool feeds it from a fresh
-``tenacity.AsyncRetrying`` per row (see :mod:`syncer.push`).
+draw is an argument) so a table of cases pins it down. The worker pool calls it once per failed
+attempt from its explicit per-row loop (``syncer.push._Run.send``), which alone counts the
+failure and spends the budget.
 
 Rules, in order:
 

@@ -10,17 +10,22 @@ from typing import Any
 import httpx
 import pytest
 
+from syncer.errors import Retryable
 from syncer.models import RowOutcome, RowStatus
 from syncer.push import (
     CODE_AMBIGUOUS,
     CODE_REJECTED,
+    CODE_RETRIES_EXHAUSTED,
     CODE_STOPPED,
     PushReport,
     PushSettings,
+    _RowState,
+    _Run,
     make_client,
     push_rows,
 )
 from syncer.reevo.pacing import RateController
+from syncer.reevo.retry import Action
 from syncer.sandbox import SandboxApp, SandboxHandle
 
 TEST_KEY = "test-key-all-permissions"  # the conftest sandbox key
@@ -264,3 +269,88 @@ def test_slow_responses_past_the_timeout_are_retried(live_sandbox: SandboxHandle
     )
     assert statuses(outcomes) == {"succeeded": 40}
     assert report.retries >= 1
+
+
+# -- the per-row retry loop, against a scripted client -----------------------------------------
+E503 = Retryable("503", status=503, maybe_applied=True)
+T429 = Retryable("429", status=429)
+
+
+class ScriptedClient:
+    """Answers each send with the next scripted error, then {"contact_id": "c"} forever."""
+
+    def __init__(self, errors: list[Exception]) -> None:
+        self.errors = list(errors)
+        self.sent = 0
+
+    async def send(self, target: str, body: dict[str, Any]) -> dict[str, str]:
+        self.sent += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return {"contact_id": "c"}
+
+
+def scripted_run(errors: list[Exception], **settings: Any) -> tuple[_Run, list[RowOutcome]]:
+    """A pool of one row's worth, over ``errors``; returns it and its outcomes once pushed."""
+    outcomes: list[RowOutcome] = []
+    knobs = {"backoff_base_s": 0.0, "max_attempts": 4, **settings}
+
+    async def go() -> _Run:
+        run = _Run(
+            ScriptedClient(errors),  # type: ignore[arg-type]
+            "account_contact",
+            PushSettings(**knobs),
+            outcomes.append,
+            None,
+            RateController(1000),
+        )
+        await run.push_one((2, "k", {"email": "a@x.org"}))
+        return run
+
+    return asyncio.run(go()), outcomes
+
+
+def test_judging_a_failure_is_pure() -> None:
+    """The policy step of the loop changes nothing: the same question twice, the same answer,
+    and the row, the budget and the report as they were."""
+    run, _ = scripted_run([], retry_budget=1)
+
+    def snapshot(state: _RowState) -> tuple[Any, ...]:
+        return (
+            state.attempts, state.failures, state.throttles, state.decision,
+            run.budget.spent, run.budget.left, run.report.retries, run.report.requests,
+        )  # fmt: skip
+
+    for failures, throttles, error in [(1, 0, E503), (0, 2, T429), (4, 0, E503)]:
+        state = _RowState()
+        state.failures, state.throttles = failures, throttles
+        before = snapshot(state)
+        first, second = run.judge(state, error, 0.5), run.judge(state, error, 0.5)
+        assert first == second and snapshot(state) == before
+    run.budget.spend()  # an empty budget: judged as abort, still without spending anything
+    state = _RowState()
+    state.failures = 1
+    assert run.judge(state, E503, 0.5).action is Action.ABORT
+    assert run.judge(state, E503, 0.5).action is Action.ABORT and run.budget.spent == 1
+
+
+def test_budget_is_spent_once_per_retry_and_never_for_a_429() -> None:
+    run, (outcome,) = scripted_run([E503, T429, E503, T429, E503])
+    assert outcome.status is RowStatus.SUCCEEDED and outcome.attempts == 6
+    assert run.report.retries == 5 and run.report.requests == 6 and run.report.throttled == 2
+    assert run.budget.spent == 3  # the three 503s; the 429s are paced, not budgeted
+
+
+def test_a_row_that_gives_up_spends_nothing_for_its_last_failure() -> None:
+    run, (outcome,) = scripted_run([E503] * 10, max_attempts=3)
+    assert outcome.status is RowStatus.FAILED and outcome.code == CODE_RETRIES_EXHAUSTED
+    assert outcome.attempts == 3 and outcome.error.startswith("gave up after 3 attempts")
+    assert run.budget.spent == run.report.retries == 2  # two retries, then the policy said stop
+
+
+def test_an_empty_budget_stops_the_run_after_exactly_its_retries() -> None:
+    run, (outcome,) = scripted_run([E503] * 10, max_attempts=10, retry_budget=2)
+    assert outcome.status is RowStatus.FAILED and outcome.attempts == 3
+    assert run.budget.spent == run.report.retries == 2
+    assert run.report.aborted is not None and run.report.aborted.reason == "retry_budget"
+    assert "2 retries spent" in run.report.aborted.message
