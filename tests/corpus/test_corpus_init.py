@@ -32,6 +32,7 @@ def test_init_writes_a_working_mapping_or_says_why_not(path: Path, tmp_path: Pat
     assert result.exit_code in (0, 1), (result.exit_code, result.output, result.exception)
     assert out["error"] is None and out["mapping"] == str(mapping)
     check = CliRunner().invoke(
-        cli, ["validate", str(path), "--mapping", str(mapping), "--results", str(tmp_path / "r.csv")]
+        cli,
+        ["validate", str(path), "--mapping", str(mapping), "--results", str(tmp_path / "r.csv")],
     )
     assert check.exit_code in (0, 1), check.output
