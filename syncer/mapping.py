@@ -11,16 +11,28 @@ import difflib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 import phonenumbers
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from syncer.dates import check_formats
 from syncer.errors import MappingError, SourceError
+from syncer.nulls import DEFAULT_NULL_VALUES, parse_null_values
+from syncer.owners import owners_option
 from syncer.results import SOURCE_SUFFIX
+from syncer.yamldoc import Lines, parse_yaml
 
 __all__ = [
+    "DEFAULT_NULL_VALUES",
     "TARGETS",
     "DedupeSpec",
     "FieldKind",
@@ -29,6 +41,7 @@ __all__ = [
     "MappingDraft",
     "SourceSpec",
     "TargetSpec",
+    "absent_optional",
     "load_mapping",
     "read_mapping",
     "resolve_columns",
@@ -96,6 +109,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+NullValues = Annotated[tuple[str, ...] | None, BeforeValidator(parse_null_values)]
+Owners = Annotated[dict[str, str] | None, BeforeValidator(owners_option)]
+
+
 class FieldSpec(_Strict):
     """One entry under columns / contact_custom_fields / account_custom_fields."""
 
@@ -104,7 +121,43 @@ class FieldSpec(_Strict):
     format: Literal["e164"] | None = None
     default_region: str | None = None
     split: str | None = None
+    null_values: NullValues = Field(
+        default=None,
+        description="Cells that count as blank for this field, trimmed, any case (replaces the "
+        "top-level list; [] turns it off).",
+    )
+    on_invalid: Literal["reject", "drop", "warn"] = Field(
+        default="reject",
+        description="An invalid value: reject the row (default), drop the field from the row, "
+        "or warn and send it as written; drop and warn add a row warning. email: reject only.",
+    )
+    optional: bool = Field(
+        default=False,
+        description="The column may be absent from the file: the field is then not sent "
+        "(a note says so). Not for email.",
+    )
+    owners: Owners = Field(
+        default=None,
+        description="Owner e-mail fields: owner name -> e-mail, a map or a CSV file of "
+        "name,email (relative to the mapping file).",
+    )
+    formats: tuple[str, ...] | None = Field(
+        default=None,
+        description="Custom fields holding dates: iso, us, day_first and/or strptime patterns, "
+        "tried in order; sent as ISO 8601; ambiguous values are rejected.",
+    )
     line: int | None = None
+
+    @field_validator("formats", mode="before")
+    @classmethod
+    def _formats(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [v]
+        if isinstance(v, list) and all(isinstance(item, str) for item in v):
+            problem = check_formats(v)
+            if problem:
+                raise ValueError(problem)
+        return v
 
     @model_validator(mode="before")
     @classmethod
@@ -151,6 +204,10 @@ class FieldSpec(_Strict):
             raise ValueError("column name is blank")
         if self.default_region is not None and self.format is None:
             raise ValueError("default_region only applies with format: e164")
+        if self.optional and self.column is None:
+            raise ValueError("optional applies to column: entries (a value: is always there)")
+        if self.formats is not None and self.split is not None:
+            raise ValueError("formats and split do not go together: a date has one value")
         return self
 
 
@@ -179,11 +236,31 @@ class Mapping(_Strict):
     account_custom_fields: dict[str, FieldSpec] = Field(default_factory=dict)
     dedupe: DedupeSpec = Field(default_factory=DedupeSpec)
     on_empty: Literal["omit", "clear"] = "omit"
+    null_values: NullValues = Field(
+        default=None,
+        description="Cells that count as blank in every column, trimmed, any case (default: "
+        "n/a, -, none, null, #N/A, ...; [] turns it off).",
+    )
+    owners: Owners = Field(
+        default=None,
+        description="Owner name -> e-mail for every owner e-mail field without owners: of its "
+        "own: a map, or a CSV file of name,email (relative to the mapping file).",
+    )
 
     @property
     def spec(self) -> TargetSpec:
         """The target's field table."""
         return TARGETS[self.target]
+
+    def nulls_for(self, fs: FieldSpec) -> tuple[str, ...]:
+        """The cells that count as blank for one entry (its own list, else the mapping's)."""
+        if fs.null_values is not None:
+            return fs.null_values
+        return self.null_values if self.null_values is not None else DEFAULT_NULL_VALUES
+
+    def owners_for(self, fs: FieldSpec) -> dict[str, str] | None:
+        """The owner names of one owner e-mail entry (its own, else the mapping's)."""
+        return fs.owners if fs.owners is not None else self.owners
 
     def source_columns(self) -> list[str]:
         """Every source column the mapping reads, in mapping order, without repeats."""
@@ -217,109 +294,7 @@ def _suggest(word: str, choices: list[str]) -> str:
     return f"; did you mean {close}?" if close else ""
 
 
-class _Lines:
-    """Line numbers (1-based) of every key in a YAML document, by key path."""
-
-    def __init__(self) -> None:
-        self.by_path: dict[tuple[Any, ...], int] = {}
-        self.duplicates: list[tuple[tuple[Any, ...], int]] = []
-
-    def walk(self, node: yaml.Node, path: tuple[Any, ...]) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                key = key_node.value
-                here = (*path, key)
-                line = key_node.start_mark.line + 1
-                if here in self.by_path:
-                    self.duplicates.append((here, line))
-                self.by_path[here] = line
-                self.walk(value_node, here)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self.by_path[(*path, i)] = item.start_mark.line + 1
-                self.walk(item, (*path, i))
-
-    def line(self, path: tuple[Any, ...]) -> int | None:
-        """Line of the longest prefix of ``path`` that is known."""
-        for n in range(len(path), 0, -1):
-            if path[:n] in self.by_path:
-                return self.by_path[path[:n]]
-        return None
-
-
-#: most values a mapping may expand to once YAML aliases are followed (stops "billion laughs")
-MAX_YAML_NODES = 10_000
-
-
-def _check_size(root: yaml.Node, where: str) -> None:
-    """Refuse a document whose aliases expand it past MAX_YAML_NODES or into a cycle."""
-    sizes: dict[int, int] = {}
-    pending: set[int] = set()
-
-    def size(node: yaml.Node) -> int:
-        known = sizes.get(id(node))
-        if known is not None:
-            return known
-        line = node.start_mark.line + 1
-        if id(node) in pending or len(pending) > 100:
-            raise MappingError(
-                f"{where}:{line}: the YAML nests too deep or an alias (*name) refers to itself. "
-                "Write the mapping out plainly.",
-                path=where,
-                line=line,
-            )
-        pending.add(id(node))
-        children: list[yaml.Node] = []
-        if isinstance(node, yaml.MappingNode):
-            children = [n for pair in node.value for n in pair]
-        elif isinstance(node, yaml.SequenceNode):
-            children = list(node.value)
-        total = 1
-        for child in children:
-            total += size(child)
-            if total > MAX_YAML_NODES:
-                raise MappingError(
-                    f"{where}: the YAML expands to more than {MAX_YAML_NODES:,} values through "
-                    "aliases (*name); a mapping needs far fewer. Write the values out in full.",
-                    path=where,
-                )
-        pending.discard(id(node))
-        sizes[id(node)] = total
-        return total
-
-    size(root)
-
-
-def _parse_yaml(text: str, where: str) -> tuple[Any, _Lines]:
-    lines = _Lines()
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is not None:
-            _check_size(node, where)
-        data = loader.construct_document(node) if node is not None else None
-    except RecursionError:
-        raise MappingError(
-            f"{where}: the YAML nests too deep. Write the mapping out plainly.", path=where
-        ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        loc = f"{where}:{line}" if line else where
-        raise MappingError(
-            f"{loc}: not valid YAML ({problem}). Fix the syntax and run again.",
-            path=where,
-            line=line,
-        ) from exc
-    finally:
-        loader.dispose()
-    if node is not None:
-        lines.walk(node, ())
-    return data, lines
-
-
-def _check_keys(data: dict[str, Any], lines: _Lines, where: str) -> list[Problem]:
+def _check_keys(data: dict[str, Any], lines: Lines, where: str) -> list[Problem]:
     """Unknown keys and Reevo fields, with suggestions (before pydantic, for better text)."""
     problems: list[Problem] = []
 
@@ -375,7 +350,7 @@ def _check_keys(data: dict[str, Any], lines: _Lines, where: str) -> list[Problem
     return problems
 
 
-def _check_semantics(data: dict[str, Any], spec: TargetSpec, lines: _Lines) -> list[Problem]:
+def _check_semantics(data: dict[str, Any], spec: TargetSpec, lines: Lines) -> list[Problem]:
     """Rules that need the target table: required fields, options that fit the field kind.
 
     Read from the raw YAML, so they are listed with the other problems in the same pass.
@@ -405,6 +380,60 @@ def _check_semantics(data: dict[str, Any], spec: TargetSpec, lines: _Lines) -> l
                 problems.append(
                     (at, f"{section}.{name}: split applies to multi-value custom fields only")
                 )
+            problems += _option_problems(section, str(name), entry, kind, spec, lines)
+    return problems
+
+
+def _option_problems(
+    section: str,
+    name: str,
+    entry: dict[str, Any],
+    kind: FieldKind | None,
+    spec: TargetSpec,
+    lines: Lines,
+) -> list[Problem]:
+    """The rules of on_invalid, optional, owners and formats for one entry."""
+    problems: list[Problem] = []
+    where = f"{section}.{name}"
+
+    def at(option: str) -> int | None:
+        return lines.line((section, name, option))
+
+    essential = section == "columns" and (
+        kind is FieldKind.EMAIL or name == spec.key_field or name in spec.required
+    )
+    on_invalid = entry.get("on_invalid")
+    if on_invalid not in (None, "reject") and essential:
+        problems.append(
+            (
+                at("on_invalid"),
+                f"{where}: on_invalid: {on_invalid} is not allowed here: a row cannot be sent "
+                f"without its {name} (only reject, the default)",
+            )
+        )
+    if entry.get("optional") is True and essential:
+        problems.append(
+            (
+                at("optional"),
+                f"{where}: {name} cannot be optional: every row needs it (remove optional:)",
+            )
+        )
+    if entry.get("owners") is not None and kind is not FieldKind.OWNER_EMAIL:
+        owner_fields = [n for n, k in spec.fields.items() if k is FieldKind.OWNER_EMAIL]
+        problems.append(
+            (
+                at("owners"),
+                f"{where}: owners applies to owner e-mail fields ({', '.join(owner_fields)})",
+            )
+        )
+    if entry.get("formats") is not None and section == "columns":
+        problems.append(
+            (
+                at("formats"),
+                f"{where}: formats applies to date fields: the custom fields that hold dates "
+                f"({name} is not a date)",
+            )
+        )
     return problems
 
 
@@ -416,9 +445,10 @@ class _Entry:
     name: str
     column: str
     line: int | None
+    optional: bool = False
 
 
-def _raw_entries(data: dict[str, Any], lines: _Lines) -> list[_Entry]:
+def _raw_entries(data: dict[str, Any], lines: Lines) -> list[_Entry]:
     """Every entry that names a source column, read from the raw YAML: an entry whose Reevo
     field or options are wrong still names a header that can be checked."""
     out: list[_Entry] = []
@@ -431,13 +461,15 @@ def _raw_entries(data: dict[str, Any], lines: _Lines) -> list[_Entry]:
             if isinstance(column, bool) or not isinstance(column, str | int | float):
                 continue  # value: constants, and entries reported as malformed
             if str(column).strip(" \t" + _BOM):
-                out.append(_Entry(section, str(name), str(column), lines.line((section, name))))
+                optional = isinstance(entry, dict) and entry.get("optional") is True
+                at = lines.line((section, name))
+                out.append(_Entry(section, str(name), str(column), at, optional))
     return out
 
 
 def _entries(mapping: Mapping) -> list[_Entry]:
     return [
-        _Entry(section, name, fs.column, fs.line)
+        _Entry(section, name, fs.column, fs.line, fs.optional)
         for section in FIELD_SECTIONS
         for name, fs in getattr(mapping, section).items()
         if fs.column is not None
@@ -525,7 +557,7 @@ def read_mapping(path: Path) -> MappingDraft:
         raise MappingError(
             f"cannot read mapping file {where}: {exc}. Save it as UTF-8 text.", path=where
         ) from exc
-    data, lines = _parse_yaml(text, where)
+    data, lines = parse_yaml(text, where)
     if not isinstance(data, dict):
         raise MappingError(
             f"{where}: a mapping file is a YAML mapping with at least 'columns:'"
@@ -541,7 +573,8 @@ def read_mapping(path: Path) -> MappingDraft:
         problems += _check_semantics(data, spec, lines)
     mapping: Mapping | None = None
     try:
-        mapping = Mapping.model_validate({**data, "path": path})
+        context = {"base": path.parent}
+        mapping = Mapping.model_validate({**data, "path": path}, context=context)
     except ValidationError as exc:
         for err in exc.errors():
             if err["type"] == "extra_forbidden" and key_problems:
@@ -586,7 +619,7 @@ def _loose(available: list[str]) -> dict[str, str]:
 
 def _match(entries: list[_Entry], available: list[str]) -> tuple[dict[str, str], list[_Entry]]:
     """Mapped header -> the file's header (exact first, then loose), and the entries whose
-    header the file lacks."""
+    header the file lacks (``optional: true`` entries are never missing)."""
     exact = set(available)
     loose = _loose(available)
     found: dict[str, str] = {}
@@ -601,7 +634,7 @@ def _match(entries: list[_Entry], available: list[str]) -> tuple[dict[str, str],
             found[wanted] = loose[_norm_header(wanted)]
         elif _norm_header(f"{wanted}{SOURCE_SUFFIX}") in loose:
             found[wanted] = loose[_norm_header(f"{wanted}{SOURCE_SUFFIX}")]
-        else:
+        elif not entry.optional:
             missing.append(entry)
     return found, missing
 
@@ -637,7 +670,8 @@ def _raise_missing(
 
 
 def resolve_columns(mapping: Mapping, available: list[str], *, note: str = "") -> dict[str, str]:
-    """Map each mapped header to the file's actual header (trim spaces/BOM, ignore case).
+    """Map each mapped header to the file's actual header (trim spaces/BOM, ignore case); an
+    ``optional: true`` column the file lacks is left out (see :func:`absent_optional`).
 
     Raises SourceError naming the mapping line of every column the file lacks, with the
     closest real header, and listing the file's columns (``note`` follows that list).
@@ -646,3 +680,18 @@ def resolve_columns(mapping: Mapping, available: list[str], *, note: str = "") -
     if missing:
         _raise_missing(str(mapping.path or "the mapping"), [], missing, available, note)
     return found
+
+
+def absent_optional(mapping: Mapping, found: dict[str, str]) -> list[str]:
+    """A note for each ``optional: true`` entry whose column the file lacks (``found``: what
+    :func:`resolve_columns` returned): the field is not sent."""
+    where = str(mapping.path or "the mapping")
+    notes = []
+    for entry in _entries(mapping):
+        if entry.optional and entry.column not in found:
+            at = f"{where}:{entry.line}" if entry.line else where
+            notes.append(
+                f"{at}: optional column {entry.column!r} is not in the file: "
+                f"{entry.section}.{entry.name} is not sent"
+            )
+    return notes

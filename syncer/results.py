@@ -1,7 +1,9 @@
 """Results and failures files: every input row exactly once, safe to open in Excel.
 
-Results CSV: ``source_row, status, error``, the source's own columns, then
-``error_code, reevo_contact_id, reevo_account_id``. Failures CSV: rows to fix (invalid / failed /
+Results CSV: ``source_row, status, error, warnings``, the source's own columns, then
+``error_code, reevo_contact_id, reevo_account_id`` (``warnings``: what the mapping's
+``on_invalid: drop|warn`` did to the row's values, empty when nothing; files written before it
+existed lack it and are still read). Failures CSV: rows to fix (invalid / failed /
 not_attempted) in the source's own columns plus ``error``, so it can be fixed and used as input
 again with the same mapping (a previous run's ``error`` column is replaced); none is written when
 no row needs fixing.
@@ -59,11 +61,13 @@ __all__ = [
     "write_results",
 ]
 
-RESULT_HEAD = ("source_row", "status", "error")
+RESULT_HEAD = ("source_row", "status", "error", "warnings")
 RESULT_TAIL = ("error_code", "reevo_contact_id", "reevo_account_id")
-#: every name a source column must not have: our output columns (and ``warnings``, planned),
+#: the head of results files written before the ``warnings`` column
+_OLD_HEAD = RESULT_HEAD[:3]
+#: every name a source column must not have: our output columns;
 #: :data:`_RESERVED_PATTERN` adds ``reevo_<object>_id`` and ``__*`` (the prepared frame's own)
-RESERVED_NAMES = frozenset({*RESULT_HEAD, *RESULT_TAIL, "warnings"})
+RESERVED_NAMES = frozenset({*RESULT_HEAD, *RESULT_TAIL})
 _RESERVED_PATTERN = re.compile(r"reevo_\w*_id|__.*", re.DOTALL)
 #: what a source column with a reserved name is called instead: ``status (source)``
 SOURCE_SUFFIX = " (source)"
@@ -217,6 +221,7 @@ def _merged(prepared: Prepared, outcomes: pl.DataFrame | None) -> pl.DataFrame:
         "source_row",
         "status",
         "error",
+        "warnings",
         "error_code",
         *prepared.headers,
         reevo_contact_id=pl.lit(None, dtype=pl.String),
@@ -268,7 +273,8 @@ def write_results(
         *[pl.col(c).alias(n) for c, n in zip(cols, names, strict=True)],
         *RESULT_TAIL,
     ).with_columns(
-        pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in ("error", "error_code")
+        pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
+        for c in ("error", "warnings", "error_code")
     )
     _write(results, Path(results_path))
 
@@ -340,13 +346,14 @@ def read_results(path: Path) -> tuple[list[str], pl.DataFrame]:
             path=str(path),
         ) from exc
     cols = frame.columns
-    if tuple(cols[:3]) != RESULT_HEAD or tuple(cols[-3:]) != RESULT_TAIL:
+    head = RESULT_HEAD if tuple(cols[: len(RESULT_HEAD)]) == RESULT_HEAD else _OLD_HEAD
+    if tuple(cols[: len(head)]) != head or tuple(cols[-3:]) != RESULT_TAIL:
         raise SourceError(
             f"{path} is not a syncer results file (its first columns must be "
             f"{', '.join(RESULT_HEAD)}). Give the .results.csv file a run wrote.",
             path=str(path),
         )
-    source_cols = cols[3:-3]
+    source_cols = cols[len(head) : -3]
     frame = frame.with_columns(unneutralise(pl.col(c)).alias(c) for c in cols).with_columns(
         pl.col("source_row").cast(pl.Int64)
     )

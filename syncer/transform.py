@@ -1,4 +1,5 @@
-"""Mapping -> polars expressions: pick the mapped columns, trim, NFC, https://, split lists.
+"""Mapping -> polars expressions: pick the mapped columns, trim, NFC, null values, https://,
+split lists.
 
 Pure and vectorised: no Python per row. The checks that need a Python validator (e-mail
 syntax, phone numbers) live in :mod:`syncer.validation`, which also writes their normal form.
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from syncer.mapping import FIELD_SECTIONS, FieldKind, FieldSpec, Mapping
+from syncer.nulls import is_null_value
 
 __all__ = ["MappedField", "normalise", "plan", "reserved_prefixes"]
 
@@ -34,6 +36,8 @@ class MappedField:
     kind: FieldKind  # custom fields are TEXT
     spec: FieldSpec
     source: str | None  # the file's actual header (None for a constant)
+    nulls: tuple[str, ...] = ()  # cells that count as blank (trimmed, any case)
+    owners: dict[str, str] | None = None  # owner names -> e-mails (owner e-mail fields)
 
     @property
     def out(self) -> str:
@@ -53,22 +57,31 @@ class MappedField:
 
 
 def plan(mapping: Mapping, resolved: dict[str, str]) -> list[MappedField]:
-    """Every mapped field in mapping order, with the file header it reads (see resolve_columns)."""
+    """Every mapped field in mapping order, with the file header it reads (see resolve_columns);
+    an ``optional: true`` field whose column the file lacks is left out."""
     spec = mapping.spec
     out: list[MappedField] = []
     for section in FIELD_SECTIONS:
         block: dict[str, FieldSpec] = getattr(mapping, section)
         for name, fs in block.items():
             kind = spec.fields[name] if section == "columns" else FieldKind.TEXT
+            if fs.column is not None and fs.column not in resolved and fs.optional:
+                continue
             source = resolved[fs.column] if fs.column is not None else None
-            out.append(MappedField(section, name, kind, fs, source))
+            nulls = mapping.nulls_for(fs) if source is not None else ()
+            owners = mapping.owners_for(fs) if kind is FieldKind.OWNER_EMAIL else None
+            out.append(MappedField(section, name, kind, fs, source, nulls, owners))
     return out
 
 
-def clean_text(expr: pl.Expr, *, nfc: bool = True) -> pl.Expr:
-    """Trim, Unicode NFC (skip with ``nfc=False`` for pure-ASCII columns); blank -> null."""
+def clean_text(expr: pl.Expr, *, nfc: bool = True, nulls: tuple[str, ...] = ()) -> pl.Expr:
+    """Trim, Unicode NFC (skip with ``nfc=False`` for pure-ASCII columns); blank and the
+    ``nulls`` (any case) -> null."""
     s = (expr.str.normalize("NFC") if nfc else expr).str.strip_chars()
-    return pl.when(s.str.len_bytes() > 0).then(s)
+    keep = s.str.len_bytes() > 0
+    if nulls:
+        keep = keep & ~is_null_value(s, nulls)
+    return pl.when(keep).then(s)
 
 
 def _with_scheme(expr: pl.Expr) -> pl.Expr:
@@ -79,15 +92,15 @@ def field_expr(field: MappedField, *, nfc: bool = True, base: pl.Expr | None = N
     """The normalised value of one field (String, or List[String] for split fields).
 
     ``base`` replaces the raw value (normalise() passes an already-NFC column)."""
-    expr = clean_text(field.raw() if base is None else base, nfc=nfc)
+    expr = clean_text(field.raw() if base is None else base, nfc=nfc, nulls=field.nulls)
     if field.kind is FieldKind.URL:
         expr = _with_scheme(expr)
     if field.spec.split is not None:
-        parts = (
-            expr.str.split(field.spec.split, inclusive=False)
-            .list.eval(pl.element().str.strip_chars())
-            .list.filter(pl.element().str.len_bytes() > 0)
-        )
+        part = pl.element().str.strip_chars()
+        keep = part.str.len_bytes() > 0
+        if field.nulls:
+            keep = keep & ~is_null_value(part, field.nulls)
+        parts = expr.str.split(field.spec.split, inclusive=False).list.eval(part).list.filter(keep)
         expr = pl.when(parts.list.len() > 0).then(parts)
     return expr.alias(field.out)
 

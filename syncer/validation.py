@@ -5,7 +5,9 @@ Everything is a polars expression. E-mail and phone checks need Python validator
 vectorised pre-check cannot settle, and their answers are joined back.
 
 Issue codes (stable): ``missing_email`` (or ``missing_<field>``), ``invalid_email``,
-``invalid_owner_email``, ``invalid_phone``, ``invalid_url``, ``malformed_row``.
+``invalid_owner_email``, ``invalid_phone``, ``invalid_url``, ``invalid_date``,
+``ambiguous_date``, ``malformed_row``. A field's ``on_invalid: drop|warn`` turns its problems
+into row warnings (``warnings`` column, ``code: message (dropped|kept as is)``).
 """
 
 from __future__ import annotations
@@ -13,17 +15,28 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import phonenumbers
 import polars as pl
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from syncer.dates import parse_dates
 from syncer.mapping import FieldKind, TargetSpec
 from syncer.models import KEY_COLUMN
+from syncer.owners import resolve_owners
 from syncer.phones import fast_e164
 from syncer.transform import MappedField
 
-__all__ = ["READ_ISSUE", "check", "check_emails", "check_phones"]
+__all__ = [
+    "DROPPED",
+    "DROPPED_SEP",
+    "READ_ISSUE",
+    "check",
+    "check_emails",
+    "check_phones",
+    "warning_notes",
+]
 
 READ_ISSUE = "__read_issue"
 
@@ -137,113 +150,268 @@ def _to_e164(region: str | None) -> Callable[[pl.Series], Checked]:
     return to_e164
 
 
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """One problem a row can have: when, its stable code, its message, and the field it is
+    about (None: the row; its ``on_invalid`` says whether the row is rejected)."""
+
+    cond: pl.Expr
+    code: str
+    message: pl.Expr
+    field: MappedField | None = None
+
+    @property
+    def mode(self) -> str:
+        return self.field.spec.on_invalid if self.field is not None else "reject"
+
+
+#: what a row warning says happened to the value, by on_invalid
+_SOFT = {"drop": "dropped", "warn": "kept as is"}
+#: internal column: the fields left out of a row's body (on_invalid: drop), joined by \x1f
+DROPPED = "__dropped"
+DROPPED_SEP = "\x1f"
+#: internal column: the codes of a row's warnings, joined by ";" (only with on_invalid drop/warn)
+WARNING_CODES = "__warning_codes"
+
+
+def warning_notes(frame: pl.DataFrame) -> list[str]:
+    """A note saying how many rows have warnings, by code (none without such rows)."""
+    if WARNING_CODES not in frame.columns:
+        return []
+    codes = frame.get_column(WARNING_CODES)
+    codes = codes.filter(codes != "")
+    if codes.is_empty():
+        return []
+    counted = codes.str.split(";").explode().value_counts(sort=True, name="n")
+    listed = ", ".join(f"{c} {n:,}" for c, n in counted.iter_rows())
+    rows = "1 row has" if len(codes) == 1 else f"{len(codes):,} rows have"
+    return [
+        f"{rows} warnings ({listed}): values the mapping's on_invalid drops or keeps as they "
+        "are; see the warnings column of the results file"
+    ]
+
+
+def _texts(
+    frame: pl.DataFrame, rules: list[_Rule], suffix: bool
+) -> tuple[pl.Series, pl.Series, pl.Series | None]:
+    """(codes, messages, dropped fields) per row: "" / null where no rule holds.
+
+    Conditions are evaluated over every row; codes and messages only for rows with a problem.
+    With ``suffix`` (row warnings) each message is ``code: message (dropped|kept as is)``.
+    """
+    n = frame.height
+    codes = pl.repeat("", n, dtype=pl.String, eager=True).alias("codes")
+    messages = codes.alias("messages")
+    if not rules:
+        return codes, messages, None
+    flags = frame.select([r.cond.fill_null(False).alias(f"__bad{i}") for i, r in enumerate(rules)])
+    bad_rows = flags.select(pl.any_horizontal(pl.all())).to_series().arg_true()
+    drops = [(i, r) for i, r in enumerate(rules) if r.mode == "drop"]
+    dropped = pl.repeat(None, n, dtype=pl.String, eager=True).alias(DROPPED) if drops else None
+    if len(bad_rows) == 0:
+        return codes, messages, dropped
+
+    def text(r: _Rule) -> pl.Expr:
+        if not suffix:
+            return r.message
+        return pl.format("{}: {} ({})", pl.lit(r.code), r.message, pl.lit(_SOFT[r.mode]))
+
+    sub = pl.concat([frame, flags], how="horizontal")[bad_rows]
+    exprs = [
+        pl.concat_str(
+            [pl.when(pl.col(f"__bad{i}")).then(pl.lit(r.code)) for i, r in enumerate(rules)],
+            separator=";",
+            ignore_nulls=True,
+        ).alias("code"),
+        pl.concat_str(
+            [pl.when(pl.col(f"__bad{i}")).then(text(r)) for i, r in enumerate(rules)],
+            separator="; ",
+            ignore_nulls=True,
+        ).alias("message"),
+    ]
+    if dropped is not None:
+        assert all(r.field is not None for _, r in drops)
+        parts = [
+            pl.when(pl.col(f"__bad{i}")).then(pl.lit(r.field.out))  # type: ignore[union-attr]
+            for i, r in drops
+        ]
+        exprs.append(pl.concat_str(parts, separator=DROPPED_SEP, ignore_nulls=True).alias("drop"))
+    texts = sub.select(exprs)
+    codes.scatter(bad_rows, texts["code"])
+    messages.scatter(bad_rows, texts["message"])
+    if dropped is not None:
+        dropped.scatter(bad_rows, texts["drop"].replace("", None))
+    return codes, messages, dropped
+
+
+def _owner_message(f: MappedField) -> pl.Expr:
+    """Why an owner value is not usable: not an e-mail, or a name ``owners:`` does not list."""
+    value = pl.col(f.out)
+    return (
+        pl.when(value.str.contains("@", literal=True))
+        .then(
+            pl.format(
+                '{} "{}" is not a valid e-mail address: {}',
+                pl.lit(f.label),
+                f.raw(),
+                pl.col(f"__why{f.out}"),
+            )
+        )
+        .otherwise(
+            pl.format(
+                '{} "{}" is a name, not an e-mail address: add it to owners: in the mapping '
+                "with the owner's e-mail",
+                pl.lit(f.label),
+                f.raw(),
+            )
+        )
+    )
+
+
+def _checked_emails(frame: pl.DataFrame, f: MappedField) -> Checked:
+    """(normal form or null, reason or null): owner names resolved first (``owners:``)."""
+
+    def run(s: pl.Series) -> Checked:
+        return check_emails(resolve_owners(s, f.owners) if f.owners is not None else s)
+
+    return _constant_once(frame, f, run)
+
+
+def _checked_dates(frame: pl.DataFrame, f: MappedField) -> tuple[Checked, pl.Series]:
+    """((ISO text or null, problem code or null), detail or null) of a field with formats."""
+    assert f.spec.formats is not None
+    formats = f.spec.formats
+    out: dict[str, pl.Series] = {}
+
+    def run(s: pl.Series) -> Checked:
+        parsed = parse_dates(s, formats)
+        out["detail"] = parsed.detail
+        return parsed.iso, parsed.code
+
+    iso, code = _constant_once(frame, f, run)
+    detail = out["detail"]
+    if len(detail) != frame.height:  # a constant: checked once
+        detail = pl.select(pl.repeat(detail.item(), frame.height, dtype=pl.String)).to_series()
+    return (iso, code), detail
+
+
 def check(frame: pl.DataFrame, fields: list[MappedField], spec: TargetSpec) -> pl.DataFrame:
-    """Add ``status`` (ready|invalid), ``error``, ``error_code`` and the key (``__key``);
-    rewrite e-mail and phone columns to their normal form (lowercased domain, E.164)."""
+    """Add ``status`` (ready|invalid), ``error``, ``error_code``, ``warnings`` and the key
+    (``__key``); rewrite e-mail, phone and date columns to their normal form (lowercased
+    domain, E.164, ISO 8601).
+
+    A field's ``on_invalid`` decides what its problems do: ``reject`` makes the row invalid;
+    ``drop`` (the value becomes null and the field is listed in ``__dropped``) and ``warn``
+    (the trimmed value is kept) add a row warning instead.
+    """
     emails = [f for f in fields if f.kind in (FieldKind.EMAIL, FieldKind.OWNER_EMAIL)]
     phones = [f for f in fields if f.kind is FieldKind.PHONE and f.spec.format == "e164"]
     urls = [f for f in fields if f.kind is FieldKind.URL]
+    dates = [f for f in fields if f.spec.formats is not None]
 
-    conds: list[pl.Expr] = []
-    codes: list[str] = []
-    messages: list[pl.Expr] = []
-
-    def add(cond: pl.Expr, code: str, message: pl.Expr) -> None:
-        conds.append(cond)
-        codes.append(code)
-        messages.append(message)
-
+    rules: list[_Rule] = []
     if READ_ISSUE in frame.columns:
-        add(
-            pl.col(READ_ISSUE).is_not_null(),
-            "malformed_row",
-            pl.col(READ_ISSUE).cast(pl.String),
+        rules.append(
+            _Rule(
+                pl.col(READ_ISSUE).is_not_null(),
+                "malformed_row",
+                pl.col(READ_ISSUE).cast(pl.String),
+            )
         )
 
-    extra: list[pl.Expr] = []
     by_name = {f.name: f for f in fields if f.section == "columns"}
     for req in spec.required:
         f = by_name[req]
         code = "missing_email" if f.kind is FieldKind.EMAIL else f"missing_{req}"
         what = "an e-mail address" if f.kind is FieldKind.EMAIL else "a value"
-        add(pl.col(f.out).is_null(), code, pl.lit(f"{f.label} is blank; {what} is required"))
+        rules.append(
+            _Rule(pl.col(f.out).is_null(), code, pl.lit(f"{f.label} is blank; {what} is required"))
+        )
 
-    # e-mail and phone columns are checked side by side: polars releases the GIL, and one
-    # column's string work runs on one core (1M rows: 1.3 s -> 0.7 s on 2 cores)
+    # e-mail, phone and date columns are checked side by side: polars releases the GIL, and
+    # one column's string work runs on one core (1M rows: 1.3 s -> 0.7 s on 2 cores)
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        email_jobs = [(f, pool.submit(_constant_once, frame, f, check_emails)) for f in emails]
+        email_jobs = [(f, pool.submit(_checked_emails, frame, f)) for f in emails]
         phone_jobs = [
             (f, pool.submit(_constant_once, frame, f, _to_e164(f.spec.default_region)))
             for f in phones
         ]
+        date_jobs = [(f, pool.submit(_checked_dates, frame, f)) for f in dates]
         settled: list[pl.Series] = []
         for f, job in email_jobs:
             norm_s, reason_s = job.result()
             settled += [norm_s.alias(f"__norm{f.out}"), reason_s.alias(f"__why{f.out}")]
         for f, job in phone_jobs:
             settled.append(job.result()[0].alias(f"__norm{f.out}"))
+        for f, djob in date_jobs:
+            (iso_s, code_s), detail_s = djob.result()
+            settled += [
+                iso_s.alias(f"__norm{f.out}"),
+                code_s.alias(f"__code{f.out}"),
+                detail_s.alias(f"__why{f.out}"),
+            ]
     frame = frame.with_columns(settled)
 
+    normal: dict[str, pl.Expr] = {}  # field out -> its normal form, where it has one
     for f in emails:
         norm = pl.col(f"__norm{f.out}")
         code = "invalid_email" if f.kind is FieldKind.EMAIL else "invalid_owner_email"
-        add(
-            pl.col(f.out).is_not_null() & norm.is_null(),
-            code,
-            pl.format(
+        message = (
+            _owner_message(f)
+            if f.kind is FieldKind.OWNER_EMAIL
+            else pl.format(
                 '{} "{}" is not a valid e-mail address: {}',
                 pl.lit(f.label),
                 f.raw(),
                 pl.col(f"__why{f.out}"),
-            ),
+            )
         )
-        extra.append(norm.alias(f.out))
+        rules.append(_Rule(pl.col(f.out).is_not_null() & norm.is_null(), code, message, f))
+        normal[f.out] = norm
     for f in phones:
         e164 = pl.col(f"__norm{f.out}")
         region = f" (default region {f.spec.default_region})" if f.spec.default_region else ""
-        add(
-            pl.col(f.out).is_not_null() & e164.is_null(),
-            "invalid_phone",
-            pl.format(
-                '{} "{}" is not a valid phone number{}',
-                pl.lit(f.label),
-                f.raw(),
-                pl.lit(region),
-            ),
+        message = pl.format(
+            '{} "{}" is not a valid phone number{}', pl.lit(f.label), f.raw(), pl.lit(region)
         )
-        extra.append(e164.alias(f.out))
+        rules.append(
+            _Rule(pl.col(f.out).is_not_null() & e164.is_null(), "invalid_phone", message, f)
+        )
+        normal[f.out] = e164
     for f in urls:
-        add(
-            pl.col(f.out).is_not_null() & ~pl.col(f.out).str.contains(_URL),
-            "invalid_url",
-            pl.format('{} "{}" is not a valid web address', pl.lit(f.label), f.raw()),
+        message = pl.format('{} "{}" is not a valid web address', pl.lit(f.label), f.raw())
+        cond = pl.col(f.out).is_not_null() & ~pl.col(f.out).str.contains(_URL)
+        rules.append(_Rule(cond, "invalid_url", message, f))
+    for f in dates:
+        code_col, why = pl.col(f"__code{f.out}"), pl.col(f"__why{f.out}")
+        label, raw = pl.lit(f.label), f.raw()
+        invalid = pl.format('{} "{}" is not a date in the formats tried: {}', label, raw, why)
+        ambiguous = pl.format(
+            '{} "{}" could be {}: list only the convention the file uses in formats:',
+            label,
+            raw,
+            why,
         )
+        rules.append(_Rule(code_col == "invalid_date", "invalid_date", invalid, f))
+        rules.append(_Rule(code_col == "ambiguous_date", "ambiguous_date", ambiguous, f))
+        normal[f.out] = pl.col(f"__norm{f.out}")
 
-    # conditions over every row; codes and messages only for the rows that have a problem
-    flags = frame.select([c.fill_null(False).alias(f"__bad{i}") for i, c in enumerate(conds)])
-    bad_rows = (
-        flags.select(pl.any_horizontal(pl.all())).to_series().arg_true()
-        if conds
-        else pl.Series([], dtype=pl.UInt32)
-    )
-    error_code = pl.Series("error_code", [""] * frame.height, dtype=pl.String)
-    error = pl.Series("error", [""] * frame.height, dtype=pl.String)
-    if len(bad_rows):
-        sub = pl.concat([frame, flags], how="horizontal")[bad_rows]
-        texts = sub.select(
-            pl.concat_str(
-                [pl.when(pl.col(f"__bad{i}")).then(pl.lit(c)) for i, c in enumerate(codes)],
-                separator=";",
-                ignore_nulls=True,
-            ).alias("code"),
-            pl.concat_str(
-                [pl.when(pl.col(f"__bad{i}")).then(m) for i, m in enumerate(messages)],
-                separator="; ",
-                ignore_nulls=True,
-            ).alias("message"),
-        )
-        error_code.scatter(bad_rows, texts["code"])
-        error.scatter(bad_rows, texts["message"])
+    rejects = [r for r in rules if r.mode == "reject"]
+    soft = [r for r in rules if r.mode != "reject"]
+    error_code, error, _ = _texts(frame, rejects, suffix=False)
+    warning_codes, warnings, dropped = _texts(frame, soft, suffix=True)
+
+    # each field's value to send: its normal form; on_invalid drop/warn rows null / as is
+    extra: list[pl.Expr] = []
+    for f in fields:
+        mine = [r.cond.fill_null(False) for r in soft if r.field is f]
+        value = normal.get(f.out)
+        if mine:
+            kept = pl.col(f.out) if f.spec.on_invalid == "warn" else pl.lit(None, pl.String)
+            good = value if value is not None else pl.col(f.out)
+            value = pl.when(pl.any_horizontal(mine)).then(kept).otherwise(good)
+        if value is not None:
+            extra.append(value.alias(f.out))
 
     key_field = by_name.get(spec.key_field)
     key = (
@@ -252,10 +420,16 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: TargetSpec) -> p
         else pl.lit(None, dtype=pl.String)
     )
     ok = pl.col("error_code") == ""
-    temp = [c for c in frame.columns if c.startswith(("__norm", "__why"))]
+    temp = [c for c in frame.columns if c.startswith(("__norm", "__why", "__code"))]
+    out = frame.with_columns(
+        error_code.alias("error_code"),
+        error.alias("error"),
+        warnings.alias("warnings"),
+        *([dropped] if dropped is not None else []),
+        *([warning_codes.alias(WARNING_CODES)] if soft else []),
+    )
     return (
-        frame.with_columns(error_code, error)
-        .with_columns(extra)
+        out.with_columns(extra)
         .with_columns(
             pl.when(ok).then(pl.lit("ready")).otherwise(pl.lit("invalid")).alias("status"),
             pl.when(ok).then(key).alias(KEY_COLUMN),

@@ -12,7 +12,18 @@ import syncer
 PKG = Path(syncer.__file__).parent
 
 # module (relative dotted name under syncer) -> syncer modules it must never import
-PIPELINE = ("mapping", "sources", "transform", "validation", "dedupe", "results")
+PIPELINE = (
+    "mapping",
+    "sources",
+    "transform",
+    "validation",
+    "dedupe",
+    "results",
+    "dates",
+    "nulls",
+    "owners",
+    "yamldoc",
+)
 FORBIDDEN = {
     **{m: ("reevo", "push", "runner", "ledger", "sandbox", "cli") for m in PIPELINE},
     "errors": ("*",),

@@ -20,6 +20,7 @@ from syncer.mapping import (
     Mapping,
     MappingDraft,
     SourceSpec,
+    absent_optional,
     read_mapping,
     resolve_columns,
 )
@@ -33,7 +34,7 @@ from syncer.results import (
 )
 from syncer.sources import SourceTable, read_source
 from syncer.transform import MappedField, normalise, plan
-from syncer.validation import check
+from syncer.validation import DROPPED, DROPPED_SEP, check, warning_notes
 
 #: statuses prepare() can give; counts() always has each of them
 PREPARE_STATUSES = (RowStatus.READY.value, RowStatus.DUPLICATE.value, RowStatus.INVALID.value)
@@ -67,25 +68,28 @@ class Prepared:
     def iter_bodies(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
         """(source_row, key, exact JSON body) of every ready row, in file order.
 
-        Blank values are omitted (on_empty: omit) or sent as "" to clear (on_empty: clear).
+        Blank values are omitted (on_empty: omit) or sent as "" to clear (on_empty: clear); a
+        value dropped by ``on_invalid: drop`` is always omitted.
         """
         clear = self.mapping.on_empty == "clear"
         cols = [f.out for f in self.fields]
         ready = self.frame.filter(pl.col("status") == RowStatus.READY.value)
         plain = [(i, f) for i, f in enumerate(self.fields) if f.section == "columns"]
         custom = [(i, f) for i, f in enumerate(self.fields) if f.section != "columns"]
-        for row in ready.select("source_row", KEY_COLUMN, *cols).iter_rows():
+        dropped = [DROPPED] if DROPPED in self.frame.columns else []
+        for row in ready.select("source_row", KEY_COLUMN, *cols, *dropped).iter_rows():
             values = row[2:]
+            skip = set(row[-1].split(DROPPED_SEP)) if dropped and row[-1] else set()
             body: dict[str, Any] = {}
             for i, f in plain:
                 v = values[i]
                 if v is not None:
                     body[f.name] = v
-                elif clear:
+                elif clear and f.out not in skip:
                     body[f.name] = ""
             for i, f in custom:
                 v = values[i]
-                if v is None and not clear:
+                if v is None and (not clear or f.out in skip):
                     continue
                 body.setdefault(f.section, {})[f.name] = "" if v is None else v
             yield int(row[0]), str(row[1]), body
@@ -119,16 +123,16 @@ def prepare(source: Path | SourceTable, mapping: Mapping | Path) -> Prepared:
     frame = normalise(frame, fields)
     frame = check(frame, fields, mapping.spec)
     frame = mark_duplicates(frame, mapping.dedupe.keep)
-    ordered = ["source_row", "status", "error", "error_code", KEY_COLUMN]
-    internal = [f.out for f in fields]
+    notes = [
+        *_repeated_header_notes(found.values(), list(headers)),
+        *absent_optional(mapping, found),
+        *warning_notes(frame),
+    ]
+    ordered = ["source_row", "status", "error", "error_code", "warnings", KEY_COLUMN]
+    internal = [f.out for f in fields] + [c for c in (DROPPED,) if c in frame.columns]
     frame = frame.select(*ordered, *internal, *headers)
     return Prepared(
-        source=source,
-        mapping=mapping,
-        frame=frame,
-        fields=fields,
-        headers=headers,
-        notes=_repeated_header_notes(found.values(), list(headers)),
+        source=source, mapping=mapping, frame=frame, fields=fields, headers=headers, notes=notes
     )
 
 

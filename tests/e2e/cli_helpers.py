@@ -39,6 +39,18 @@ def cli_env(api_key: str | None, base_url: str | None) -> dict[str, str]:
     return env
 
 
+def private_env(workdir: Path) -> dict[str, str]:
+    """HOME, XDG_DATA_HOME, SYNCER_HOME and SYNCER_LEDGER inside ``workdir``: a CLI run that
+    never touches the real home and keeps its ledger beside the test's files."""
+    home = workdir / "home"
+    return {
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "SYNCER_HOME": str(home / "syncer"),
+        "SYNCER_LEDGER": str(workdir / "ledger.db"),
+    }
+
+
 def syncer(
     *args: str | Path,
     cwd: Path,

@@ -22,7 +22,7 @@ from wait_helpers import wait_until
 
 from syncer.sandbox import SandboxHandle
 
-from .cli_helpers import CliResult, cli_env, syncer, write_csv
+from .cli_helpers import CliResult, cli_env, private_env, syncer, write_csv
 from .robust_helpers import invoke
 
 MAPPING = "columns:\n  email: Email\n  first_name: First Name\n"
@@ -30,13 +30,7 @@ MAPPING = "columns:\n  email: Email\n  first_name: First Name\n"
 
 def _env(tmp_path: Path) -> dict[str, str]:
     """State (ledger, sandbox data) under tmp_path, never in the user's home."""
-    home = tmp_path / "home"
-    return {
-        "HOME": str(home),
-        "XDG_DATA_HOME": str(home / "data"),
-        "SYNCER_HOME": str(home / "syncer"),
-        "SYNCER_LEDGER": str(tmp_path / "ledger.db"),
-    }
+    return private_env(tmp_path)
 
 
 def _one_json(res: CliResult) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import pytest
 
 from syncer.sandbox import SandboxHandle
 
-from .cli_helpers import CliResult, syncer, write_csv
+from .cli_helpers import CliResult, private_env, syncer, write_csv
 
 HEADER = ["Email", "First Name", "Last Name"]
 ROWS = [["ann@acme.com", "Ann", "Lee"], ["bob@acme.com", "Bob", "Ray"]]
@@ -46,13 +46,7 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def _env(workdir: Path) -> dict[str, str]:
-    home = workdir / "home"
-    return {
-        "HOME": str(home),
-        "XDG_DATA_HOME": str(home / "data"),
-        "SYNCER_HOME": str(home / "syncer"),
-        "SYNCER_LEDGER": str(workdir / "ledger.db"),
-    }
+    return private_env(workdir)
 
 
 def _command(workdir: Path, command: str, handle: SandboxHandle | None = None) -> CliResult:

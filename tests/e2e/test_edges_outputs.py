@@ -32,7 +32,7 @@ from .ledger_helpers import (
     write_mapping,
 )
 
-OURS_HEAD = ["source_row", "status", "error"]
+OURS_HEAD = ["source_row", "status", "error", "warnings"]
 OURS_TAIL = ["error_code", "reevo_contact_id", "reevo_account_id"]
 GHOST = "ghost@acme.com"  # not a user of the sandbox org: Reevo answers 422
 OWNER = "owner@acme.com"

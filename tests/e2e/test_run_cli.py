@@ -123,8 +123,8 @@ def test_run_stores_exact_contacts_and_reports_every_row(
     assert by_row["5"]["status"] == "invalid" and by_row["5"]["error"]
     assert by_row["6"]["status"] == "succeeded" and by_row["6"]["reevo_contact_id"] == zoe["id"]
     assert by_row["6"]["reevo_account_id"]
-    assert list(results[0])[:3] == ["source_row", "status", "error"]
-    assert list(results[0])[3 : 3 + len(HEADER)] == HEADER
+    assert list(results[0])[:4] == ["source_row", "status", "error", "warnings"]
+    assert list(results[0])[4 : 4 + len(HEADER)] == HEADER
     failures = read_results(workdir / "leads.failures.csv")
     assert [f["Email"] for f in failures] == ["not-an-email"]
 

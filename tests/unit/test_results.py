@@ -143,6 +143,7 @@ def test_an_error_column_gives_way_to_this_runs_error_in_failures(tmp_path: Path
         "source_row (source)",
         "status (source)",
         "error (source)_2",
+        "warnings (source)",
         "Email",
         "error (source)",
         "error_code (source)",
@@ -178,13 +179,13 @@ def test_results_layout_and_neutralised_cells(tmp_path: Path) -> None:
     with res.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == [
-        "source_row", "status", "error", "Email", "Name", "status (source)",
+        "source_row", "status", "error", "warnings", "Email", "Name", "status (source)",
         "error_code", "reevo_contact_id", "reevo_account_id",
     ]  # fmt: skip
     assert [r[0] for r in rows[1:]] == ["2", "3", "4"]
-    assert rows[1][4] == '\'=HYPERLINK("x")'
-    assert rows[2][4] == "'+1 415"
-    assert rows[3][4] == "'@sum\nnext line"
+    assert rows[1][5] == '\'=HYPERLINK("x")'
+    assert rows[2][5] == "'+1 415"
+    assert rows[3][5] == "'@sum\nnext line"
     assert rows[1][1] == "duplicate" and "row 4" in rows[1][2]
     with fail.open(newline="", encoding="utf-8") as fh:
         frows = list(csv.reader(fh))
