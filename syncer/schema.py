@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from syncer.dates import DATE_NAMES
 from syncer.errors import ConfigError
 from syncer.mapping import FIELD_SECTIONS, TARGETS, FieldKind, FieldSpec, Mapping, TargetSpec
 
@@ -31,6 +32,7 @@ __all__ = [
     "TargetInfo",
     "build_schema",
     "describe_target",
+    "is_essential",
     "modeline",
     "options_for",
     "schema_file",
@@ -52,13 +54,18 @@ KIND_TEXT: dict[FieldKind, str] = {
     FieldKind.URL: "a web address; https:// is added when it has no scheme",
 }
 
+# Which options fit which entries: the rules syncer.mapping checks in code (_check_semantics,
+# _option_problems), as data; tests/unit/test_schema.py holds the two equal.
 #: options that only fields of some kinds take; every other option fits every field
 ONLY_KINDS: dict[str, frozenset[FieldKind]] = {
     "format": frozenset({FieldKind.PHONE}),
     "default_region": frozenset({FieldKind.PHONE}),
+    "owners": frozenset({FieldKind.OWNER_EMAIL}),
 }
 #: options that only custom fields (contact_custom_fields, account_custom_fields) take
-CUSTOM_ONLY = frozenset({"split"})
+CUSTOM_ONLY = frozenset({"split", "formats"})
+#: the only values these options may have on a field no row can go without (:func:`is_essential`)
+ESSENTIAL_ONLY: dict[str, tuple[Any, ...]] = {"on_invalid": ("reject",), "optional": (False,)}
 
 #: descriptions of the options and top-level keys the models do not describe themselves
 _TEXT: dict[str, str] = {
@@ -96,7 +103,8 @@ def modeline() -> str:
 
 @dataclass(frozen=True, slots=True)
 class OptionInfo:
-    """One option a mapping entry takes: its name, fixed values (if any), what it does."""
+    """One option a mapping entry takes: its name, the values it may have when they are few
+    (as written in YAML), and what it does."""
 
     name: str
     values: tuple[str, ...]
@@ -105,6 +113,15 @@ class OptionInfo:
     def label(self) -> str:
         """``format: e164`` for an option with fixed values, else the name."""
         return f"{self.name}: {'|'.join(self.values)}" if self.values else self.name
+
+
+def is_essential(spec: TargetSpec, name: str) -> bool:
+    """A Reevo field no row can go without: an e-mail field, the key or a required one."""
+    return spec.fields[name] is FieldKind.EMAIL or name == spec.key_field or name in spec.required
+
+
+def _yaml(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _field_props() -> dict[str, dict[str, Any]]:
@@ -118,26 +135,24 @@ def _values(prop: dict[str, Any]) -> tuple[str, ...]:
     found: list[str] = []
     for alt in [prop, *prop.get("anyOf", [])]:
         if "const" in alt and alt["const"] is not None:
-            found.append(str(alt["const"]))
-        found += [str(v) for v in alt.get("enum", []) if v is not None]
+            found.append(_yaml(alt["const"]))
+        found += [_yaml(v) for v in alt.get("enum", []) if v is not None]
     return tuple(dict.fromkeys(found))
 
 
-def _all_options() -> list[OptionInfo]:
-    """Every option of a mapping entry (FieldSpec's fields), in the model's order."""
-    return [
-        OptionInfo(name, _values(prop), prop.get("description") or _TEXT.get(name) or prop["title"])
-        for name, prop in _field_props().items()
-    ]
-
-
-def options_for(kind: FieldKind | None) -> list[OptionInfo]:
-    """The options an entry takes: a Reevo field of ``kind``, or a custom field (None)."""
-    return [
-        o
-        for o in _all_options()
-        if kind in ONLY_KINDS.get(o.name, {kind}) and (kind is None or o.name not in CUSTOM_ONLY)
-    ]
+def options_for(kind: FieldKind | None, *, essential: bool = False) -> list[OptionInfo]:
+    """The options an entry takes: a Reevo field of ``kind`` (``essential``: one no row can go
+    without, see :func:`is_essential`), or a custom field (None), in the model's order."""
+    out: list[OptionInfo] = []
+    for name, prop in _field_props().items():
+        if kind not in ONLY_KINDS.get(name, {kind}) or (kind is not None and name in CUSTOM_ONLY):
+            continue
+        values = _values(prop)
+        if essential and name in ESSENTIAL_ONLY:
+            values = tuple(_yaml(v) for v in ESSENTIAL_ONLY[name])
+        text = prop.get("description") or _TEXT.get(name) or prop["title"]
+        out.append(OptionInfo(name, values, text))
+    return out
 
 
 def _describe(key: str, prop: dict[str, Any]) -> dict[str, Any]:
@@ -151,7 +166,32 @@ def _describe(key: str, prop: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _entry_def(options: list[OptionInfo], what: str) -> dict[str, Any]:
+def _as_written(name: str, prop: dict[str, Any]) -> dict[str, Any]:
+    """``prop`` widened (or narrowed) to what the model's validators accept as written in YAML:
+    the types alone say less (a single ``null_values`` entry, a number as ``value:``...)."""
+    doc = {k: v for k, v in prop.items() if k not in ("anyOf", "type", "items", "const", "enum")}
+    null: dict[str, Any] = {"type": "null"}
+    if name == "value":  # numbers and booleans are sent as text
+        return {**doc, "type": ["string", "number", "boolean", "null"]}
+    if name == "null_values":  # one entry or a list; numbers are their text
+        text: dict[str, Any] = {"type": ["string", "number"]}
+        return {**doc, "anyOf": [text, {"type": "array", "items": text}, null]}
+    if name == "formats":  # one entry or a list of named formats and strptime patterns
+        date: dict[str, Any] = {
+            "anyOf": [{"enum": list(DATE_NAMES)}, {"type": "string", "pattern": "%"}]
+        }
+        many = {"type": "array", "items": date, "minItems": 1, "uniqueItems": True}
+        return {**doc, "anyOf": [date, many, null]}
+    if name == "owners":  # an inline map, or the path of a CSV file of name,email
+        inline = {"type": "object", "additionalProperties": {"type": "string", "pattern": "@"}}
+        return {**doc, "anyOf": [inline, {"type": "string", "pattern": r"\S"}, null]}
+    if name == "default_region":  # checked against phonenumbers' regions, any case
+        region = {"type": "string", "pattern": r"^\s*[A-Za-z]{2}\s*$", "examples": ["US", "GB"]}
+        return {**doc, "anyOf": [region, null]}
+    return prop
+
+
+def _entry_def(options: list[OptionInfo], what: str, *, essential: bool = False) -> dict[str, Any]:
     """An entry: the shorthand ``field: Column`` or an object with ``options``."""
     props = _field_props()
     names = [o.name for o in options]
@@ -164,18 +204,19 @@ def _entry_def(options: list[OptionInfo], what: str) -> dict[str, Any]:
         "oneOf": [{"required": ["column"]}, {"required": ["value"]}],
     }
     for option in options:
-        prop = copy.deepcopy(props[option.name])
+        prop = _as_written(option.name, copy.deepcopy(props[option.name]))
         prop["description"] = option.description
-        if option.name == "value":  # the model turns numbers and booleans into text
-            prop.pop("anyOf", None)
-            prop["type"] = ["string", "number", "boolean", "null"]
-        if option.name == "default_region":  # the model checks it against phonenumbers
-            for alt in [prop, *prop.get("anyOf", [])]:
-                if alt.get("type") == "string":
-                    alt.update(pattern=r"^\s*[A-Za-z]{2}\s*$", examples=["US", "GB", "DE"])
+        if essential and option.name in ESSENTIAL_ONLY:
+            prop = {**prop, "enum": list(ESSENTIAL_ONLY[option.name])}
         obj["properties"][option.name] = prop
+    # the model's other rules between options
     if "default_region" in names and "format" in names:
         obj["dependencies"] = {"default_region": ["format"]}
+    if "optional" in names:
+        obj["if"] = {"properties": {"optional": {"const": True}}, "required": ["optional"]}
+        obj["then"] = {"required": ["column"]}
+    if "formats" in names and "split" in names:
+        obj["not"] = {"required": ["formats", "split"]}
     shorthand = {
         "type": ["string", "number"],
         "pattern": r"\S",
@@ -184,8 +225,8 @@ def _entry_def(options: list[OptionInfo], what: str) -> dict[str, Any]:
     return {"anyOf": [shorthand, obj]}
 
 
-def _kind_def(kind: FieldKind) -> str:
-    return f"{kind.value}_field"
+def _def_name(kind: FieldKind, essential: bool) -> str:
+    return f"{'required_' if essential else ''}{kind.value}_field"
 
 
 def _field_text(spec: TargetSpec, name: str) -> str:
@@ -207,7 +248,7 @@ def _target_rule(spec: TargetSpec, default: str) -> dict[str, Any]:
         "properties": {
             name: {
                 "description": _field_text(spec, name),
-                "allOf": [{"$ref": f"#/definitions/{_kind_def(kind)}"}],
+                "allOf": [{"$ref": f"#/definitions/{_def_name(kind, is_essential(spec, name))}"}],
             }
             for name, kind in spec.fields.items()
         },
@@ -229,7 +270,11 @@ def build_schema() -> dict[str, Any]:
     defs.pop("FieldSpec", None)
     for model in defs.values():
         model["properties"] = {k: _describe(k, v) for k, v in model["properties"].items()}
-    props = {k: _describe(k, v) for k, v in raw["properties"].items() if k not in _INTERNAL}
+    props = {
+        k: _describe(k, _as_written(k, v))
+        for k, v in raw["properties"].items()
+        if k not in _INTERNAL
+    }
     default = str(Mapping.model_fields["target"].default)
     props["target"] = {**props["target"], "enum": list(TARGETS)}
     # each target's rule below says which fields and options its columns take
@@ -238,9 +283,15 @@ def build_schema() -> dict[str, Any]:
         if section != "columns":
             props[section]["additionalProperties"] = {"$ref": "#/definitions/custom_field"}
             props[section]["propertyNames"] = {"pattern": r"\S"}
-    kinds = list(dict.fromkeys(k for spec in TARGETS.values() for k in spec.fields.values()))
-    for kind in kinds:
-        defs[_kind_def(kind)] = _entry_def(options_for(kind), f"A {kind.value} field")
+    uses = {
+        (kind, is_essential(spec, name))
+        for spec in TARGETS.values()
+        for name, kind in spec.fields.items()
+    }
+    for kind, essential in uses:
+        what = f"A {'required ' if essential else ''}{kind.value} field"
+        options = options_for(kind, essential=essential)
+        defs[_def_name(kind, essential)] = _entry_def(options, what, essential=essential)
     defs["custom_field"] = _entry_def(options_for(None), "A custom field")
     return {
         "$schema": DRAFT,
@@ -335,7 +386,7 @@ def describe_target(name: str) -> TargetInfo:
                 kind=kind,
                 required=field in spec.required,
                 key=field == spec.key_field,
-                options=options_for(kind),
+                options=options_for(kind, essential=is_essential(spec, field)),
             )
             for field, kind in spec.fields.items()
         ],

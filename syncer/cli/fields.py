@@ -4,6 +4,7 @@ Reevo fields, their kinds and the options they take)."""
 from __future__ import annotations
 
 import textwrap
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,19 +84,30 @@ def _wrap(text: str, indent: int) -> list[str]:
     ]
 
 
+def _common(info: TargetInfo) -> list[OptionInfo]:
+    """The options every field of the target takes, each as most fields take it (a required
+    field may allow fewer values: its row then lists its own)."""
+    names = set.intersection(*({o.name for o in f.options} for f in info.fields))
+    best: dict[str, OptionInfo] = {}
+    for option, _ in Counter(o for f in info.fields for o in f.options).most_common():
+        if option.name in names:
+            best.setdefault(option.name, option)
+    return [best[o.name] for o in info.fields[0].options if o.name in best]
+
+
 def _target_lines(info: TargetInfo) -> list[str]:
     """A target as lines of at most :data:`WIDTH` columns."""
     from syncer.schema import KIND_TEXT
 
     default = "the default target; " if info.default else ""
     lines = [f"{info.name} ({default}key: {info.key})"]
-    every = [o for o in info.fields[0].options if all(o in f.options for f in info.fields)]
+    every = _common(info)
     name_w = max(len("FIELD"), *(len(f.name) for f in info.fields))
     kind_w = max(len("KIND"), *(len(f.kind.value) for f in info.fields))
     lines.append(f"  {'FIELD':<{name_w}}  {'KIND':<{kind_w}}  REQUIRED / OPTIONS")
     for f in info.fields:
         notes = ["required" if f.required else "", "the key" if f.key else ""]
-        notes.append(_labels([o for o in f.options if o not in every]))
+        notes.append(_labels([o for o in f.options if o not in every]))  # own or other values
         text = f"  {f.name:<{name_w}}  {f.kind.value:<{kind_w}}  " + "; ".join(
             n for n in notes if n
         )

@@ -28,13 +28,15 @@ def test_fields_lists_every_field_with_kind_and_options(tmp_path: Path) -> None:
         assert any(line.startswith(f"{name} (") for line in lines), name
         for field, kind in spec.fields.items():
             assert by_field[field].split()[1] == kind.value, by_field[field]
-    assert by_field["email"].split()[2:] == ["required;", "the", "key"]
+    assert by_field["email"].split()[2:5] == ["required;", "the", "key;"]
     assert by_field["phone_number"].split()[2:] == ["format:", "e164,", "default_region"]
+    assert by_field["contact_owner_email"].split()[2:] == ["owners"]
     assert by_field["title"].split()[2:] == []
     text = " ".join(res.stdout.split())
-    assert "Every field takes: column | value." in text
+    assert "required; the key; on_invalid: reject, optional: false" in text
+    assert "Every field takes: column | value, null_values, on_invalid: reject|drop|warn" in text
     assert "contact_custom_fields and account_custom_fields" in text
-    assert "take: column | value, split." in text
+    assert "take: column | value, split," in text and "formats." in text
 
 
 def test_fields_of_one_target_as_json(tmp_path: Path) -> None:
@@ -50,10 +52,14 @@ def test_fields_of_one_target_as_json(tmp_path: Path) -> None:
     assert fields["email"]["required"] and fields["email"]["key"]
     assert fields["contact_owner_email"]["kind"] == "owner_email"
     phone = {o["name"]: o for o in fields["phone_number"]["options"]}
-    assert set(phone) == {"column", "value", "format", "default_region"}
+    assert {"column", "value", "format", "default_region"} <= set(phone)
     assert phone["format"]["values"] == ["e164"]
+    email = {o["name"]: o for o in fields["email"]["options"]}
+    assert email["on_invalid"]["values"] == ["reject"]
+    assert "owners" in {o["name"] for o in fields["account_owner_email"]["options"]}
+    assert "owners" not in phone and "split" not in phone
     assert target["custom_sections"] == ["contact_custom_fields", "account_custom_fields"]
-    assert {o["name"] for o in target["custom_options"]} == {"column", "value", "split"}
+    assert {"column", "value", "split"} <= {o["name"] for o in target["custom_options"]}
 
 
 def test_unknown_target_exits_2_with_did_you_mean(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ def model_problems(tmp_path: Path, doc: Any) -> list[str]:
     """What syncer itself says of ``doc`` as a mapping file (no problems: it is accepted)."""
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    (tmp_path / "owners.csv").write_text("name,email\nJane Smith,jane@acme.com\n", "utf-8")
     draft = read_mapping(path)
     problems = [msg for _, msg in draft.problems]
     assert problems or draft.mapping is not None
@@ -114,6 +115,24 @@ GOOD: dict[str, Any] = {
         "contact_custom_fields": {"cus_field__Tags": {"column": "Tags", "split": ";"}},
         "account_custom_fields": {"cus_field__Industry": "Industry"},
     },
+    "forgiving cells": {
+        "null_values": "n/a",
+        "owners": "owners.csv",
+        "columns": {
+            "email": {"column": "Email", "null_values": []},
+            "phone_number": {"column": "Phone", "format": "e164", "on_invalid": "warn"},
+            "title": {"column": "Title", "optional": True, "null_values": [0, "-"]},
+            "contact_owner_email": {
+                "column": "Owner",
+                "owners": {"Jane Smith": "jane@acme.com"},
+                "on_invalid": "drop",
+            },
+        },
+        "contact_custom_fields": {
+            "cus_field__Signed": {"column": "Signed", "formats": ["iso", "%d.%m.%Y"]},
+            "cus_field__Since": {"column": "Since", "formats": "us", "optional": True},
+        },
+    },
     "source and dedupe": {
         "source": {"sheet": 0, "delimiter": ";", "encoding": "cp1252"},
         **_cols(),
@@ -151,6 +170,23 @@ BAD: dict[str, Any] = {
     "bad dedupe": {**_cols(), "dedupe": {"keep": "frist"}},
     "bad on_empty": {**_cols(), "on_empty": "skip"},
     "unknown source option": {**_cols(), "source": {"delimeter": ";"}},
+    "email on_invalid drop": {"columns": {"email": {"column": "Email", "on_invalid": "drop"}}},
+    "email optional": {"columns": {"email": {"column": "Email", "optional": True}}},
+    "bad on_invalid": _cols(title={"column": "Title", "on_invalid": "skip"}),
+    "owners on a text field": _cols(title={"column": "T", "owners": {"A B": "a@b.com"}}),
+    "owner without e-mail": _cols(contact_owner_email={"column": "O", "owners": {"A B": "ab"}}),
+    "formats under columns": _cols(title={"column": "Title", "formats": ["iso"]}),
+    "formats with split": {
+        **_cols(),
+        "contact_custom_fields": {"x": {"column": "X", "formats": ["iso"], "split": ";"}},
+    },
+    "unknown date format": {
+        **_cols(),
+        "contact_custom_fields": {"x": {"column": "X", "formats": "dmy"}},
+    },
+    "no date format": {**_cols(), "contact_custom_fields": {"x": {"column": "X", "formats": []}}},
+    "optional constant": _cols(title={"value": "CEO", "optional": True}),
+    "unquoted null in null_values": {**_cols(), "null_values": ["n/a", None]},
 }
 
 
@@ -175,12 +211,21 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "format": {"format": "e164"},
     "default_region": {"format": "e164", "default_region": "US"},
     "split": {"split": ";"},
+    "null_values": {"null_values": ["n/a"]},
+    "on_invalid": {"on_invalid": "drop"},
+    "optional": {"optional": True},
+    "owners": {"owners": {"Jane Smith": "jane.smith@acme.com"}},
+    "formats": {"formats": ["day_first"]},
 }
 
 
 def test_every_option_has_a_sample() -> None:
     names = {o.name for kind in [*FieldKind, None] for o in options_for(kind)}
     assert names - {"column", "value"} <= set(SAMPLES), "add the new option to SAMPLES"
+
+
+def _yaml(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _one_field_per_kind() -> list[tuple[str, FieldKind]]:
@@ -213,7 +258,10 @@ def test_options_of_each_kind_agree_with_the_models(
         doc = {"columns": {"email": "Email", field: entry}}
         if kind is FieldKind.EMAIL:
             doc = {"columns": {"email": entry}}
-    takes = option in {o.name for o in options_for(kind)}
+    essential = kind is FieldKind.EMAIL  # account_contact's only required field and its key
+    found = [o for o in options_for(kind, essential=essential) if o.name == option]
+    value = SAMPLES[option][option]
+    takes = bool(found) and (not found[0].values or _yaml(value) in found[0].values)
     assert (model_problems(tmp_path, doc) == []) is takes
     assert (schema_errors(validator, doc) == []) is takes
 
@@ -244,8 +292,15 @@ def test_describe_target() -> None:
     phone = {o.name: o for o in by_name["phone_number"].options}
     assert phone["format"].values == ("e164",) and phone["format"].label() == "format: e164"
     assert "default_region" in phone
-    assert [o.name for o in by_name["title"].options] == ["column", "value"]
-    assert "split" in {o.name for o in info.custom_options}
+    assert "format" not in {o.name for o in by_name["title"].options}
+    assert "owners" in {o.name for o in by_name["contact_owner_email"].options}
+    email = {o.name: o for o in by_name["email"].options}
+    assert email["on_invalid"].label() == "on_invalid: reject"
+    assert email["optional"].label() == "optional: false"
+    title = {o.name: o for o in by_name["title"].options}
+    assert title["on_invalid"].label() == "on_invalid: reject|drop|warn"
+    assert {"split", "formats"} <= {o.name for o in info.custom_options}
+    assert "split" not in title and "formats" not in title
     assert info.custom_sections == ("contact_custom_fields", "account_custom_fields")
     data = info.to_dict()
     assert json.loads(json.dumps(data)) == data
