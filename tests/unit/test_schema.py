@@ -315,3 +315,23 @@ def test_unknown_target_says_did_you_mean() -> None:
         "account_contact (`syncer fields` lists them all)."
     )
     assert info.value.code == "usage" and info.value.exit_code == 2
+
+
+EXPORTS = sorted((ROOT / "tests" / "data" / "exports").glob("*"))
+
+
+def test_there_are_export_files() -> None:
+    assert len(EXPORTS) >= 10
+
+
+@pytest.mark.parametrize("path", EXPORTS, ids=[p.name for p in EXPORTS])
+def test_mappings_init_writes_start_with_the_modeline_and_validate(
+    validator: jsonschema.Draft7Validator, path: Path
+) -> None:
+    """What `syncer init` proposes for each known export is a mapping the editor accepts."""
+    from syncer.proposal import propose, read_sample, render
+
+    table, _ = read_sample(path)
+    text = render(propose(table.columns, table.frame), source=path.name, mapping="m.yaml")
+    assert text.splitlines()[0] == modeline()
+    assert schema_errors(validator, yaml.safe_load(text)) == []
