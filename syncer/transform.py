@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from syncer.mapping import FIELD_SECTIONS, FieldKind, FieldSpec, Mapping
-from syncer.nulls import is_null_value
+from syncer.nulls import blank_to_null, is_null_value
 
 __all__ = ["MappedField", "normalise", "plan", "reserved_prefixes"]
 
@@ -77,11 +77,7 @@ def plan(mapping: Mapping, resolved: dict[str, str]) -> list[MappedField]:
 def clean_text(expr: pl.Expr, *, nfc: bool = True, nulls: tuple[str, ...] = ()) -> pl.Expr:
     """Trim, Unicode NFC (skip with ``nfc=False`` for pure-ASCII columns); blank and the
     ``nulls`` (any case) -> null."""
-    s = (expr.str.normalize("NFC") if nfc else expr).str.strip_chars()
-    keep = s.str.len_bytes() > 0
-    if nulls:
-        keep = keep & ~is_null_value(s, nulls)
-    return pl.when(keep).then(s)
+    return blank_to_null((expr.str.normalize("NFC") if nfc else expr).str.strip_chars(), nulls)
 
 
 def _with_scheme(expr: pl.Expr) -> pl.Expr:
