@@ -220,8 +220,14 @@ def _readings(frame: pl.DataFrame, pattern: str) -> pl.Series:
 
 def parse_dates(values: pl.Series, formats: Sequence[str]) -> ParsedDates:
     """Read every value of a String series (nulls stay null, no problem), each distinct
-    value once (see :func:`parse_date` for the codes and details)."""
-    frame = pl.DataFrame({"v": values.drop_nulls().unique().cast(pl.String)})
+    value once (see :func:`parse_date` for the codes and details).
+
+    Values that are mostly distinct (time stamps) are read in place: finding the distinct
+    ones and joining the answers back would cost more than it saves.
+    """
+    text = values.cast(pl.String)
+    in_place = int(pl.select(pl.lit(text).approx_n_unique()).item()) * 2 > len(text)
+    frame = pl.DataFrame({"v": text if in_place else text.drop_nulls().unique()})
     by_pattern = {
         pattern: _readings(frame, pattern)
         for pattern in dict.fromkeys(p for item in formats for p in _patterns(item))
@@ -231,26 +237,34 @@ def parse_dates(values: pl.Series, formats: Sequence[str]) -> ParsedDates:
         pl.coalesce([by_pattern[p] for p in _patterns(item)]).alias(str(i))
         for i, item in enumerate(formats)
     )
-    distinct = pl.concat_list(pl.all()).list.drop_nulls().list.unique(maintain_order=True)
-    n = pl.col("distinct").list.len()
-    decided = conventions.with_columns(distinct=distinct).select(
-        pl.when(n == 1).then(pl.col("distinct").list.first()).alias("iso"),
-        pl.when(n == 0)
+    # one reading: the first; ambiguous: another convention reads it differently
+    first = pl.coalesce(pl.all())
+    conflict = pl.any_horizontal(
+        [(pl.col(c) != first).fill_null(False) for c in conventions.columns]
+    )
+    blank = pl.lit(False) if not in_place else frame["v"].is_null()
+    decided = conventions.select(
+        pl.when(~conflict).then(first).alias("iso"),
+        pl.when(blank)
+        .then(None)
+        .when(first.is_null())
         .then(pl.lit("invalid_date"))
-        .when(n > 1)
+        .when(conflict)
         .then(pl.lit("ambiguous_date"))
         .alias("code"),
-        pl.when(n == 0).then(pl.lit(", ".join(formats))).alias("detail"),
+        pl.when(first.is_null() & ~blank).then(pl.lit(", ".join(formats))).alias("detail"),
     )
     ambiguous = (decided["code"] == "ambiguous_date").fill_null(False).arg_true()
     if len(ambiguous):
         rows = conventions[ambiguous].iter_rows()
         details = [_ambiguity(dict(zip(formats, row, strict=True))) for row in rows]
         decided[ambiguous.to_list(), "detail"] = pl.Series(details, dtype=pl.String)
-    joined = pl.DataFrame({"v": values.cast(pl.String)}).join(
+    name = values.name
+    if in_place:
+        return ParsedDates(*(decided[c].alias(name) for c in ("iso", "code", "detail")))
+    joined = pl.DataFrame({"v": text}).join(
         decided.with_columns(frame["v"]), on="v", how="left", maintain_order="left"
     )
-    name = values.name
     return ParsedDates(*(joined[c].alias(name) for c in ("iso", "code", "detail")))
 
 

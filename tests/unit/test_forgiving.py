@@ -346,11 +346,14 @@ def test_parse_dates_agrees_with_parse_date_value_by_value() -> None:
         "2024-03-04T10:11:12.5Z", "2024-02-30", "2023-02-29", "2024-02-29", "12-31-2024",
         "31-12-2024 23:59", "1/2/2024  3:04", "garbage", "2024-03-04T24:00:00",
     ]  # fmt: skip
-    for formats in (["iso", "us", "day_first"], ["us"], ["day_first", "iso"], ["%Y-%d-%m", "iso"]):
-        got = parse_dates(pl.Series(values), formats)
-        for i, value in enumerate(values):
-            want = parse_date(value, formats)
-            assert (got.iso[i], got.code[i], got.detail[i]) == want, (value, formats)
+    formats_tried = (["iso", "us", "day_first"], ["us"], ["day_first", "iso"], ["%Y-%d-%m", "iso"])
+    # once each: read in place; three times each with blanks: each distinct value read once
+    for series in (pl.Series(values), pl.Series([*values, None] * 3)):
+        for formats in formats_tried:
+            got = parse_dates(series, formats)
+            for i, value in enumerate(series):
+                want = parse_date(value, formats) if value is not None else (None, None, None)
+                assert (got.iso[i], got.code[i], got.detail[i]) == want, (value, formats)
 
 
 def test_each_distinct_value_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
