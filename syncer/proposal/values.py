@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
+from syncer.nulls import DEFAULT_NULL_VALUES
+
 __all__ = ["MAX_VALUES", "Profile", "country_region", "phone_region", "profile"]
 
 #: distinct non-blank values looked at per column
@@ -85,10 +87,14 @@ def _kind(value: str) -> str:
     return "text"
 
 
+_NULLS = frozenset(DEFAULT_NULL_VALUES)
+
+
 def profile(column: Iterable[str | None], rows: int) -> Profile:
     """Profile one column from its sampled cells (``rows``: how many cells were sampled).
 
-    Shares count non-blank cells (a value repeated ten times counts ten times); each distinct
+    Shares count non-blank cells (a value repeated ten times counts ten times); cells a mapping
+    reads as blank by default (``n/a``, ``-``, ``#N/A``...) are blank here too. Each distinct
     value is classified once, and at most :data:`MAX_VALUES` distinct values are looked at."""
     counts: Counter[str] = Counter()
     filled = 0
@@ -96,7 +102,7 @@ def profile(column: Iterable[str | None], rows: int) -> Profile:
         if cell is None:
             continue
         text = cell.strip()
-        if not text:
+        if not text or text.casefold() in _NULLS:
             continue
         filled += 1
         if text in counts or len(counts) < MAX_VALUES:

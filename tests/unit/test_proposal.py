@@ -271,3 +271,16 @@ def test_email_share_counts_cells_not_distinct_values() -> None:
     values: list[str | None] = ["info@acme.com"] * 8 + ["n/a", "unknown"]
     columns, frame = _frame({"Contact": values})
     assert propose(columns, frame).chosen_for("email") is not None  # 8 of 10 cells
+
+
+def test_cells_a_mapping_reads_as_blank_do_not_count_against_a_column() -> None:
+    # a HubSpot phone column with "n/a" in most rows is still the phone column: the mapping's
+    # default null_values make those cells blank, so the proposal must not hold them against it
+    frame = pl.DataFrame(
+        {
+            "Email": ["a@acme.com", "b@acme.com", "c@acme.com", "d@acme.com"],
+            "Phone Number": ["n/a", "#N/A", "-", "+1 415 555 0100"],
+        }
+    )
+    proposal = propose(list(frame.columns), frame)
+    assert {c.field: c.column for c in proposal.chosen}["phone_number"] == "Phone Number"
