@@ -1,15 +1,14 @@
 """YAML mapping files -> :class:`Mapping` (pydantic), with file:line errors and "did you mean".
 
 A mapping says which Reevo field each source column feeds. The Reevo fields a target accepts,
-and what kind of value each holds, come from one table (:data:`TARGETS`); a new target is a new
-row in that table.
+what kind of value each holds and its custom-field sections come from the target registry
+(:mod:`syncer.targets`, re-exported here as :data:`TARGETS`); a new target is a new module there.
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
@@ -29,6 +28,7 @@ from syncer.errors import MappingError, SourceError
 from syncer.nulls import DEFAULT_NULL_VALUES, parse_null_values
 from syncer.owners import owners_option
 from syncer.results import SOURCE_SUFFIX
+from syncer.targets import DEFAULT, TARGETS, FieldKind, Target, custom_sections
 from syncer.yamldoc import Lines, parse_yaml
 
 __all__ = [
@@ -48,60 +48,11 @@ __all__ = [
 ]
 
 
-class FieldKind(StrEnum):
-    """How a Reevo field's value is normalised and checked."""
+#: the mapping's view of a target (the registry's Target; the old name still works)
+TargetSpec = Target
 
-    TEXT = "text"  # trimmed, NFC
-    EMAIL = "email"  # trimmed, NFC, e-mail syntax; the upsert key
-    OWNER_EMAIL = "owner_email"  # e-mail syntax of a Reevo user
-    PHONE = "phone"  # E.164 when the mapping says format: e164
-    URL = "url"  # https:// added when there is no scheme, then checked
-
-
-@dataclass(frozen=True, slots=True)
-class TargetSpec:
-    """What one Reevo endpoint accepts: its fields, which are required, the dedupe key."""
-
-    name: str
-    fields: dict[str, FieldKind]
-    required: tuple[str, ...]
-    key_field: str
-    custom_sections: tuple[str, ...]
-
-
-_K = FieldKind
-#: Reevo targets by mapping ``target:`` name (fields from reevo-api/README.md, endpoint 1).
-TARGETS: dict[str, TargetSpec] = {
-    "account_contact": TargetSpec(
-        name="account_contact",
-        fields={
-            "email": _K.EMAIL,
-            "first_name": _K.TEXT,
-            "last_name": _K.TEXT,
-            "middle_name": _K.TEXT,
-            "phone_number": _K.PHONE,
-            "company": _K.TEXT,
-            "title": _K.TEXT,
-            "department": _K.TEXT,
-            "contact_linkedin_url": _K.URL,
-            "contact_facebook_url": _K.URL,
-            "contact_zoominfo_url": _K.URL,
-            "contact_x_url": _K.URL,
-            "contact_owner_email": _K.OWNER_EMAIL,
-            "account_linkedin_url": _K.URL,
-            "account_facebook_url": _K.URL,
-            "account_zoominfo_url": _K.URL,
-            "account_x_url": _K.URL,
-            "account_owner_email": _K.OWNER_EMAIL,
-            "account_website": _K.URL,
-        },
-        required=("email",),
-        key_field="email",
-        custom_sections=("contact_custom_fields", "account_custom_fields"),
-    ),
-}
-
-FIELD_SECTIONS = ("columns", "contact_custom_fields", "account_custom_fields")
+#: "columns" and every custom-field section a registered target takes
+FIELD_SECTIONS = ("columns", *custom_sections())
 _BOM = "\ufeff"
 
 
@@ -225,15 +176,23 @@ class DedupeSpec(_Strict):
     keep: Literal["first", "last"] = "last"
 
 
+def _custom_section_fields(namespace: dict[str, Any]) -> None:
+    """Add a ``dict[str, FieldSpec]`` field to the class being built in ``namespace`` for each
+    custom-field section of the registered targets (FIELD_SECTIONS), in their order."""
+    for section in FIELD_SECTIONS[1:]:
+        namespace["__annotations__"][section] = "dict[str, FieldSpec]"
+        namespace[section] = Field(default_factory=dict)
+
+
 class Mapping(_Strict):
-    """A parsed, checked mapping file."""
+    """A parsed, checked mapping file; its custom-field sections (``contact_custom_fields``,
+    ``account_custom_fields``...) are the registered targets' (``getattr(m, section)``)."""
 
     path: Path | None = None
-    target: str = "account_contact"
+    target: str = DEFAULT
     source: SourceSpec = Field(default_factory=SourceSpec)
     columns: dict[str, FieldSpec]
-    contact_custom_fields: dict[str, FieldSpec] = Field(default_factory=dict)
-    account_custom_fields: dict[str, FieldSpec] = Field(default_factory=dict)
+    _custom_section_fields(locals())
     dedupe: DedupeSpec = Field(default_factory=DedupeSpec)
     on_empty: Literal["omit", "clear"] = "omit"
     null_values: NullValues = Field(
@@ -248,8 +207,8 @@ class Mapping(_Strict):
     )
 
     @property
-    def spec(self) -> TargetSpec:
-        """The target's field table."""
+    def spec(self) -> Target:
+        """The mapping's target (from the registry)."""
         return TARGETS[self.target]
 
     def nulls_for(self, fs: FieldSpec) -> tuple[str, ...]:
@@ -306,7 +265,7 @@ def _check_keys(data: dict[str, Any], lines: Lines, where: str) -> list[Problem]
     for key in data:
         if key not in _TOP_KEYS:
             unknown((key,), "key", _TOP_KEYS)
-    target = data.get("target", "account_contact")
+    target = data.get("target", DEFAULT)
     spec = TARGETS.get(target) if isinstance(target, str) else None
     if spec is None:
         problems.append(
@@ -336,8 +295,8 @@ def _check_keys(data: dict[str, Any], lines: Lines, where: str) -> list[Problem]
         for name, entry in block.items():
             if spec is not None and section == "columns" and name not in spec.fields:
                 hint = _suggest(str(name), list(spec.fields))
-                if not hint and str(name).startswith("cus_field__"):
-                    hint = "; custom fields go under contact_custom_fields or account_custom_fields"
+                if not hint and str(name).startswith("cus_field__") and spec.custom_sections:
+                    hint = f"; custom fields go under {' or '.join(spec.custom_sections)}"
                 problems.append(
                     (lines.line((section, name)), f"{section}.{name}: unknown Reevo field{hint}")
                 )
@@ -350,7 +309,7 @@ def _check_keys(data: dict[str, Any], lines: Lines, where: str) -> list[Problem]
     return problems
 
 
-def _check_semantics(data: dict[str, Any], spec: TargetSpec, lines: Lines) -> list[Problem]:
+def _check_semantics(data: dict[str, Any], spec: Target, lines: Lines) -> list[Problem]:
     """Rules that need the target table: required fields, options that fit the field kind.
 
     Read from the raw YAML, so they are listed with the other problems in the same pass.
@@ -389,7 +348,7 @@ def _option_problems(
     name: str,
     entry: dict[str, Any],
     kind: FieldKind | None,
-    spec: TargetSpec,
+    spec: Target,
     lines: Lines,
 ) -> list[Problem]:
     """The rules of on_invalid, optional, owners and formats for one entry."""
@@ -567,7 +526,7 @@ def read_mapping(path: Path) -> MappingDraft:
     # every problem at once: unknown keys (with suggestions), invalid values, the target's rules
     key_problems = _check_keys(data, lines, where)
     problems = list(key_problems)
-    target = data.get("target", "account_contact")
+    target = data.get("target", DEFAULT)
     spec = TARGETS.get(target) if isinstance(target, str) else None
     if spec is not None:
         problems += _check_semantics(data, spec, lines)

@@ -34,7 +34,11 @@ FORBIDDEN = {
     "runner": ("cli",),
     "sandbox": ("cli", "runner", "push", "reevo", "ledger", *PIPELINE),
     "inbox": ("reevo", "push", "runner", "ledger", "sandbox", "cli"),
+    # the target registry is pure declaration: everything else may read it
+    "targets": ("reevo", "push", "runner", "ledger", "sandbox", "cli", "inbox", *PIPELINE),
 }
+#: third-party packages a top-level package must not import at run time
+FORBIDDEN_LIBS = {"targets": ("httpx", "fastapi", "polars", "pydantic")}
 
 
 def _modules() -> list[tuple[str, Path]]:
@@ -84,6 +88,32 @@ def test_import_rules() -> None:
             continue
         imported = _syncer_imports(path) - {top}
         bad = imported if rules == ("*",) else imported & set(rules)
+        if bad:
+            violations.append(f"syncer/{path.relative_to(PKG)} imports {sorted(bad)}")
+    assert not violations, "\n".join(violations)
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """Top-level names of every module ``path`` imports outside ``if TYPE_CHECKING:``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    type_only = _type_only_nodes(tree)
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_library_rules() -> None:
+    """The target registry loads no network, frame or model library (it is pure data)."""
+    violations = []
+    for dotted, path in _modules():
+        libs = FORBIDDEN_LIBS.get(dotted.split(".")[0], ())
+        bad = _runtime_imports(path) & set(libs)
         if bad:
             violations.append(f"syncer/{path.relative_to(PKG)} imports {sorted(bad)}")
     assert not violations, "\n".join(violations)
