@@ -25,6 +25,9 @@ syncer is refused (:class:`LedgerTooNew`, exit 2), never downgraded. Versions:
    version, still reads and writes a migrated ledger correctly (``contact_id``/``account_id``
    are what :class:`SyncedRow` reports for them). A new id merges into ``ids`` (JSON merge
    patch); an outcome without ids keeps the ones remembered.
+3. ``runs.parent_run`` (the run whose results file a ``syncer retry`` read), ``runs.retries``
+   and ``runs.throttled`` (requests repeated, 429 answers) and ``runs.retry_at`` (UTC ISO time
+   Reevo named for a quota reset). Older runs keep them NULL.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from syncer.errors import ConfigError, LedgerTooNew
 from syncer.models import RowOutcome, RowStatus
 
 #: the ledger layout this code reads and writes (see the module docstring for each version)
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -70,7 +73,11 @@ CREATE TABLE IF NOT EXISTS runs (
     results_path  TEXT,
     failures_path TEXT,
     kept_results  TEXT,
-    kept_failures TEXT
+    kept_failures TEXT,
+    parent_run    INTEGER,
+    retries       INTEGER,
+    throttled     INTEGER,
+    retry_at      TEXT
 );
 CREATE TABLE IF NOT EXISTS synced (
     org         TEXT NOT NULL,
@@ -170,6 +177,12 @@ class RunRecord:
     #: this run's own copies of its results / failures files (the stable names hold the latest)
     kept_results: str | None = None
     kept_failures: str | None = None
+    #: the run whose results file this one retried (``syncer retry``), else None
+    parent_run: int | None = None
+    retries: int | None = None
+    throttled: int | None = None
+    #: when Reevo said its quota resets (UTC ISO 8601), for a run it stopped on its quota
+    retry_at: str | None = None
 
     @property
     def display_outcome(self) -> str:
@@ -311,8 +324,10 @@ class Ledger:
         mapping: Path | None,
         command: str,
         source_sha256: str | None = None,
+        parent_run: int | None = None,
     ) -> int:
-        """Record the start of a run and return its id (``source_sha256``: when known)."""
+        """Record the start of a run and return its id (``source_sha256``: when known;
+        ``parent_run``: the run whose results file this one retries)."""
         if source_sha256 is None:
             source_sha256 = file_sha256(source) if source.is_file() else ""
         mapping_text = str(mapping.resolve()) if mapping else ""
@@ -320,8 +335,8 @@ class Ledger:
         with self._transaction():
             cur = self._db.execute(
                 """INSERT INTO runs (org, base_url, target, source, source_sha256, mapping,
-                                     mapping_sha256, command, pid, started_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                     mapping_sha256, command, pid, started_at, parent_run)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     org,
                     base_url,
@@ -333,6 +348,7 @@ class Ledger:
                     command,
                     os.getpid(),
                     now_iso(),
+                    parent_run,
                 ),
             )
         assert cur.lastrowid is not None
@@ -352,6 +368,9 @@ class Ledger:
         failures_path: Path | None,
         kept_results: Path | None = None,
         kept_failures: Path | None = None,
+        retries: int | None = None,
+        throttled: int | None = None,
+        retry_at: str | None = None,
     ) -> None:
         """Record how a run ended (commits pending outcomes first)."""
         self.flush()
@@ -359,7 +378,8 @@ class Ledger:
             self._db.execute(
                 """UPDATE runs SET finished_at=?, outcome=?, exit_code=?, rows=?, counts=?,
                                    requests=?, message=?, results_path=?, failures_path=?,
-                                   kept_results=?, kept_failures=?
+                                   kept_results=?, kept_failures=?, retries=?, throttled=?,
+                                   retry_at=?
                    WHERE id=?""",
                 (
                     now_iso(),
@@ -373,6 +393,9 @@ class Ledger:
                     str(failures_path) if failures_path else None,
                     str(kept_results) if kept_results else None,
                     str(kept_failures) if kept_failures else None,
+                    retries,
+                    throttled,
+                    retry_at,
                     run_id,
                 ),
             )
@@ -386,6 +409,16 @@ class Ledger:
         """One run by id."""
         row = self._db.execute(f"{_RUN_SELECT} WHERE id=?", (run_id,)).fetchone()
         return _run_record(row) if row else None
+
+    def latest_run_id(self) -> int | None:
+        """The id of the newest run, or None when none is recorded."""
+        row = self._db.execute("SELECT MAX(id) FROM runs").fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def retries_of(self, run_id: int) -> list[int]:
+        """The ids of the runs that retried ``run_id``'s results file, oldest first."""
+        cur = self._db.execute("SELECT id FROM runs WHERE parent_run=? ORDER BY id", (run_id,))
+        return [int(row[0]) for row in cur]
 
     def run_for_results(self, path: Path) -> RunRecord | None:
         """The newest run that wrote ``path`` as its results or failures file (or its own copy
@@ -583,13 +616,23 @@ def _v1_to_v2(db: sqlite3.Connection) -> None:
     db.execute(f"UPDATE synced SET ids = {ids}")
 
 
+def _v2_to_v3(db: sqlite3.Connection) -> None:
+    """``runs.parent_run``, ``retries``, ``throttled``, ``retry_at`` (NULL for older runs)."""
+    _add_columns(
+        db,
+        "runs",
+        {"parent_run": "INTEGER", "retries": "INTEGER", "throttled": "INTEGER", "retry_at": "TEXT"},
+    )
+
+
 #: schema version N -> the step that makes a version-N ledger version N + 1 (in one transaction)
-_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 _RUN_SELECT = """SELECT id, org, target, source, mapping, command, pid, started_at, finished_at,
                         outcome, exit_code, rows, counts, requests, message, results_path,
-                        failures_path, kept_results, kept_failures FROM runs"""
+                        failures_path, kept_results, kept_failures, parent_run, retries,
+                        throttled, retry_at FROM runs"""
 
 
 def _run_record(row: tuple[Any, ...]) -> RunRecord:

@@ -190,3 +190,51 @@ def test_two_processes_opening_an_old_ledger_migrate_it_once(v1: Path) -> None:
     assert sorted(results, key=lambda v: v or 0) == [None, 1]
     ids = _raw(v1, "SELECT ids FROM synced ORDER BY key")
     assert len(ids) == 5 and all(json.loads(str(i[0])).keys() for i in ids)
+
+
+def test_v2_ledger_gains_the_run_links_and_keeps_its_runs(tmp_path: Path) -> None:
+    """Version 3 adds runs.parent_run/retries/throttled/retry_at; a version-2 run reads them
+    as None and a new run writes them."""
+    path = tmp_path / "l.db"
+    with Ledger(path) as led:
+        old = led.start_run(
+            org="o", base_url="u", target="t", source=path, mapping=None, command="c"
+        )
+    db = sqlite3.connect(path)
+    for column in ("parent_run", "retries", "throttled", "retry_at"):
+        db.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+    db.execute("UPDATE meta SET value='2' WHERE name='schema_version'")
+    db.commit()
+    db.close()
+    with Ledger(path) as led:
+        assert led.migrated_from == 2
+        rec = led.run(old)
+        assert rec is not None and rec.parent_run is None and rec.retries is None
+        new = led.start_run(
+            org="o",
+            base_url="u",
+            target="t",
+            source=path,
+            mapping=None,
+            command="c",
+            parent_run=old,
+        )
+        led.finish_run(
+            new,
+            outcome="aborted",
+            exit_code=3,
+            rows=1,
+            counts={},
+            requests=1,
+            message="m",
+            results_path=None,
+            failures_path=None,
+            retries=2,
+            throttled=1,
+            retry_at="2025-01-01T13:05:00+00:00",
+        )
+        rec = led.run(new)
+        assert rec is not None
+        assert (rec.parent_run, rec.retries, rec.throttled) == (old, 2, 1)
+        assert rec.retry_at == "2025-01-01T13:05:00+00:00"
+        assert led.retries_of(old) == [new] and led.latest_run_id() == new
