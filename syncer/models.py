@@ -29,6 +29,17 @@ class RowStatus(StrEnum):
 RETRY_STATUSES = frozenset({RowStatus.INVALID, RowStatus.FAILED, RowStatus.NOT_ATTEMPTED})
 
 
+@dataclass(frozen=True, slots=True)
+class RowWarning:
+    """A change made to a row that still went through (a stable ``code`` and a message naming
+    the value): e.g. ``phone_extension_dropped``, ``unknown_owner`` with ``owners: {unknown:
+    omit}``. A target's push adds them to its :class:`RowOutcome` (an attendee skipped by an
+    ``on_missing_*: skip`` rule); they end in the results file's ``warnings`` column."""
+
+    code: str
+    message: str
+
+
 @dataclass(slots=True)
 class RowOutcome:
     """What happened when one row was pushed to Reevo."""
@@ -41,6 +52,7 @@ class RowOutcome:
     account_id: str | None = None
     http_status: int | None = None
     attempts: int = 0
+    warnings: tuple[RowWarning, ...] = ()
 
 
 #: the per-status counts a run's ``--json`` object carries as top-level keys (always all)
@@ -76,6 +88,8 @@ class RunSummary:
     retries: int = 0  # requests sent again after a retryable answer
     throttled: int = 0  # answers that were 429
     achieved_rate: float = 0.0  # requests per second while pushing
+    #: rows with a warning per warning code (a row with two codes counts under both)
+    warnings: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` object of ``syncer run``/``retry`` or ``syncer validate`` (a contract:
@@ -94,6 +108,7 @@ class RunSummary:
                 "failures": _str_or_none(self.failures_path),
                 "elapsed_s": round(self.elapsed_s, 3),
                 "notes": list(self.notes),
+                "warnings": dict(self.warnings),
             }
         out: dict[str, Any] = {
             "command": "run",
@@ -116,6 +131,7 @@ class RunSummary:
             out["ready"] = counts.get("ready", 0)
         out["counts"] = counts
         out["notes"] = list(self.notes)
+        out["warnings"] = dict(self.warnings)
         return out
 
     @property

@@ -38,6 +38,7 @@ def test_run_dict_keeps_every_key_in_order() -> None:
         1,
     )
     assert "ready" not in d
+    assert d["warnings"] == {} and list(d)[-1] == "warnings"  # added last: keys only grow
     assert RunSummary(rows=0, counts={"ready": 5}, dry_run=True).to_dict()["ready"] == 5
 
 
@@ -51,7 +52,7 @@ def test_validate_dict_keeps_every_key_in_order() -> None:
         notes=["column X is not mapped"],
     )
     d = s.to_dict()
-    assert list(d) == [*VALIDATE_KEYS, "notes"]
+    assert list(d) == [*VALIDATE_KEYS, "notes", "warnings"]
     assert (d["ready"], d["duplicate"], d["invalid"], d["failures"]) == (1, 0, 1, "f.csv")
     assert d["notes"] == ["column X is not mapped"]
 
@@ -60,3 +61,12 @@ def test_notes_are_copied() -> None:
     s = RunSummary(rows=0, counts={}, notes=["a"])
     s.to_dict()["notes"].append("b")
     assert s.notes == ["a"]
+
+
+def test_warnings_are_counted_by_code_in_both_shapes() -> None:
+    for command in ("run", "validate"):
+        s = RunSummary(rows=4, counts={}, command=command, warnings={"phone_extension_dropped": 3})
+        d = s.to_dict()
+        assert d["warnings"] == {"phone_extension_dropped": 3}
+        d["warnings"]["x"] = 1
+        assert s.warnings == {"phone_extension_dropped": 3}  # a copy
