@@ -15,7 +15,7 @@ The library installs no handler and never prints; without one attached, an event
 A library user::
 
     logging.getLogger("syncer").addHandler(handler)  # all events
-    logging.getLogger("syncer").setLevel(logging.INFO)  # DEBUG adds each pacer rate change
+    logging.getLogger("syncer").setLevel(logging.INFO)
 """
 
 from __future__ import annotations
@@ -194,8 +194,8 @@ class Throttled(Event):
 @dataclass(frozen=True, slots=True)
 class PacerRateChanged(Event):
     """The pacer's target rate moved: ``cut`` after a 429, ``max_rate`` set at run time, or
-    ``rise`` (logged at DEBUG level, at most about once a second: the rate rises on every
-    answer)."""
+    ``rise`` (at most once a second and after a 5 % move: the rate rises on every answer;
+    ``old`` is then the rate of the previous event)."""
 
     name: ClassVar[str] = "pacer_rate_changed"
     logger: ClassVar[str] = "syncer.pacing"

@@ -20,6 +20,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from syncer import events
 from syncer.errors import ReevoError, Retryable, RowRejected, RunAborted
 from syncer.models import RowOutcome, RowStatus
 from syncer.reevo.classify import normalise_error
@@ -152,9 +153,10 @@ class _RowState:
     """One row's retry state; changed only by :meth:`_Run.attempt` (attempts) and
     :meth:`_Run.send` (failures, throttles, decision)."""
 
-    __slots__ = ("attempts", "decision", "failures", "throttles")
+    __slots__ = ("attempts", "decision", "failures", "row", "throttles")
 
-    def __init__(self) -> None:
+    def __init__(self, row: int = 0) -> None:
+        self.row = row  # the source row (for events)
         self.attempts = 0
         self.failures = 0
         self.throttles = 0
@@ -283,6 +285,10 @@ class _Run:
                 if state.decision.action is not Action.RETRY:
                     raise
                 self.report.retries += 1
+                why, delay = state.decision.reason, state.decision.delay_s
+                events.emit(
+                    events.Retry(state.row, state.attempts, why, exc.status, exc.message, delay)
+                )
                 if exc.status != 429:
                     self.budget.spend()
             await self.sleep(state.decision.delay_s)
@@ -290,7 +296,7 @@ class _Run:
     # -- one row -------------------------------------------------------------------------
     async def push_one(self, item: Item) -> None:
         source_row, _key, body = item
-        state = _RowState()
+        state = _RowState(source_row)
         try:
             data = await self.send(state, body)
         except (_Stopped, PacingClosed):
@@ -375,6 +381,7 @@ class _Run:
         except Retryable as exc:
             if exc.status == 429:
                 self.report.throttled += 1
+                events.emit(events.Throttled(state.row, state.attempts, exc.retry_after))
                 self.pacer.on_throttle(exc.retry_after)
             raise
         except RowRejected:

@@ -22,7 +22,9 @@ Modelled on botocore's adaptive retry mode (``ClientRateLimiter`` + ``CubicCalcu
   plus a little jitter; the bucket is emptied so the reopening is not a burst.
 
 The rate is changeable at run time (:meth:`set_max_rate`). Clock, sleep and random are injectable
-so tests drive it with a fake clock.
+so tests drive it with a fake clock. Each cut and each change of the cap is a
+:class:`syncer.events.PacerRateChanged` event; a rise is one at most every ``rise_event_s`` and
+only once the rate moved 5 % since the last event (it rises on every answer).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+
+from syncer import events
 
 
 class PacingClosed(Exception):
@@ -119,6 +123,8 @@ class RateController:
         self.throttles = 0
         self.closed = False
         self.max_wait_s = 0.25  # longest single sleep, so close() takes effect quickly
+        self.rise_event_s = 1.0
+        self._logged = (now, self._rate)  # (when, rate) of the last rate event: events only
 
     # -- configuration -------------------------------------------------------------------
     @property
@@ -133,8 +139,10 @@ class RateController:
 
     def set_max_rate(self, max_rate: float | None) -> None:
         """Change the cap at run time; the current rate drops to it at once if above."""
+        old = self._rate
         self._max_rate = max_rate
         self._rate = self._clamp(self._rate)
+        self._rate_event(old, "max_rate", self._clock())
 
     def _clamp(self, rate: float) -> float:
         rate = max(self.min_rate, rate)
@@ -215,6 +223,9 @@ class RateController:
             # never raise while using less than half of the rate
             new = max(self._rate, min(new, 2.0 * max(sent, accepted)))
         self._rate = self._clamp(new)
+        last_at, last_rate = self._logged
+        if now - last_at >= self.rise_event_s and abs(self._rate - last_rate) >= 0.05 * last_rate:
+            self._rate_event(last_rate, "rise", now)
 
     def on_throttle(self, retry_after: float | None = None) -> None:
         """Record a 429: cut the rate (once per window) and close the gate for ``retry_after``."""
@@ -242,4 +253,12 @@ class RateController:
         self._last_cut = now
         self.slow_start = False
         self.cuts += 1
+        old = self._rate
         self._rate = self._clamp(w_max * beta)
+        self._rate_event(old, "cut", now)
+
+    def _rate_event(self, old: float, reason: str, now: float) -> None:
+        """Tell listeners the rate moved from ``old`` (no event when it did not)."""
+        if self._rate != old:
+            self._logged = (now, self._rate)
+            events.emit(events.PacerRateChanged(round(old, 3), round(self._rate, 3), reason))

@@ -150,3 +150,39 @@ def test_emitting_changes_nothing_it_is_given(collected: Collect) -> None:
     events.emit(started)
     collected.records[0].fields["settings"]["x"] = 1  # type: ignore[attr-defined]
     assert settings == {"concurrency": 4} and started.settings == {"concurrency": 4}
+
+
+def _rate_events(collected: Collect) -> list[PacerRateChanged]:
+    out = []
+    for record in collected.records:
+        logged = events.read(record)
+        if logged is not None and isinstance(logged.event, PacerRateChanged):
+            out.append(logged.event)
+    return out
+
+
+def test_the_pacer_tells_each_cut_and_cap_and_rises_at_most_once_a_second(
+    collected: Collect,
+) -> None:
+    from syncer.reevo.pacing import RateController
+
+    now = [0.0]
+    pacer = RateController(10.0, clock=lambda: now[0], rng=lambda: 0.0)
+    for _ in range(50):  # slow start: +2 per answer, all within 0.5 s
+        now[0] += 0.01
+        pacer.on_success()
+    assert _rate_events(collected) == []  # less than a second since the start
+    now[0] = 1.0
+    pacer.on_success()
+    (rise,) = _rate_events(collected)
+    assert (rise.reason, rise.old, rise.new) == ("rise", 10.0, pacer.rate)
+    before = pacer.rate
+    pacer.on_throttle(2.0)
+    pacer.on_throttle(2.0)  # the same window: no second cut, no event
+    cut = _rate_events(collected)[-1]
+    assert (cut.reason, cut.old, cut.new) == ("cut", round(before, 3), round(pacer.rate, 3))
+    assert len(_rate_events(collected)) == 2
+    pacer.set_max_rate(1.0)
+    assert _rate_events(collected)[-1].reason == "max_rate"
+    pacer.set_max_rate(1.0)  # no change, no event
+    assert len(_rate_events(collected)) == 3
