@@ -26,7 +26,7 @@ from pydantic import (
 from syncer.dates import check_formats
 from syncer.errors import MappingError, SourceError
 from syncer.nulls import DEFAULT_NULL_VALUES, parse_null_values
-from syncer.owners import owners_option
+from syncer.owners import OwnersSpec, UnknownPolicy, owners_option, top_owners_option
 from syncer.results import SOURCE_SUFFIX
 from syncer.targets import DEFAULT, TARGETS, FieldKind, Target, custom_sections
 from syncer.yamldoc import Lines, parse_yaml
@@ -62,6 +62,7 @@ class _Strict(BaseModel):
 
 NullValues = Annotated[tuple[str, ...] | None, BeforeValidator(parse_null_values)]
 Owners = Annotated[dict[str, str] | None, BeforeValidator(owners_option)]
+TopOwners = Annotated[OwnersSpec | None, BeforeValidator(top_owners_option)]
 
 
 class FieldSpec(_Strict):
@@ -200,10 +201,12 @@ class Mapping(_Strict):
         description="Cells that count as blank in every column, trimmed, any case (default: "
         "n/a, -, none, null, #N/A, ...; [] turns it off).",
     )
-    owners: Owners = Field(
+    owners: TopOwners = Field(
         default=None,
         description="Owner name -> e-mail for every owner e-mail field without owners: of its "
-        "own: a map, or a CSV file of name,email (relative to the mapping file).",
+        "own: a map, or a CSV file of name,email (relative to the mapping file). The map's "
+        "reserved key unknown: invalid (default) | abort | omit says what to do with a row "
+        "whose owner is not a Reevo user.",
     )
 
     @property
@@ -219,7 +222,14 @@ class Mapping(_Strict):
 
     def owners_for(self, fs: FieldSpec) -> dict[str, str] | None:
         """The owner names of one owner e-mail entry (its own, else the mapping's)."""
-        return fs.owners if fs.owners is not None else self.owners
+        if fs.owners is not None:
+            return fs.owners
+        return self.owners.names if self.owners is not None else None
+
+    @property
+    def unknown_owners(self) -> UnknownPolicy:
+        """What happens to a row whose owner is not a Reevo user (``owners: {unknown: ...}``)."""
+        return self.owners.unknown if self.owners is not None else "invalid"
 
     def source_columns(self) -> list[str]:
         """Every source column the mapping reads, in mapping order, without repeats."""

@@ -4,6 +4,12 @@ Exports from HubSpot and others hold the owner's *name*; Reevo wants the owner's
 finds users by e-mail only. ``owners:`` says which e-mail each name stands for. Names match
 trimmed, ignoring case and repeated spaces; a value that is already an e-mail address passes
 through unchanged.
+
+The top-level ``owners:`` also says what happens to a row whose owner e-mail is not a user of
+the Reevo org (preflight looks each one up): its reserved key ``unknown:`` is one of
+:data:`UNKNOWN_POLICIES` (default ``invalid``), beside the names::
+
+    owners: {unknown: omit, Jane Smith: jane.smith@acme.com}
 """
 
 from __future__ import annotations
@@ -12,13 +18,58 @@ import csv
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 from email_validator import EmailNotValidError, validate_email
-from pydantic import ValidationInfo
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-__all__ = ["load_owners", "owner_key", "owner_map", "owners_option", "resolve_owners"]
+__all__ = [
+    "POLICY_KEY",
+    "UNKNOWN_POLICIES",
+    "OwnersSpec",
+    "UnknownPolicy",
+    "load_owners",
+    "owner_key",
+    "owner_map",
+    "owners_option",
+    "resolve_owners",
+    "top_owners_option",
+]
+
+#: a row whose owner is not a Reevo user: ``invalid`` (the row is not sent, code
+#: ``unknown_owner``), ``abort`` (the run stops before sending any row), ``omit`` (the row is
+#: sent without that owner field, with an ``unknown_owner`` warning)
+UnknownPolicy = Literal["invalid", "abort", "omit"]
+UNKNOWN_POLICIES: tuple[UnknownPolicy, ...] = ("invalid", "abort", "omit")
+#: the reserved key of the top-level ``owners:`` map that holds the policy
+POLICY_KEY = "unknown"
+
+
+class OwnersSpec(BaseModel):
+    """The top-level ``owners:``: owner names -> e-mails, and the unknown-owner policy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    names: dict[str, str] | None = None
+    unknown: UnknownPolicy = Field(
+        default="invalid",
+        description="A row whose owner e-mail is not a Reevo user: invalid (default: the row "
+        "is not sent), abort (the run stops before sending) or omit (sent without that owner, "
+        "with a warning).",
+    )
+
+    @field_validator("unknown", mode="before")
+    @classmethod
+    def _policy(cls, v: Any) -> Any:
+        if v not in UNKNOWN_POLICIES:
+            raise ValueError(
+                f"{v!r} is not a policy for owners who are not Reevo users: use invalid (the "
+                "default: such rows are not sent), abort (stop the run) or omit (send them "
+                "without the owner)"
+            )
+        return v
+
 
 _SPACES = re.compile(r"\s+")
 
@@ -65,11 +116,34 @@ def owner_map(pairs: Mapping[object, object] | list[tuple[int | None, str, str]]
     return out
 
 
+def top_owners_option(v: Any, info: ValidationInfo) -> Any:
+    """The top-level ``owners:`` as :class:`OwnersSpec` data: an inline map whose reserved key
+    ``unknown:`` is the policy (checked by the model, so its error names ``owners.unknown``),
+    or the path of a CSV file of names."""
+    if v is None or isinstance(v, OwnersSpec):
+        return v
+    if isinstance(v, dict):
+        names = {k: e for k, e in v.items() if k != POLICY_KEY}
+        out: dict[str, Any] = {"names": owners_option(names, info) if names else None}
+        if POLICY_KEY in v:
+            out["unknown"] = v[POLICY_KEY]
+        return out
+    return {"names": owners_option(v, info)}
+
+
 def owners_option(v: Any, info: ValidationInfo) -> Any:
     """``owners:`` as ``{name key: e-mail}``: an inline map, or a CSV file read from the
     mapping file's folder (``context["base"]``; the working folder without one)."""
     if v is None:
         return v
+    if isinstance(v, dict):
+        for k in v:
+            if owner_key(str(k)) == POLICY_KEY:
+                raise ValueError(
+                    f"{k!r} is reserved: 'unknown: {'|'.join(UNKNOWN_POLICIES)}' in the "
+                    "top-level owners: says what to do with owners who are not Reevo users (a "
+                    "person named Unknown goes in an owners CSV file)"
+                )
     if isinstance(v, str):
         base = (info.context or {}).get("base") or Path.cwd()
         return load_owners(Path(base) / v)

@@ -25,6 +25,7 @@ from typing import Any
 from syncer.dates import DATE_NAMES
 from syncer.errors import ConfigError
 from syncer.mapping import FIELD_SECTIONS, TARGETS, FieldKind, FieldSpec, Mapping, TargetSpec
+from syncer.owners import UNKNOWN_POLICIES, OwnersSpec
 
 __all__ = [
     "FieldInfo",
@@ -183,12 +184,34 @@ def _as_written(name: str, prop: dict[str, Any]) -> dict[str, Any]:
         many = {"type": "array", "items": date, "minItems": 1, "uniqueItems": True}
         return {**doc, "anyOf": [date, many, null]}
     if name == "owners":  # an inline map, or the path of a CSV file of name,email
-        inline = {"type": "object", "additionalProperties": {"type": "string", "pattern": "@"}}
+        # `unknown` (any case) is reserved: the top-level map's unknown-owner policy
+        inline = {
+            "type": "object",
+            "propertyNames": {"not": {"pattern": _UNKNOWN_KEY}},
+            "additionalProperties": {"type": "string", "pattern": "@"},
+        }
         return {**doc, "anyOf": [inline, {"type": "string", "pattern": r"\S"}, null]}
     if name == "default_region":  # checked against phonenumbers' regions, any case
         region = {"type": "string", "pattern": r"^\s*[A-Za-z]{2}\s*$", "examples": ["US", "GB"]}
         return {**doc, "anyOf": [region, null]}
     return prop
+
+
+#: a name that is the reserved ``unknown`` key in some case, trimmed (syncer.owners.owner_key)
+_UNKNOWN_KEY = r"^\s*[Uu][Nn][Kk][Nn][Oo][Ww][Nn]\s*$"
+
+
+def _top_owners(prop: dict[str, Any]) -> dict[str, Any]:
+    """The top-level ``owners:``: the field option's forms, and the map's ``unknown:`` key
+    (the unknown-owner policy, :class:`syncer.owners.OwnersSpec`)."""
+    out = _as_written("owners", prop)
+    inline = out["anyOf"][0]
+    policy = OwnersSpec.model_fields["unknown"]
+    inline["properties"] = {
+        "unknown": {"enum": list(UNKNOWN_POLICIES), "description": policy.description}
+    }
+    inline["propertyNames"] = {"anyOf": [{"const": "unknown"}, inline["propertyNames"]]}
+    return out
 
 
 def _entry_def(options: list[OptionInfo], what: str, *, essential: bool = False) -> dict[str, Any]:
@@ -268,10 +291,11 @@ def build_schema() -> dict[str, Any]:
     raw = Mapping.model_json_schema(ref_template="#/definitions/{model}")
     defs: dict[str, Any] = raw.pop("$defs", {})
     defs.pop("FieldSpec", None)
+    defs.pop("OwnersSpec", None)
     for model in defs.values():
         model["properties"] = {k: _describe(k, v) for k, v in model["properties"].items()}
     props = {
-        k: _describe(k, _as_written(k, v))
+        k: _describe(k, _top_owners(v) if k == "owners" else _as_written(k, v))
         for k, v in raw["properties"].items()
         if k not in _INTERNAL
     }

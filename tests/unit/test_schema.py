@@ -133,6 +133,11 @@ GOOD: dict[str, Any] = {
             "cus_field__Since": {"column": "Since", "formats": "us", "optional": True},
         },
     },
+    "unknown-owner policy beside names": {
+        "owners": {"unknown": "omit", "Jane Smith": "jane@acme.com"},
+        **_cols(contact_owner_email="Owner"),
+    },
+    "unknown-owner policy alone": {"owners": {"unknown": "abort"}, **_cols()},
     "source and dedupe": {
         "source": {"sheet": 0, "delimiter": ";", "encoding": "cp1252"},
         **_cols(),
@@ -187,6 +192,11 @@ BAD: dict[str, Any] = {
     "no date format": {**_cols(), "contact_custom_fields": {"x": {"column": "X", "formats": []}}},
     "optional constant": _cols(title={"value": "CEO", "optional": True}),
     "unquoted null in null_values": {**_cols(), "null_values": ["n/a", None]},
+    "bad unknown-owner policy": {**_cols(), "owners": {"unknown": "skip"}},
+    "unknown-owner policy on a field": _cols(
+        contact_owner_email={"column": "O", "owners": {"unknown": "omit"}}
+    ),
+    "an owner named Unknown inline": {**_cols(), "owners": {" Unknown": "a@b.com"}},
 }
 
 
