@@ -28,6 +28,8 @@ This module imports nothing from syncer.
 
 from __future__ import annotations
 
+import time
+
 #: the next step for each error ``code`` (the message says what went wrong, often the same advice)
 HINTS: dict[str, str] = {
     "error": "Fix what the message names, then run the command again.",
@@ -220,11 +222,15 @@ class RunAborted(ReevoError):
         reason: str = "",
         code: str | None = None,
         hint: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message, status=status, detail=detail, code=code or reason, hint=hint)
         # stable machine-readable reason (also the default code): auth | expired | permission |
         # quota | circuit_breaker | retry_budget | unknown_owner | unreachable
         self.reason = reason
+        # a quota's Retry-After: seconds, and the UTC epoch time it ends (counted from now)
+        self.retry_after = retry_after
+        self.retry_at = time.time() + retry_after if retry_after is not None else None
 
 
 class RunLocked(SyncerError):

@@ -29,6 +29,9 @@ from typing import Any, ClassVar
 
 #: the root of syncer's loggers
 ROOT = "syncer"
+# a library's only handler (logging HOWTO): with none configured, Python's last-resort handler
+# would print WARNING events to stderr
+logging.getLogger(ROOT).addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True, slots=True)

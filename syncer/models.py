@@ -88,6 +88,8 @@ class RunSummary:
     retries: int = 0  # requests sent again after a retryable answer
     throttled: int = 0  # answers that were 429
     achieved_rate: float = 0.0  # requests per second while pushing
+    retry_at: str | None = None  # a quota stop: when Reevo said to retry (UTC ISO 8601)
+    parent_run: int | None = None  # a retry: the run whose results file it read
     #: rows with a warning per warning code (a row with two codes counts under both)
     warnings: dict[str, int] = field(default_factory=dict)
 
@@ -132,6 +134,8 @@ class RunSummary:
         out["counts"] = counts
         out["notes"] = list(self.notes)
         out["warnings"] = dict(self.warnings)
+        out["retries"], out["throttled"] = self.retries, self.throttled
+        out["retry_at"], out["parent_run"] = self.retry_at, self.parent_run
         return out
 
     @property

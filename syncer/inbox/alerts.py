@@ -12,7 +12,9 @@ Delivery never raises and never changes the import's outcome: each problem is on
 message or payload carries the API key, and a URL is shown only as ``scheme://host/***``: paths,
 queries and passwords of notify/webhook/ping URLs often are the secret.
 
-Imports from syncer only ``errors``, ``models`` and ``inbox.report`` (no ledger, runner or Reevo).
+Each delivery attempt is also a :class:`syncer.events.Notified` event (the URL as safe_url shows
+it). Imports from syncer only ``errors``, ``events``, ``hosts``, ``models`` and ``inbox.report``
+(no ledger, runner or Reevo).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 import httpx
 
 from syncer.errors import ConfigError
+from syncer.events import Notified, emit
 from syncer.hosts import is_loopback_host
 from syncer.inbox.report import FileReport, FileStatus, InboxReport, InboxStatus
 
@@ -440,13 +443,20 @@ def deliver(
         title, body = alert_text(report, event, max_reject_rate=max_reject_rate)
         title, body = mask(title, secrets), mask(body, secrets)
         for url in notify:
-            if problem := _notify_one(url, title, body, event, timeout_s):
-                errors.append(f"notify {safe_url(url)}: {_hide(problem, url, secrets)}")
+            problem = _notify_one(url, title, body, event, timeout_s)
+            errors.extend(_delivered("notify", url, problem, secrets))
         payload = webhook_body(report, event, secrets)
         for url in webhooks:
-            if problem := _post(url, timeout_s=timeout_s, json_body=payload):
-                errors.append(f"webhook {safe_url(url)}: {_hide(problem, url, secrets)}")
+            problem = _post(url, timeout_s=timeout_s, json_body=payload)
+            errors.extend(_delivered("webhook", url, problem, secrets))
     return errors
+
+
+def _delivered(channel: str, url: str, problem: str | None, secrets: Sequence[str]) -> list[str]:
+    """The notified event of one delivery; its problem line (masked), if it had one."""
+    hidden = _hide(problem, url, secrets) if problem else None
+    emit(Notified(channel, safe_url(url), ok=problem is None, error=hidden))
+    return [f"{channel} {safe_url(url)}: {hidden}"] if hidden else []
 
 
 def webhook_body(report: InboxReport, event: str, secrets: Sequence[str] = ()) -> dict[str, Any]:
@@ -476,6 +486,8 @@ def ping(
     if not url:
         return None
     problem = _post(ping_url(url, suffix), timeout_s=timeout_s, content=mask(body, secrets))
-    if problem is None:
+    hidden = _hide(problem, url, secrets) if problem else None
+    emit(Notified(f"ping {suffix}", safe_url(url), ok=problem is None, error=hidden))
+    if hidden is None:
         return None
-    return f"ping {safe_url(url)} ({suffix}): {_hide(problem, url, secrets)}"
+    return f"ping {safe_url(url)} ({suffix}): {hidden}"

@@ -161,7 +161,13 @@ def classify_response(response: httpx.Response, secret: str | None = None) -> Re
         )
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     if status == 429 and _is_quota(response, msg, retry_after):
-        return RunAborted(f"{QUOTA_HINT} ({msg})", status=status, detail=msg, reason="quota")
+        return RunAborted(
+            f"{QUOTA_HINT} ({msg})",
+            status=status,
+            detail=msg,
+            reason="quota",
+            retry_after=retry_after,
+        )
     if status in RETRYABLE_HTTP_STATUSES or status >= 500:
         return Retryable(
             f"Reevo answered {status} to {where}: {msg}",

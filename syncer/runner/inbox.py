@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from syncer import events
 from syncer.errors import ConfigError, RunAborted, RunLocked, SourceError, SyncerError
 from syncer.inbox import alerts, archive
 from syncer.inbox.report import ROW_KEYS, FileReport, FileStatus, InboxReport, InboxStatus
@@ -332,6 +333,7 @@ def _move(
         moved = archive.move_file(cand.path, day / name)
     if cand.marker is not None and cand.marker.exists():
         archive.move_file(cand.marker, day / f"{run_id}-{cand.marker.name}")
+    events.emit(events.FileMoved(str(cand.path), str(moved), bucket))
     return str(moved)
 
 

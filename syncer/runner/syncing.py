@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
+from syncer import events
 from syncer.errors import ConfigError, RunAborted, SourceError, StaleSource
 from syncer.ledger import SCHEMA_VERSION, Ledger, file_sha256, org_id
 from syncer.mapping import Mapping
@@ -143,7 +145,15 @@ def sync(
             retries=report.retries if report else 0,
             throttled=report.throttled if report else 0,
             achieved_rate=round(report.achieved_rate, 2) if report else 0.0,
+            retry_at=_utc_iso(aborted.retry_at) if aborted else None,
+            parent_run=settings.parent_run,
         )
+        if aborted is not None:
+            events.emit(
+                events.Aborted(aborted.reason, aborted.status, aborted.message, aborted.retry_after)
+            )
+        if interrupted:
+            events.emit(events.Interrupted(summary.interrupted or "stopped"))
         if ledger is not None and job.run_id is not None:
             outcome = "interrupted" if interrupted else "aborted" if aborted else "finished"
             kept = _keep_run_files(
@@ -163,7 +173,11 @@ def sync(
                 failures_path=failures_out.resolve() if failures_out else None,
                 kept_results=kept[0],
                 kept_failures=kept[1],
+                retries=summary.retries,
+                throttled=summary.throttled,
+                retry_at=summary.retry_at,
             )
+        events.emit(_finished(summary, settings.dry_run))
         return summary
     finally:
         if job.lock is not None:
@@ -204,6 +218,69 @@ def _keep_run_files(
     return kept[0].resolve(), kept[1].resolve() if kept[1] else None
 
 
+def _utc_iso(epoch: float | None) -> str | None:
+    """``epoch`` as UTC ISO 8601 with seconds."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).replace(microsecond=0).isoformat()
+
+
+def _started(job: _Job) -> events.RunStarted:
+    """The run_started event: where, what, and the settings that shape the run (no key)."""
+    s, push = job.settings, job.settings.push
+    return events.RunStarted(
+        run_id=job.run_id,
+        command=s.command,
+        source=str(job.prepared.source.path),
+        mapping=str(job.prepared.mapping.path or ""),
+        target=job.target,
+        base_url=job.base_url,
+        org=job.org,
+        rows=job.prepared.counts()[RowStatus.READY.value],
+        settings={
+            "dry_run": s.dry_run,
+            "full": s.full,
+            "preflight": s.preflight,
+            "again": s.again,
+            "wait_s": s.wait_s,
+            "ledger": str(s.ledger) if s.ledger else None,
+            "parent_run": s.parent_run,
+            "concurrency": push.concurrency,
+            "max_rate": push.max_rate,
+            "initial_rate": push.initial_rate,
+            "timeout_s": push.timeout_s,
+            "max_attempts": push.max_attempts,
+            "retry_budget": push.retry_budget,
+            "breaker_threshold": push.breaker_threshold,
+        },
+    )
+
+
+def _finished(summary: RunSummary, dry_run: bool) -> events.RunFinished:
+    outcome = (
+        "dry_run"
+        if dry_run
+        else "interrupted"
+        if summary.interrupted
+        else "aborted"
+        if summary.aborted
+        else "finished"
+    )
+    return events.RunFinished(
+        run_id=summary.run_id,
+        outcome=outcome,
+        exit_code=summary.exit_code,
+        rows=summary.rows,
+        counts=dict(summary.counts),
+        requests=summary.requests,
+        retries=summary.retries,
+        throttled=summary.throttled,
+        elapsed_s=round(summary.elapsed_s, 3),
+        results=str(summary.results_path) if summary.results_path else None,
+        failures=str(summary.failures_path) if summary.failures_path else None,
+    )
+
+
 def _stop_reason(settings: Settings) -> str:
     return settings.stop.reason if settings.stop is not None else "stopped"
 
@@ -220,6 +297,7 @@ def _dry_run(job: _Job) -> None:
     """Plan only: rows that would be sent are ``ready``; unchanged rows are reported as such."""
     if job.ledger is not None and not job.settings.org:
         job.org = job.plan.org = job.ledger.canonical_org(job.org)
+    events.emit(_started(job))
     for row, _key, _body in job.plan.items():
         job.collected.add(RowOutcome(row, RowStatus.READY))
 
@@ -255,6 +333,7 @@ async def _session(job: _Job, source: Path) -> PushReport:
             mapping=job.prepared.mapping.path,
             command=settings.command,
             source_sha256=checksum,
+            parent_run=settings.parent_run,
         )
         report = await _push(job, client)
         report.requests = client.requests  # org check and preflight included
@@ -289,6 +368,7 @@ def _check_stale(job: _Job, source: Path, checksum: str) -> None:
 async def _push(job: _Job, client: ReevoClient) -> PushReport:
     """Preflight (only when some row needs sending), then push the changed ready rows."""
     settings = job.settings
+    events.emit(_started(job))
     items = job.plan.items()
     first = next(items, None)
     if first is None:
@@ -299,7 +379,13 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
             raise _Interrupted
         if settings.preflight:
             owners = owner_emails(job.prepared)
-            job.notes.extend((await preflight(client, job.target, owners)).notes)
+            try:
+                checked = await preflight(client, job.target, owners)
+            except RunAborted as exc:
+                events.emit(events.Preflight(ok=False, notes=[], error=exc.message))
+                raise
+            events.emit(events.Preflight(ok=True, notes=list(checked.notes)))
+            job.notes.extend(checked.notes)
     except (RunAborted, _Interrupted) as exc:
         # nothing was sent: every row that would have been is not_attempted
         interrupted = isinstance(exc, _Interrupted) or (stop is not None and stop.requested)
@@ -354,7 +440,11 @@ def retry(
     """
     settings = settings or Settings()
     path = Path(path)
-    settings = replace(settings, results=settings.results or default_paths(path, retry=True)[0])
+    settings = replace(
+        settings,
+        results=settings.results or default_paths(path, retry=True)[0],
+        parent_run=settings.parent_run or _run_id_of(path, settings),
+    )
     try:
         columns, frame = read_results(path)
     except SourceError:  # a failures file is plain input
@@ -383,6 +473,15 @@ def retry(
 
 def _mapping(path: Path, mapping: Mapping | Path | None, settings: Settings) -> Mapping | Path:
     return mapping if mapping is not None else _mapping_of_run(path, settings)
+
+
+def _run_id_of(path: Path, settings: Settings) -> int | None:
+    """The ledger's newest run that wrote ``path`` (a retry's parent), or None."""
+    if settings.ledger is None or not settings.ledger.exists():
+        return None
+    with Ledger(settings.ledger) as ledger:
+        run = ledger.run_for_results(path)
+    return run.id if run is not None else None
 
 
 def _mapping_of_run(path: Path, settings: Settings) -> Path:

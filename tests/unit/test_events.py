@@ -186,3 +186,18 @@ def test_the_pacer_tells_each_cut_and_cap_and_rises_at_most_once_a_second(
     assert _rate_events(collected)[-1].reason == "max_rate"
     pacer.set_max_rate(1.0)  # no change, no event
     assert len(_rate_events(collected)) == 3
+
+
+def test_the_library_prints_nothing_without_a_configured_handler() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from syncer import events; "
+        "events.emit(events.Retry(1, 1, 'retry', 503, 'down', 0.1)); "
+        "events.emit(events.Aborted('quota', 429, 'quota used'))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert (proc.stdout, proc.stderr) == ("", "")

@@ -38,7 +38,15 @@ def test_run_dict_keeps_every_key_in_order() -> None:
         1,
     )
     assert "ready" not in d
-    assert d["warnings"] == {} and list(d)[-1] == "warnings"  # added last: keys only grow
+    assert d["warnings"] == {}  # added later: keys only grow
+    assert list(d)[list(d).index("warnings") :] == [
+        "warnings",
+        "retries",
+        "throttled",
+        "retry_at",
+        "parent_run",
+    ]
+    assert (d["retries"], d["throttled"], d["retry_at"], d["parent_run"]) == (2, 0, None, None)
     assert RunSummary(rows=0, counts={"ready": 5}, dry_run=True).to_dict()["ready"] == 5
 
 
