@@ -1,7 +1,8 @@
 """Key-based dedupe: among ``ready`` rows with the same key one wins; the rest are ``duplicate``.
 
-The key is the normalised e-mail (trimmed, NFC, lowercased: Reevo matches e-mails
-case-insensitively). Invalid rows take no part. Vectorised (``is_last_distinct`` / ``over``).
+The key is the target's key field, normalised as the target says (for account_contact the
+e-mail: trimmed, NFC, lowercased, as Reevo matches e-mails case-insensitively; see
+:mod:`syncer.targets`). Invalid rows take no part. Vectorised (``is_last_distinct`` / ``over``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from syncer.models import KEY_COLUMN
 __all__ = ["mark_duplicates"]
 
 
-def mark_duplicates(frame: pl.DataFrame, keep: Literal["first", "last"] = "last") -> pl.DataFrame:
-    """Mark every losing ready row ``duplicate`` with an error naming the winning source_row.
+def mark_duplicates(
+    frame: pl.DataFrame, keep: Literal["first", "last"] = "last", *, key_label: str = "key"
+) -> pl.DataFrame:
+    """Mark every losing ready row ``duplicate`` with an error naming the winning source_row
+    and the key (``same <key_label> <key>``: the target's ``key_label``, e.g. ``e-mail``).
 
     ``frame`` needs ``source_row``, ``status``, ``error``, ``error_code`` and ``__key`` and must be
     in file order.
@@ -39,7 +43,11 @@ def mark_duplicates(frame: pl.DataFrame, keep: Literal["first", "last"] = "last"
         loser = ~key.is_first_distinct()
         winner = pl.col("source_row").first().over(key)
     message = pl.format(
-        "duplicate of row {}: same e-mail {} (dedupe keep: {})", winner, key, pl.lit(keep)
+        "duplicate of row {}: same {} {} (dedupe keep: {})",
+        winner,
+        pl.lit(key_label),
+        key,
+        pl.lit(keep),
     )
     marked = sub.select(
         status=pl.when(loser).then(pl.lit("duplicate")).otherwise(pl.col("status")),

@@ -153,6 +153,22 @@ class RunFinished(Event):
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Failed(Event):
+    """A command ended on an error before or instead of a run's own end (the CLI logs it)."""
+
+    name: ClassVar[str] = "failed"
+    logger: ClassVar[str] = "syncer.cli"
+    level: ClassVar[int] = logging.ERROR
+
+    exit_code: int
+    code: str  # the --json error code, e.g. locked, config, usage
+    error: str
+
+    def message(self) -> str:
+        return f"exit {self.exit_code} ({self.code}): {self.error}"
+
+
 # -- the worker pool (syncer.push) and the pacer (syncer.pacing) -------------------------------
 @dataclass(frozen=True, slots=True)
 class Retry(Event):
@@ -254,6 +270,7 @@ EVENTS: dict[str, type[Event]] = {
         Aborted,
         Interrupted,
         RunFinished,
+        Failed,
         Retry,
         Throttled,
         PacerRateChanged,
@@ -365,6 +382,7 @@ __all__ = [
     "ROOT",
     "Aborted",
     "Event",
+    "Failed",
     "FileMoved",
     "Interrupted",
     "JsonLinesFormatter",

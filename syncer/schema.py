@@ -1,8 +1,8 @@
 """The JSON Schema of mapping files, for editors (yaml-language-server) and ``syncer schema``.
 
 Generated from the pydantic models that validate mappings (:class:`syncer.mapping.Mapping`,
-``FieldSpec``, ``SourceSpec``, ``DedupeSpec``) and the target table
-:data:`syncer.mapping.TARGETS`: ``target`` is an enum of the targets and, per target,
+``FieldSpec``, ``SourceSpec``, ``DedupeSpec``) and the target registry
+(:mod:`syncer.targets`): ``target`` is an enum of the targets and, per target,
 ``columns`` takes only that target's Reevo fields (each described by its kind), the required
 ones required, and only the options that fit the field's kind. The few rules the models hold in
 validators rather than types (the ``field: Column`` shorthand, ``value:`` scalars, one of
@@ -15,7 +15,6 @@ regenerates it after the models change (tests/unit/test_schema.py fails until it
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import sys
 from dataclasses import dataclass
@@ -23,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from syncer.dates import DATE_NAMES
-from syncer.errors import ConfigError
-from syncer.mapping import FIELD_SECTIONS, TARGETS, FieldKind, FieldSpec, Mapping, TargetSpec
+from syncer.mapping import FIELD_SECTIONS, FieldSpec, Mapping
 from syncer.owners import UNKNOWN_POLICIES, OwnersSpec
+from syncer.targets import TARGETS, FieldKind, Target, every, get
 
 __all__ = [
     "FieldInfo",
@@ -77,19 +76,26 @@ _TEXT: dict[str, str] = {
     "needs format: e164.",
     "split": "Split the cell on this separator, trim each part, drop blanks, send a list "
     "(multi-value custom fields).",
-    "target": "The Reevo endpoint; account_contact upserts a contact by e-mail.",
     "source": "How to read the source file; every key optional (detected when absent).",
     "sheet": "Excel: sheet name, or its 0-based index. Default: the first sheet.",
     "delimiter": "Text files: the field separator (, ; tab or |). Default: sniffed.",
     "encoding": "Text files: the encoding (utf-8, cp1252, ...). Default: detected.",
     "columns": "Reevo field: source column | {column: ..., options} | {value: ...}.",
-    "contact_custom_fields": "Contact custom field API name (cus_field__...) or UUID: source.",
-    "account_custom_fields": "Account custom field API name (cus_field__...) or UUID: source.",
     "dedupe": "Which of several rows with the same key is sent.",
     "keep": "first or last (default) of the rows with the same key.",
     "on_empty": "omit (default): a blank cell leaves Reevo's value alone; clear: it is sent as "
     '"" and clears the field.',
 }
+
+
+def _target_texts() -> dict[str, str]:
+    """Descriptions the targets give: ``target`` (each one's summary), their custom sections."""
+    summaries = "; ".join(f"{t.name} {t.summary}" for t in every())
+    texts = {"target": f"The Reevo endpoint; {summaries}."}
+    for target in every():
+        for section in target.custom:
+            texts.setdefault(section.name, section.description)
+    return texts
 
 
 def schema_file() -> Path:
@@ -116,7 +122,7 @@ class OptionInfo:
         return f"{self.name}: {'|'.join(self.values)}" if self.values else self.name
 
 
-def is_essential(spec: TargetSpec, name: str) -> bool:
+def is_essential(spec: Target, name: str) -> bool:
     """A Reevo field no row can go without: an e-mail field, the key or a required one."""
     return spec.fields[name] is FieldKind.EMAIL or name == spec.key_field or name in spec.required
 
@@ -160,8 +166,9 @@ def _describe(key: str, prop: dict[str, Any]) -> dict[str, Any]:
     """``prop`` with its description; a ``$ref`` goes into ``allOf`` (draft-07 ignores the
     other keys beside a ``$ref``)."""
     out = dict(prop)
-    if "description" not in out and key in _TEXT:
-        out["description"] = _TEXT[key]
+    text = _TEXT.get(key) or _target_texts().get(key)
+    if "description" not in out and text:
+        out["description"] = text
     if "$ref" in out and len(out) > 1:
         out["allOf"] = [{"$ref": out.pop("$ref")}]
     return out
@@ -252,7 +259,7 @@ def _def_name(kind: FieldKind, essential: bool) -> str:
     return f"{'required_' if essential else ''}{kind.value}_field"
 
 
-def _field_text(spec: TargetSpec, name: str) -> str:
+def _field_text(spec: Target, name: str) -> str:
     kind = spec.fields[name]
     text = f"Kind {kind.value}: {KIND_TEXT.get(kind, kind.value)}."
     if name == spec.key_field:
@@ -262,7 +269,7 @@ def _field_text(spec: TargetSpec, name: str) -> str:
     return text
 
 
-def _target_rule(spec: TargetSpec, default: str) -> dict[str, Any]:
+def _target_rule(spec: Target, default: str) -> dict[str, Any]:
     """``if target is spec.name then`` only its fields, its required ones, its sections."""
     cond: dict[str, Any] = {"properties": {"target": {"const": spec.name}}}
     if spec.name != default:  # an absent target is the default one
@@ -389,16 +396,7 @@ class TargetInfo:
 
 def describe_target(name: str) -> TargetInfo:
     """The fields of target ``name``. ConfigError (with "did you mean") when it is unknown."""
-    spec = TARGETS.get(name)
-    if spec is None:
-        close = difflib.get_close_matches(name, list(TARGETS), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]}?" if close else "."
-        raise ConfigError(
-            f"unknown target {name!r}{hint} Known targets: {', '.join(TARGETS)} "
-            "(`syncer fields` lists them all).",
-            code="usage",
-            hint="Run `syncer fields` to see every target and its fields.",
-        )
+    spec = get(name)
     default = str(Mapping.model_fields["target"].default)
     return TargetInfo(
         name=spec.name,

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from syncer.mapping import FIELD_SECTIONS, FieldKind, FieldSpec, Mapping
+from syncer.mapping import FIELD_SECTIONS, FieldSpec, Mapping
 from syncer.nulls import blank_to_null, is_null_value
+from syncer.targets import FieldKind
 
 __all__ = ["MappedField", "normalise", "plan", "reserved_prefixes"]
 
-#: internal column prefix per mapping section (never shown to people)
+#: internal column prefix per mapping section (never shown to people): short ones for the
+#: first sections, ``__<section>:`` for any other a target declares (:func:`_prefix`)
 _PREFIX = {"columns": "__v:", "contact_custom_fields": "__cc:", "account_custom_fields": "__ac:"}
 
 _SCHEME = r"^[A-Za-z][A-Za-z0-9+.\-]*://"
@@ -24,14 +26,18 @@ _SCHEME = r"^[A-Za-z][A-Za-z0-9+.\-]*://"
 
 def reserved_prefixes() -> tuple[str, ...]:
     """Prefixes of internal column names; source columns must not start with them."""
-    return tuple(_PREFIX.values())
+    return tuple(dict.fromkeys(_prefix(section) for section in (*_PREFIX, *FIELD_SECTIONS)))
+
+
+def _prefix(section: str) -> str:
+    return _PREFIX.get(section) or f"__{section}:"
 
 
 @dataclass(frozen=True, slots=True)
 class MappedField:
     """One mapped Reevo field, ready to become a polars expression."""
 
-    section: str  # columns | contact_custom_fields | account_custom_fields
+    section: str  # columns, or one of the target's custom sections (contact_custom_fields...)
     name: str  # Reevo field or custom field API name
     kind: FieldKind  # custom fields are TEXT
     spec: FieldSpec
@@ -42,7 +48,7 @@ class MappedField:
     @property
     def out(self) -> str:
         """Internal column holding the normalised value."""
-        return _PREFIX[self.section] + self.name
+        return _prefix(self.section) + self.name
 
     @property
     def label(self) -> str:

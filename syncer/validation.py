@@ -22,10 +22,10 @@ import polars as pl
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from syncer.dates import parse_dates
-from syncer.mapping import FieldKind, TargetSpec
 from syncer.models import KEY_COLUMN
 from syncer.owners import resolve_owners
 from syncer.phones import fast_e164
+from syncer.targets import FieldKind, Target
 from syncer.transform import MappedField
 
 __all__ = [
@@ -295,10 +295,10 @@ def _checked_dates(frame: pl.DataFrame, f: MappedField) -> tuple[Checked, pl.Ser
     return (iso, code), detail
 
 
-def check(frame: pl.DataFrame, fields: list[MappedField], spec: TargetSpec) -> pl.DataFrame:
+def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.DataFrame:
     """Add ``status`` (ready|invalid), ``error``, ``error_code``, ``warnings`` and the key
-    (``__key``); rewrite e-mail, phone and date columns to their normal form (lowercased
-    domain, E.164, ISO 8601).
+    (``__key``: the target's key field in its ``key_expr`` form); rewrite e-mail, phone and
+    date columns to their normal form (lowercased domain, E.164, ISO 8601).
 
     A field's ``on_invalid`` decides what its problems do: ``reject`` makes the row invalid;
     ``drop`` (the value becomes null and the field is listed in ``__dropped``) and ``warn``
@@ -415,7 +415,7 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: TargetSpec) -> p
 
     key_field = by_name.get(spec.key_field)
     key = (
-        pl.col(key_field.out).str.to_lowercase()
+        spec.key_expr(pl.col(key_field.out))
         if key_field is not None
         else pl.lit(None, dtype=pl.String)
     )

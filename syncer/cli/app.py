@@ -195,6 +195,10 @@ class _SyncerGroup(click.Group):
         STATE.begin(argv)
         STATE.command = self._command_of(argv)
         code, error = self._invoke_main(argv, prog_name, complete_var, **extra)
+        from syncer.cli.logs import close_logs, log_end
+
+        log_end(code, error)  # --log-file / -v: their handlers live until here
+        close_logs()
         if STATE.json:
             _print_json(code, error)
         if standalone_mode:

@@ -56,10 +56,10 @@ def schema_cmd(output: Path | None, force: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the fields as one JSON object.")
 def fields_cmd(target: str | None, as_json: bool) -> None:
     """List the Reevo fields of TARGET (default: every target): kind, required, options."""
-    from syncer.mapping import TARGETS
     from syncer.schema import describe_target
+    from syncer.targets import names
 
-    infos = [describe_target(name) for name in ([target] if target else list(TARGETS))]
+    infos = [describe_target(name) for name in ([target] if target else names())]
     if as_json:
         emit_json({"targets": [info.to_dict() for info in infos]})
         return

@@ -19,11 +19,11 @@ if TYPE_CHECKING:
 
 
 def _target(value: str) -> str:
-    from syncer.mapping import TARGETS
+    from syncer.targets import names
 
-    if value not in TARGETS:
+    if value not in names():
         raise click.BadParameter(
-            f"unknown target {value!r}; known: {', '.join(TARGETS)}", param_hint="'--target'"
+            f"unknown target {value!r}; known: {', '.join(names())}", param_hint="'--target'"
         )
     return value
 

@@ -4,6 +4,7 @@ progress output, Ctrl-C handling and the embedded sandbox."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -13,19 +14,26 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from syncer.cli.app import ledger_option, ledger_or_default, remember_key_file
+from syncer.cli.logs import log_options
 
 if TYPE_CHECKING:
     from syncer.runner.settings import Settings
     from syncer.stopping import StopRequest
 
 
-class Progress:
-    """A tqdm bar on a terminal; a plain log line every few seconds otherwise."""
+class Progress(logging.Handler):
+    """A tqdm bar on a terminal; a plain log line every ``period_s`` otherwise. Both count the
+    run's retries and 429s, which it hears as a handler of syncer's ``retry`` / ``throttled``
+    events (attached by :meth:`start`, detached by :meth:`close`)."""
 
     def __init__(self, quiet: bool) -> None:
+        super().__init__(logging.WARNING)
         self.total = 0
         self.done = 0
+        self.retries = 0
+        self.throttled = 0
         self.quiet = quiet
+        self.period_s = 5.0
         self.started = time.monotonic()
         self.last_log = self.started
         self.bar: Any = None
@@ -34,10 +42,35 @@ class Progress:
         """Called once the number of rows to go through is known."""
         self.total = total
         self.started = self.last_log = time.monotonic()
+        if self not in _PUSH_LOG.handlers:
+            _PUSH_LOG.addHandler(self)
         if not self.quiet and sys.stderr.isatty():
             from tqdm import tqdm
 
+            if self.bar is not None:
+                self.bar.close()
             self.bar = tqdm(total=total, unit="row", dynamic_ncols=True, file=sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Count a retry or a 429 (logging calls this on the event loop's thread)."""
+        from syncer.events import Retry, Throttled, read
+
+        logged = read(record)
+        if logged is None:
+            return
+        if isinstance(logged.event, Retry):
+            self.retries += 1
+        elif isinstance(logged.event, Throttled):
+            self.throttled += 1
+        else:
+            return
+        if self.bar is not None:
+            self.bar.set_postfix_str(self.trouble(), refresh=False)
+
+    def trouble(self) -> str:
+        """``3 retries, 2 throttled (429)``."""
+        retries = f"{self.retries} retr{'y' if self.retries == 1 else 'ies'}"
+        return f"{retries}, {self.throttled} throttled (429)"
 
     def __call__(self, n: int) -> None:
         self.done += n
@@ -45,18 +78,25 @@ class Progress:
             self.bar.update(n)
             return
         now = time.monotonic()
-        if not self.quiet and now - self.last_log >= 5:
+        if not self.quiet and now - self.last_log >= self.period_s:
             self.last_log = now
             rate = self.done / max(now - self.started, 1e-9)
             eta = (self.total - self.done) / rate if rate > 0 else 0
             click.echo(
-                f"syncer: {self.done}/{self.total} rows ({rate:.0f} rows/s, ETA {eta:.0f} s)",
+                f"syncer: {self.done}/{self.total} rows ({rate:.0f} rows/s, ETA {eta:.0f} s; "
+                f"{self.trouble()})",
                 err=True,
             )
 
     def close(self) -> None:
+        _PUSH_LOG.removeHandler(self)
         if self.bar is not None:
             self.bar.close()
+        super().close()
+
+
+#: where the worker pool's retry and throttled events are logged
+_PUSH_LOG = logging.getLogger("syncer.push")
 
 
 def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -132,6 +172,7 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="Seconds to wait for one answer from Reevo before retrying the row.",
         ),
         click.option("--quiet", "-q", is_flag=True, help="No progress output."),
+        log_options,
     ]
     for opt in reversed(opts):
         fn = opt(fn)

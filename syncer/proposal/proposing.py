@@ -16,11 +16,11 @@ from typing import Any
 import polars as pl
 
 from syncer.errors import SourceError
-from syncer.mapping import TARGETS, FieldKind, TargetSpec
 from syncer.proposal.headers import LANGUAGES, is_country_header, match_header, normalize
 from syncer.proposal.layouts import Layout, detect, header_key
 from syncer.proposal.values import Profile, country_region, list_share, phone_region, profile
 from syncer.sources import SourceTable, read_source
+from syncer.targets import TARGETS, FieldKind, Target
 
 __all__ = [
     "SAMPLE_ROWS",
@@ -193,7 +193,7 @@ def _refusal(name: str, kind: FieldKind, p: Profile) -> str | None:
     return None
 
 
-def _by_values(p: Profile, spec: TargetSpec) -> tuple[str, float, str] | None:
+def _by_values(p: Profile, spec: Target) -> tuple[str, float, str] | None:
     """(field, confidence, reason) a column's values alone point to."""
     if p.empty:
         return None
@@ -211,7 +211,7 @@ def _by_values(p: Profile, spec: TargetSpec) -> tuple[str, float, str] | None:
 
 
 def _candidates(
-    columns: list[str], profiles: dict[str, Profile], spec: TargetSpec, layout: Layout | None
+    columns: list[str], profiles: dict[str, Profile], spec: Target, layout: Layout | None
 ) -> tuple[list[_Cand], dict[str, str]]:
     """Every acceptable (field, column) candidate, and why columns that looked like the e-mail
     were refused. Columns the layout knows are not guessed at by header or values."""
@@ -296,14 +296,15 @@ def _region(
 
 
 def _custom_line(
-    col: str, p: Profile, spec: TargetSpec, layout: Layout | None, values: list[str | None]
+    col: str, p: Profile, spec: Target, layout: Layout | None, values: list[str | None]
 ) -> Line:
     words = set(normalize(col).split())
-    sections = spec.custom_sections
     section = ""
-    if sections:
-        account = "account_custom_fields" in sections and bool(words & _ACCOUNT_WORDS)
-        section = "account_custom_fields" if account else sections[0]
+    if spec.custom:
+        # a column about the company goes to the target's account section, if it has one
+        account = [c.name for c in spec.custom if c.object == "account"]
+        about_account = bool(account) and bool(words & _ACCOUNT_WORDS)
+        section = account[0] if about_account else spec.custom[0].name
     options: dict[str, str] = {}
     reason = ""
     sep = layout.separator_for(col) if layout is not None else None

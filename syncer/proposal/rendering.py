@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from syncer.mapping import TARGETS
 from syncer.proposal.proposing import Choice, Line, Proposal
+from syncer.targets import TARGETS
 
 __all__ = ["modeline", "render"]
 

@@ -75,7 +75,11 @@ class Prepared:
         cols = [f.out for f in self.fields]
         ready = self.frame.filter(pl.col("status") == RowStatus.READY.value)
         plain = [(i, f) for i, f in enumerate(self.fields) if f.section == "columns"]
-        custom = [(i, f) for i, f in enumerate(self.fields) if f.section != "columns"]
+        # custom fields go under the body key of their section (the target declares it)
+        body_key = {c.name: c.body_key for c in self.mapping.spec.custom}
+        custom = [
+            (i, f, body_key[f.section]) for i, f in enumerate(self.fields) if f.section != "columns"
+        ]
         dropped = [DROPPED] if DROPPED in self.frame.columns else []
         for row in ready.select("source_row", KEY_COLUMN, *cols, *dropped).iter_rows():
             values = row[2:]
@@ -87,11 +91,11 @@ class Prepared:
                     body[f.name] = v
                 elif clear and f.out not in skip:
                     body[f.name] = ""
-            for i, f in custom:
+            for i, f, section in custom:
                 v = values[i]
                 if v is None and (not clear or f.out in skip):
                     continue
-                body.setdefault(f.section, {})[f.name] = "" if v is None else v
+                body.setdefault(section, {})[f.name] = "" if v is None else v
             yield int(row[0]), str(row[1]), body
 
 
@@ -122,7 +126,7 @@ def prepare(source: Path | SourceTable, mapping: Mapping | Path) -> Prepared:
     fields = plan(mapping, resolved)
     frame = normalise(frame, fields)
     frame = check(frame, fields, mapping.spec)
-    frame = mark_duplicates(frame, mapping.dedupe.keep)
+    frame = mark_duplicates(frame, mapping.dedupe.keep, key_label=mapping.spec.key_label)
     notes = [
         *_repeated_header_notes(found.values(), list(headers)),
         *absent_optional(mapping, found),

@@ -64,6 +64,7 @@ async def push(ctx: RowContext, row: Row) -> None:
 
 TARGET = Target(
     name="account_contact",
+    summary="upserts a contact by e-mail",
     fields=FIELDS,
     required=("email",),
     key_field="email",

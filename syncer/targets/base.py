@@ -156,6 +156,8 @@ class Target:
 
     #: the mapping's ``target:`` value
     name: str
+    #: what a row does, after the name: ``account_contact upserts a contact by e-mail``
+    summary: str
     #: Reevo field -> its kind, in the order the schema and ``syncer fields`` list them
     fields: Mapping[str, FieldKind]
     #: fields every mapping must map (and every row must have)

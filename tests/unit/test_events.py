@@ -97,7 +97,7 @@ def test_an_event_below_the_level_is_not_even_formatted(collected: Collect) -> N
 
 
 def test_every_event_type_has_a_unique_name_and_a_syncer_logger() -> None:
-    assert len(EVENTS) == 10
+    assert len(EVENTS) == 11
     for name, cls in EVENTS.items():
         assert cls.name == name
         assert cls.logger.startswith("syncer.")

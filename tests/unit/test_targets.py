@@ -20,6 +20,7 @@ def toy(name: str = "toy_notes", **changes: object) -> Target:
     """A small target that is not shipped."""
     base = Target(
         name=name,
+        summary="creates a note",
         fields={"title": FieldKind.TEXT, "author_email": FieldKind.OWNER_EMAIL},
         required=("title",),
         key_field="title",
