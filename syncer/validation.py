@@ -8,6 +8,15 @@ Issue codes (stable): ``missing_email`` (or ``missing_<field>``), ``invalid_emai
 ``invalid_owner_email``, ``invalid_phone``, ``invalid_url``, ``invalid_date``,
 ``ambiguous_date``, ``malformed_row``. A field's ``on_invalid: drop|warn`` turns its problems
 into row warnings (``warnings`` column, ``code: message (dropped|kept as is)``).
+
+Row warnings for changes made to a value that is still sent (stable codes, ``code: message``):
+``phone_extension_dropped`` (E.164 has no extension: ``x23`` is not sent),
+``email_normalised`` (the address sent differs from the cell beyond the domain's letter case,
+e.g. a punycode domain sent in Unicode), ``repeated_header_ignored`` (the file repeats a
+mapped header; the row's value in a later column differs from the first one, which is read).
+Normalising that never changes what a value means is not a warning: trimming, Unicode NFC,
+a lowercased e-mail domain, ``https://`` added to a web address, a phone reformatted to E.164,
+an owner name looked up in ``owners:``, a date written in ISO 8601.
 """
 
 from __future__ import annotations
@@ -26,12 +35,13 @@ from syncer.models import KEY_COLUMN
 from syncer.owners import resolve_owners
 from syncer.phones import fast_e164
 from syncer.targets import FieldKind, Target
-from syncer.transform import MappedField
+from syncer.transform import MappedField, clean_text
 
 __all__ = [
     "DROPPED",
     "DROPPED_SEP",
     "READ_ISSUE",
+    "WARNING_CODES",
     "check",
     "check_emails",
     "check_phones",
@@ -110,21 +120,29 @@ def check_emails(values: pl.Series) -> tuple[pl.Series, pl.Series]:
 
 def check_phones(values: pl.Series, region: str | None) -> pl.Series:
     """E.164 per value, null when not a valid number (phonenumbers on unsettled uniques)."""
+    return _phones(values, region)[0]
 
-    def decide(value: str) -> tuple[str | None, str | None]:
-        return _parse_phone(value, region), None
 
-    return _fill_slow(values, fast_e164(values, region), decide)[0]
+def _phones(values: pl.Series, region: str | None) -> tuple[pl.Series, pl.Series]:
+    """(E.164 or null, the extension E.164 leaves out or null) per value. The fast path
+    settles plain numbers only, which have no extension; phonenumbers reads the rest."""
+    return _fill_slow(values, fast_e164(values, region), lambda v: _parse_phone_ext(v, region))
 
 
 def _parse_phone(value: str, region: str | None) -> str | None:
+    return _parse_phone_ext(value, region)[0]
+
+
+def _parse_phone_ext(value: str, region: str | None) -> tuple[str | None, str | None]:
+    """(E.164 or None, the number's extension or None)."""
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
-        return None
+        return None, None
     if not phonenumbers.is_valid_number(number):
-        return None
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+        return None, None
+    e164 = str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    return e164, number.extension or None
 
 
 Checked = tuple[pl.Series, pl.Series]
@@ -145,7 +163,7 @@ def _constant_once(
 
 def _to_e164(region: str | None) -> Callable[[pl.Series], Checked]:
     def to_e164(s: pl.Series) -> Checked:
-        return check_phones(s, region), s.clear(len(s))
+        return _phones(s, region)
 
     return to_e164
 
@@ -153,41 +171,63 @@ def _to_e164(region: str | None) -> Callable[[pl.Series], Checked]:
 @dataclass(frozen=True, slots=True)
 class _Rule:
     """One problem a row can have: when, its stable code, its message, and the field it is
-    about (None: the row; its ``on_invalid`` says whether the row is rejected)."""
+    about (None: the row; its ``on_invalid`` says whether the row is rejected). A ``notice``
+    is a row warning whatever ``on_invalid`` says: a change made to a value that is sent."""
 
     cond: pl.Expr
     code: str
     message: pl.Expr
     field: MappedField | None = None
+    notice: bool = False
 
     @property
     def mode(self) -> str:
+        if self.notice:
+            return "notice"
         return self.field.spec.on_invalid if self.field is not None else "reject"
 
 
-#: what a row warning says happened to the value, by on_invalid
+#: what a row warning says happened to the value, by on_invalid (a notice says it itself)
 _SOFT = {"drop": "dropped", "warn": "kept as is"}
 #: internal column: the fields left out of a row's body (on_invalid: drop), joined by \x1f
 DROPPED = "__dropped"
 DROPPED_SEP = "\x1f"
-#: internal column: the codes of a row's warnings, joined by ";" (only with on_invalid drop/warn)
+#: internal column: the codes of a row's warnings, joined by ";" ("" for none; only when some
+#: rule can warn)
 WARNING_CODES = "__warning_codes"
+
+
+def warning_counts(frame: pl.DataFrame) -> dict[str, int]:
+    """Rows per warning code (a row with two codes counts under both), most common first."""
+    if WARNING_CODES not in frame.columns:
+        return {}
+    codes = frame.get_column(WARNING_CODES)
+    codes = codes.filter(codes != "")
+    if codes.is_empty():
+        return {}
+    counted = (
+        pl.DataFrame({"code": codes.str.split(";")})
+        .select(pl.col("code").list.unique())
+        .explode("code")
+        .group_by("code")
+        .len()
+        .sort(["len", "code"], descending=[True, False])
+    )
+    return {str(c): int(n) for c, n in counted.iter_rows()}
 
 
 def warning_notes(frame: pl.DataFrame) -> list[str]:
     """A note saying how many rows have warnings, by code (none without such rows)."""
     if WARNING_CODES not in frame.columns:
         return []
-    codes = frame.get_column(WARNING_CODES)
-    codes = codes.filter(codes != "")
-    if codes.is_empty():
+    rows = int((frame.get_column(WARNING_CODES) != "").sum())
+    if not rows:
         return []
-    counted = codes.str.split(";").explode().value_counts(sort=True, name="n")
-    listed = ", ".join(f"{c} {n:,}" for c, n in counted.iter_rows())
-    rows = "1 row has" if len(codes) == 1 else f"{len(codes):,} rows have"
+    listed = ", ".join(f"{c} {n:,}" for c, n in warning_counts(frame).items())
+    has = "1 row has" if rows == 1 else f"{rows:,} rows have"
     return [
-        f"{rows} warnings ({listed}): values the mapping's on_invalid drops or keeps as they "
-        "are; see the warnings column of the results file"
+        f"{has} warnings ({listed}): values changed or left out although the row went on; "
+        "see the warnings column of the results file"
     ]
 
 
@@ -214,6 +254,8 @@ def _texts(
     def text(r: _Rule) -> pl.Expr:
         if not suffix:
             return r.message
+        if r.notice:
+            return pl.format("{}: {}", pl.lit(r.code), r.message)
         return pl.format("{}: {} ({})", pl.lit(r.code), r.message, pl.lit(_SOFT[r.mode]))
 
     sub = pl.concat([frame, flags], how="horizontal")[bad_rows]
@@ -242,6 +284,42 @@ def _texts(
     if dropped is not None:
         dropped.scatter(bad_rows, texts["drop"].replace("", None))
     return codes, messages, dropped
+
+
+def _email_normalised(f: MappedField, norm: pl.Expr) -> _Rule:
+    """A notice for an address email-validator rewrote beyond the domain's letter case (a
+    punycode domain sent in Unicode...): the fast path never does, so it is rare."""
+    value = pl.col(f.out)
+    at = value.str.find("@", literal=True) + 1
+    as_written = value.str.slice(0, at) + value.str.slice(at).str.to_lowercase()
+    message = pl.format('{} "{}" is sent as "{}"', pl.lit(f.label), f.raw(), norm)
+    cond = norm.is_not_null() & value.is_not_null() & (norm != as_written)
+    return _Rule(cond, "email_normalised", message, f, notice=True)
+
+
+def _repeated_header_rules(frame: pl.DataFrame, fields: list[MappedField]) -> list[_Rule]:
+    """A notice on the rows where a repeat of a mapped header (``Email_2``: the reader names
+    repeats so) holds a value other than the first column's, which is the one read (compared
+    trimmed, the field's null values blank)."""
+    taken = {c.strip().casefold(): c for c in frame.columns}
+    rules: list[_Rule] = []
+    for f in {f.source: f for f in fields if f.source is not None}.values():
+        assert f.source is not None
+        k = 2
+        while (other := taken.get(f"{f.source.strip()}_{k}".casefold())) is not None:
+            k += 1
+            first = clean_text(pl.col(f.source), nfc=False, nulls=f.nulls)
+            second = clean_text(pl.col(other), nfc=False, nulls=f.nulls)
+            message = pl.format(
+                'the file has more than one "{}" column: the first is read ("{}"), not "{}" ("{}")',
+                pl.lit(f.source),
+                pl.col(f.source).cast(pl.String).fill_null(""),
+                pl.lit(other),
+                pl.col(other).cast(pl.String).fill_null(""),
+            )
+            cond = second.is_not_null() & (first.is_null() | (first != second))
+            rules.append(_Rule(cond, "repeated_header_ignored", message, notice=True))
+    return rules
 
 
 def _owner_message(f: MappedField) -> pl.Expr:
@@ -342,7 +420,8 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
             norm_s, reason_s = job.result()
             settled += [norm_s.alias(f"__norm{f.out}"), reason_s.alias(f"__why{f.out}")]
         for f, job in phone_jobs:
-            settled.append(job.result()[0].alias(f"__norm{f.out}"))
+            e164_s, ext_s = job.result()
+            settled += [e164_s.alias(f"__norm{f.out}"), ext_s.alias(f"__why{f.out}")]
         for f, djob in date_jobs:
             (iso_s, code_s), detail_s = djob.result()
             settled += [
@@ -368,6 +447,8 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         )
         rules.append(_Rule(pl.col(f.out).is_not_null() & norm.is_null(), code, message, f))
         normal[f.out] = norm
+        if f.kind is FieldKind.EMAIL:
+            rules.append(_email_normalised(f, norm))
     for f in phones:
         e164 = pl.col(f"__norm{f.out}")
         region = f" (default region {f.spec.default_region})" if f.spec.default_region else ""
@@ -376,6 +457,23 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         )
         rules.append(
             _Rule(pl.col(f.out).is_not_null() & e164.is_null(), "invalid_phone", message, f)
+        )
+        ext = pl.col(f"__why{f.out}")
+        dropped_ext = pl.format(
+            '{} "{}": extension {} is not sent (E.164 has no extension); sent as {}',
+            pl.lit(f.label),
+            f.raw(),
+            ext,
+            e164,
+        )
+        rules.append(
+            _Rule(
+                e164.is_not_null() & ext.is_not_null(),
+                "phone_extension_dropped",
+                dropped_ext,
+                f,
+                notice=True,
+            )
         )
         normal[f.out] = e164
     for f in urls:
@@ -396,6 +494,8 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         rules.append(_Rule(code_col == "ambiguous_date", "ambiguous_date", ambiguous, f))
         normal[f.out] = pl.col(f"__norm{f.out}")
 
+    rules += _repeated_header_rules(frame, fields)
+
     rejects = [r for r in rules if r.mode == "reject"]
     soft = [r for r in rules if r.mode != "reject"]
     error_code, error, _ = _texts(frame, rejects, suffix=False)
@@ -404,7 +504,7 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
     # each field's value to send: its normal form; on_invalid drop/warn rows null / as is
     extra: list[pl.Expr] = []
     for f in fields:
-        mine = [r.cond.fill_null(False) for r in soft if r.field is f]
+        mine = [r.cond.fill_null(False) for r in soft if r.field is f and not r.notice]
         value = normal.get(f.out)
         if mine:
             kept = pl.col(f.out) if f.spec.on_invalid == "warn" else pl.lit(None, pl.String)

@@ -1,15 +1,25 @@
-"""Checks before any row is sent, and what a circuit-breaker stop points at in the mapping."""
+"""Checks before any row is sent, and what a circuit-breaker stop points at in the mapping.
+
+Preflight looks every distinct owner e-mail of the ready rows up once (users/search, paced);
+an owner who is not a user of the org is handled as the mapping's ``owners: {unknown: ...}``
+says: ``abort`` stops the run before any row is sent, ``invalid`` makes the rows that name it
+``invalid`` (code ``unknown_owner``) and ``omit`` sends them without that owner field, with an
+``unknown_owner`` row warning (:func:`screen_owners`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from syncer.errors import Retryable, RowRejected, RunAborted
+from syncer.ledger import body_hash
 from syncer.mapping import (
     FIELD_SECTIONS,
     FieldKind,
@@ -17,15 +27,18 @@ from syncer.mapping import (
     Mapping,
     load_mapping,
 )
-from syncer.models import RowStatus
-from syncer.push import make_client, run_async
+from syncer.models import RowOutcome, RowStatus, RowWarning
+from syncer.owners import UnknownPolicy
+from syncer.push import Item, PushSettings, make_client, run_async
 from syncer.reevo.client import TARGETS, ReevoClient
+from syncer.reevo.pacing import PacingClosed, RateController
+from syncer.runner.plan import Plan
 from syncer.runner.prepared import Prepared, prepare
 from syncer.runner.settings import Settings, api_key_of, base_url_of
 from syncer.transform import MappedField
 
-#: how many distinct owner e-mails preflight looks up at most
-PREFLIGHT_MAX_OWNERS = 100
+#: owner e-mails looked up at the same time (after the first, alone; each waits for the pacer)
+OWNER_LOOKUPS_AT_ONCE = 4
 #: attempts of the preflight probe when Reevo answers 5xx/429 or does not answer
 PREFLIGHT_ATTEMPTS = 3
 
@@ -37,17 +50,27 @@ class PreflightResult:
     requests: int = 0
     notes: list[str] = field(default_factory=list)
     key_checked: bool = True  # False: Reevo could not be reached to check the key
+    #: owner e-mails (lower case) that are not users of the org, with the field naming each
+    unknown: dict[str, MappedField] = field(default_factory=dict)
 
 
 async def preflight(
-    client: ReevoClient, target: str, owners: dict[str, MappedField]
+    client: ReevoClient,
+    target: str,
+    owners: dict[str, MappedField],
+    *,
+    policy: UnknownPolicy = "abort",
+    push: PushSettings | None = None,
 ) -> PreflightResult:
     """Before any row is sent: the key is accepted and not expired, it may write ``target``,
     and every owner e-mail in ``owners`` is a user of the org (when the key may read users).
 
     The permission probe sends an empty body, which Reevo must refuse as invalid (422) after
-    checking the key and its permissions: nothing is written. Raises RunAborted saying what to
-    fix; returns the requests made and notes about checks it could not make.
+    checking the key and its permissions: nothing is written. Each owner e-mail is looked up
+    once, paced as ``push`` says (the first alone: a key that may not read users costs one
+    lookup). Raises RunAborted saying what to fix (owners that are not users only with
+    ``policy="abort"``); returns the requests made, notes about checks it could not make and
+    the unknown owners.
     """
     spec = TARGETS[target]
     result = PreflightResult()
@@ -68,36 +91,192 @@ async def preflight(
             return result
         else:
             break
-    missing: dict[str, MappedField] = {}
-    for email in list(owners)[:PREFLIGHT_MAX_OWNERS]:
-        result.requests += 1
-        try:
-            found = await client.search_users(email)
-        except RunAborted as exc:
-            if exc.reason == "permission":
-                result.notes.append("owner e-mails were not checked: the key may not read Users")
-                return result
-            raise _preflight_failed(exc) from None
-        except (RowRejected, Retryable):
-            continue
-        if not found:
-            missing[email] = owners[email]
-    if len(owners) > PREFLIGHT_MAX_OWNERS:
+    if not owners:
+        return result
+    lookup = _OwnerLookup(client, push or PushSettings(), result)
+    try:
+        answers = await lookup.run(list(owners))
+    except _NoUsersPermission:
         result.notes.append(
-            f"only the first {PREFLIGHT_MAX_OWNERS} of {len(owners)} owner e-mails were checked"
+            "owner e-mails were not checked: the key may not read Users (rows are sent with "
+            "their owners as they are)"
         )
-    if missing:
-        where = "; ".join(
-            sorted({f"{f.section}.{f.name} (column {f.label}{_line(f)})" for f in missing.values()})
+        return result
+    unchecked = sorted(e for e, known in answers.items() if known is None)
+    if unchecked:
+        result.notes.append(
+            f"{len(unchecked)} owner e-mail(s) could not be checked ({_shown(unchecked)}): their "
+            "rows are sent and Reevo decides"
         )
-        shown = ", ".join(sorted(missing)[:10]) + (" ..." if len(missing) > 10 else "")
+    missing = {e: owners[e] for e, known in sorted(answers.items()) if known is False}
+    result.unknown = missing
+    if not missing:
+        return result
+    where = "; ".join(
+        sorted({f"{f.section}.{f.name} (column {f.label}{_line(f)})" for f in missing.values()})
+    )
+    if policy == "abort":
         raise RunAborted(
             f"preflight failed, no row was sent: {len(missing)} owner e-mail(s) are not users "
-            f"of this Reevo org: {shown}. Add them as users in Reevo, or fix {where} in the file "
-            "or the mapping, then re-run.",
+            f"of this Reevo org: {_shown(list(missing))}. Add them as users in Reevo, or fix "
+            f"{where} in the file or the mapping, then re-run.",
             reason="unknown_owner",
         )
+    what = (
+        "their rows are invalid (unknown_owner) and not sent: add the owners as users in "
+        "Reevo, or fix them in the failures file, and run it again"
+        if policy == "invalid"
+        else "their rows are sent without that owner (owners: unknown: omit)"
+    )
+    result.notes.append(
+        f"{len(missing)} owner e-mail(s) are not users of this Reevo org: "
+        f"{_shown(list(missing))} ({where}): {what}"
+    )
     return result
+
+
+def _shown(emails: list[str]) -> str:
+    return ", ".join(emails[:10]) + (f" and {len(emails) - 10} more" if len(emails) > 10 else "")
+
+
+class _NoUsersPermission(Exception):
+    """The key may not read users: owners are not checked."""
+
+
+class _OwnerLookup:
+    """Looks owner e-mails up with users/search, one request each (plus retries of answers
+    that ask for it), paced by a rate controller of the run's settings."""
+
+    def __init__(self, client: ReevoClient, push: PushSettings, result: PreflightResult) -> None:
+        self.client = client
+        self.result = result
+        self.pacer = RateController(push.initial_rate, push.max_rate)
+        self.at_once = max(1, min(OWNER_LOOKUPS_AT_ONCE, push.concurrency))
+        self.answers: dict[str, bool | None] = {}
+        self.stop: BaseException | None = None
+
+    async def run(self, emails: list[str]) -> dict[str, bool | None]:
+        """email -> True (a user), False (not a user), None (could not be checked).
+
+        Raises _NoUsersPermission, or RunAborted for a key Reevo refuses."""
+        await self.one(emails[0])  # alone: a key that may not read users stops here
+        queue = iter(emails[1:])
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(min(self.at_once, len(emails) - 1)):
+                tg.create_task(self.worker(queue))
+        if self.stop is not None:
+            raise self.stop
+        return self.answers
+
+    async def worker(self, queue: Iterator[str]) -> None:
+        for email in queue:
+            if self.stop is not None:
+                return
+            try:
+                await self.one(email)
+            except (RunAborted, _NoUsersPermission) as exc:
+                self.stop = exc
+                self.pacer.close()
+            except PacingClosed:
+                return
+
+    async def one(self, email: str) -> None:
+        for attempt in range(1, PREFLIGHT_ATTEMPTS + 1):
+            await self.pacer.acquire()
+            self.result.requests += 1
+            try:
+                found = await self.client.search_users(email)
+            except RunAborted as exc:
+                if exc.reason == "permission":
+                    raise _NoUsersPermission from None
+                raise _preflight_failed(exc) from None
+            except RowRejected:
+                break
+            except Retryable as exc:
+                if exc.status == 429:
+                    self.pacer.on_throttle(exc.retry_after)
+                elif attempt < PREFLIGHT_ATTEMPTS:
+                    await asyncio.sleep(0.3 * attempt)
+                continue
+            self.pacer.on_success()
+            self.answers[email] = _is_user(found, email)
+            return
+        self.answers[email] = None
+
+
+def _is_user(answer: Any, email: str) -> bool:
+    """Whether a users/search answer holds the user ``email`` (an answer of another shape
+    counts as yes: Reevo then decides about the rows)."""
+    users = answer.get("data", answer) if isinstance(answer, dict) else answer
+    if not isinstance(users, list):
+        return True
+    return any(
+        isinstance(u, dict) and str(u.get("email", "")).strip().lower() == email for u in users
+    )
+
+
+def screen_owners(
+    plan: Plan, unknown: dict[str, MappedField], items: Iterable[Item]
+) -> Iterable[Item]:
+    """The rows to send, as the mapping's ``owners: {unknown: invalid | omit}`` says for rows
+    whose owner e-mail is in ``unknown``: ``invalid`` records them as invalid
+    (``unknown_owner``, naming the e-mail and the field) and leaves them out; ``omit`` sends
+    them without that owner field and adds an ``unknown_owner`` row warning. The plan's body
+    hashes follow the bodies really sent."""
+    if not unknown:
+        return items
+    prepared = plan.prepared
+    ready = prepared.frame.filter(pl.col("status") == RowStatus.READY.value)
+    hits: dict[int, list[tuple[MappedField, str]]] = {}
+    for f in prepared.fields:
+        if f.kind is not FieldKind.OWNER_EMAIL:
+            continue
+        email = pl.col(f.out).str.strip_chars().str.to_lowercase()
+        rows = ready.filter(email.is_in(list(unknown))).select("source_row", email.alias("e"))
+        for row, value in rows.iter_rows():
+            hits.setdefault(int(row), []).append((f, str(value)))
+    if not hits:
+        return items
+    return _screened(plan, hits, items)
+
+
+def _screened(
+    plan: Plan, hits: dict[int, list[tuple[MappedField, str]]], items: Iterable[Item]
+) -> Iterator[Item]:
+    omit = plan.prepared.mapping.unknown_owners == "omit"
+    for row, key, body in items:
+        found = hits.get(row)
+        if found is None:
+            yield row, key, body
+            continue
+        said = [f'{f.label} "{email}" ({f.section}.{f.name})' for f, email in found]
+        if not omit:
+            plan.collected.add(
+                RowOutcome(
+                    row,
+                    RowStatus.INVALID,
+                    error=f"{'; '.join(said)}: not a user of this Reevo org. Add them as a user "
+                    "in Reevo, or fix the owner, then run the failures file again",
+                    code="unknown_owner",
+                )
+            )
+            plan.hashes.pop(row, None)
+            plan.to_send -= 1
+            if plan.progress is not None:
+                plan.progress(1)
+            continue
+        body = {k: v for k, v in body.items() if k not in {f.name for f, _ in found}}
+        if row in plan.hashes:
+            plan.hashes[row] = (key, body_hash(body))
+        plan.collected.warn(
+            row,
+            RowWarning(
+                "unknown_owner",
+                f"{'; '.join(said)}: not a user of this Reevo org; sent without "
+                f"{', '.join(f.name for f, _ in found)} (owners: unknown: omit)",
+            ),
+        )
+        yield row, key, body
 
 
 def owner_emails(prepared: Prepared) -> dict[str, MappedField]:
@@ -140,7 +319,9 @@ def check_access(
             api_key, settings.push, base_url=base_url, transport=settings.transport
         )
         async with client:
-            return await preflight(client, mapping.target, owners)
+            return await preflight(
+                client, mapping.target, owners, policy=mapping.unknown_owners, push=settings.push
+            )
 
     result = run_async(go())
     if not result.key_checked:

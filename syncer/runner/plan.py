@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 
 from syncer.ledger import Ledger, body_hash
-from syncer.models import RowOutcome, RowStatus
+from syncer.models import RowOutcome, RowStatus, RowWarning
 from syncer.runner.prepared import Prepared
 
 
@@ -24,8 +24,16 @@ class Collected:
     code: list[str] = field(default_factory=list)
     contact: list[str | None] = field(default_factory=list)
     account: list[str | None] = field(default_factory=list)
+    #: row warnings by source row (few rows have any): the outcomes' own and :meth:`warn`'s
+    warnings: dict[int, list[RowWarning]] = field(default_factory=dict)
+
+    def warn(self, row: int, warning: RowWarning) -> None:
+        """Add a row warning found before the row's outcome (e.g. by preflight)."""
+        self.warnings.setdefault(row, []).append(warning)
 
     def add(self, o: RowOutcome) -> None:
+        if o.warnings:
+            self.warnings.setdefault(o.source_row, []).extend(o.warnings)
         self.rows.append(o.source_row)
         self.status.append(o.status.value)
         self.error.append(o.error)

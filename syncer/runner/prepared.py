@@ -7,7 +7,8 @@ ready row (Python, but it feeds a rate-limited network).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Mapping as ReadOnly
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from syncer.mapping import (
     read_mapping,
     resolve_columns,
 )
-from syncer.models import KEY_COLUMN, RETRY_STATUSES, RowStatus, RunSummary
+from syncer.models import KEY_COLUMN, RETRY_STATUSES, RowStatus, RowWarning, RunSummary
 from syncer.results import (
     check_outputs,
     default_paths,
@@ -34,7 +35,14 @@ from syncer.results import (
 )
 from syncer.sources import SourceTable, read_source
 from syncer.transform import MappedField, normalise, plan
-from syncer.validation import DROPPED, DROPPED_SEP, check, warning_notes
+from syncer.validation import (
+    DROPPED,
+    DROPPED_SEP,
+    WARNING_CODES,
+    check,
+    warning_counts,
+    warning_notes,
+)
 
 #: statuses prepare() can give; counts() always has each of them
 PREPARE_STATUSES = (RowStatus.READY.value, RowStatus.DUPLICATE.value, RowStatus.INVALID.value)
@@ -57,6 +65,52 @@ class Prepared:
     def source_columns(self) -> list[str]:
         """Frame names of the source's own columns, in file order."""
         return list(self.headers)
+
+    def warning_counts(self) -> dict[str, int]:
+        """Rows per warning code, most common first (``RunSummary.warnings``)."""
+        return warning_counts(self.frame)
+
+    def add_warnings(self, found: ReadOnly[int, Sequence[RowWarning]]) -> None:
+        """Add row warnings found after prepare (preflight, push) to the rows they name, after
+        the row's own; the note counting warnings in :attr:`notes` is brought up to date."""
+        found = {row: ws for row, ws in found.items() if ws}
+        if not found:
+            return
+        extra = pl.DataFrame(
+            {
+                "source_row": list(found),
+                "__w_code": [";".join(w.code for w in ws) for ws in found.values()],
+                "__w_text": [
+                    "; ".join(f"{w.code}: {w.message}" for w in ws) for ws in found.values()
+                ],
+            },
+            schema={"source_row": pl.Int64, "__w_code": pl.String, "__w_text": pl.String},
+        )
+        frame = self.frame
+        if WARNING_CODES not in frame.columns:
+            frame = frame.with_columns(pl.lit("").alias(WARNING_CODES))
+        old_note = warning_notes(frame)
+        joined = frame.join(extra, on="source_row", how="left", maintain_order="left")
+
+        def add(column: str, new: str, sep: str) -> pl.Expr:
+            have = pl.col(column)
+            return (
+                pl.when(pl.col(new).is_null())
+                .then(have)
+                .when(have.is_null() | (have == ""))
+                .then(pl.col(new))
+                .otherwise(have + sep + pl.col(new))
+                .alias(column)
+            )
+
+        self.frame = joined.with_columns(
+            add("warnings", "__w_text", "; "), add(WARNING_CODES, "__w_code", ";")
+        ).drop("__w_code", "__w_text")
+        new_note = warning_notes(self.frame)
+        if old_note and old_note[0] in self.notes:
+            self.notes[self.notes.index(old_note[0])] = new_note[0]
+        else:
+            self.notes.extend(new_note)
 
     def counts(self) -> dict[str, int]:
         """Rows per status; ready, duplicate and invalid are always present."""
@@ -133,7 +187,7 @@ def prepare(source: Path | SourceTable, mapping: Mapping | Path) -> Prepared:
         *warning_notes(frame),
     ]
     ordered = ["source_row", "status", "error", "error_code", "warnings", KEY_COLUMN]
-    internal = [f.out for f in fields] + [c for c in (DROPPED,) if c in frame.columns]
+    internal = [f.out for f in fields] + [c for c in (DROPPED, WARNING_CODES) if c in frame.columns]
     frame = frame.select(*ordered, *internal, *headers)
     return Prepared(
         source=source, mapping=mapping, frame=frame, fields=fields, headers=headers, notes=notes
@@ -228,6 +282,7 @@ def validate(source: Path, mapping: Mapping | Path, *, results: Path | None = No
         failures_path=failures_path if needs_fixing(counts) else None,
         elapsed_s=time.perf_counter() - started,
         issues=issue_counts(prepared.frame),
+        warnings=prepared.warning_counts(),
         command="validate",
         notes=list(prepared.notes),
     )

@@ -27,7 +27,7 @@ from syncer.results import (
     read_results,
     write_results,
 )
-from syncer.runner.checks import explain_breaker, owner_emails, preflight
+from syncer.runner.checks import explain_breaker, owner_emails, preflight, screen_owners
 from syncer.runner.lock import RunLock
 from syncer.runner.orgs import resolve_org
 from syncer.runner.plan import Collected, Plan, stale_rows
@@ -120,6 +120,7 @@ def sync(
         if settings.dry_run:
             counts[RowStatus.READY.value] = 0
         outcomes = collected.frame()
+        prepared.add_warnings(collected.warnings)  # found by preflight or the push
         counts.update(write_results(prepared, outcomes, results_path, failures_path))
         failures_out = failures_path if needs_fixing(counts) else None
         aborted = report.aborted if report else None
@@ -138,6 +139,7 @@ def sync(
             run_id=job.run_id,
             elapsed_s=time.perf_counter() - started,
             issues=issue_counts(prepared.frame, outcomes),
+            warnings=prepared.warning_counts(),
             notes=[*prepared.notes, *job.notes],
             target=job.target,
             org=job.org,
@@ -380,12 +382,26 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
         if settings.preflight:
             owners = owner_emails(job.prepared)
             try:
-                checked = await preflight(client, job.target, owners)
+                checked = await preflight(
+                    client,
+                    job.target,
+                    owners,
+                    policy=job.prepared.mapping.unknown_owners,
+                    push=settings.push,
+                )
             except RunAborted as exc:
                 events.emit(events.Preflight(ok=False, notes=[], error=exc.message))
                 raise
             events.emit(events.Preflight(ok=True, notes=list(checked.notes)))
             job.notes.extend(checked.notes)
+            # owners that are not users: their rows are invalid, or sent without the owner
+            screened = iter(
+                screen_owners(job.plan, checked.unknown, itertools.chain([first], items))
+            )
+            head = next(screened, None)
+            if head is None:
+                return PushReport()
+            first, items = head, screened
     except (RunAborted, _Interrupted) as exc:
         # nothing was sent: every row that would have been is not_attempted
         interrupted = isinstance(exc, _Interrupted) or (stop is not None and stop.requested)

@@ -239,14 +239,16 @@ columns:
 """
 
 
-def _preflight_run(sb: SandboxHandle, work: Path, key: str, owner: str) -> Result:
+def _preflight_run(
+    sb: SandboxHandle, work: Path, key: str, owner: str, mapping: str = OWNER_MAPPING
+) -> Result:
     src = work / "owners.csv"
     lines = ["Email,First Name,Owner"]
     lines += [f"p{i}@firm.example,P{i},{owner if i % 5 == 0 else 'owner@acme.com'}"
               for i in range(50)]  # fmt: skip
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return invoke(
-        "run", src, "--mapping", write_mapping(work, OWNER_MAPPING), "--ledger",
+        "run", src, "--mapping", write_mapping(work, mapping), "--ledger",
         work / "ledger.db", "--json", "--quiet", api_key=key, base_url=sb.base_url,
     )  # fmt: skip
 
@@ -260,7 +262,9 @@ def test_preflight_failure_sends_no_row(sb: SandboxHandle, work: Path, case: str
         key = sb.admin.create_key({"contacts": "write", "users": "read"})
     else:
         key, owner = sb.api_key, "ghost.owner@acme.com"
-    res = _preflight_run(sb, work, key, owner)
+    # an unknown owner stops the run only with owners: {unknown: abort} (default: invalid rows)
+    abort = "owners: {unknown: abort}\n" if case == "unknown_owner" else ""
+    res = _preflight_run(sb, work, key, owner, OWNER_MAPPING + abort)
     assert res.code == 3, res.stderr
     assert res.json["abort_reason"] == case
     stats = sb.admin.stats()
