@@ -18,6 +18,7 @@ from syncer.cli.app import (
     mapping_option,
     remember_key_file,
 )
+from syncer.cli.history import retry_after
 from syncer.cli.session import (
     Progress,
     build_settings,
@@ -43,6 +44,8 @@ def _print_run(summary: RunSummary, as_json: bool) -> None:
         click.echo(f"note: {note}", err=True)
     if summary.aborted:
         click.echo(f"run stopped: {summary.aborted}", err=True)
+        if summary.retry_at:  # a quota: when, on this machine's clock
+            click.echo(f"quota: {retry_after(summary.retry_at)}", err=True)
     if summary.interrupted:
         click.echo(
             f"interrupted ({summary.interrupted}): {counts.get('not_attempted', 0)} rows not "

@@ -8,7 +8,26 @@ from typing import Any
 import click
 
 from syncer.cli.app import cli, emit_json, fail, ledger_option, ledger_or_default
+from syncer.cli.history import local_time, retried_by, runs_lines, show_lines
 from syncer.errors import ConfigError
+
+
+class _RunRef(click.ParamType):  # type: ignore[type-arg]  # generic since click 8.3
+    """A run id, or ``latest`` (None: the newest run)."""
+
+    name = "run_id"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int | None:
+        if isinstance(value, int) or value is None:
+            return value
+        if str(value).strip().lower() == "latest":
+            return None
+        try:
+            return int(str(value).lstrip("#"))
+        except ValueError:
+            self.fail(f"{value!r} is not a run id: give a number from `syncer runs`, or latest")
 
 
 @cli.group("runs", invoke_without_command=True)
@@ -22,40 +41,37 @@ def runs_cmd(ctx: click.Context, ledger_path: Path | None, limit: int, as_json: 
     if ctx.invoked_subcommand is not None:
         return
     records, inbox_runs = _ledger_runs(ledger_path, limit)
+    links = retried_by(records)
     if not records and not inbox_runs:
         click.echo(f"no runs recorded in {ledger_path}")
-    for r in records:
-        counts = ", ".join(f"{n} {s}" for s, n in r.counts.items() if n)
-        code = "-" if r.exit_code is None else r.exit_code
-        click.echo(
-            f"#{r.id:<4} {r.started_at}  {r.display_outcome:<11} exit {code}"
-            f"  {r.source}  [{r.mapping}]  {counts}"
-        )
+    for line in runs_lines(records) if records else []:
+        click.echo(line)
     if inbox_runs:
         click.echo("inbox runs:")
     for ir in inbox_runs:
         code = "-" if ir.exit_code is None else ir.exit_code
         files = ", ".join(f"{f['name']} {f['status']}" for f in ir.report.get("files", []))
         click.echo(
-            f"inbox #{ir.id:<4} {ir.started_at}  {ir.display_status:<11} exit {code}  {ir.inbox}"
+            f"inbox #{ir.id:<4} {local_time(ir.started_at)}  {ir.display_status:<11} exit {code}"
+            f"  {ir.inbox}"
             f"  {files or 'no files'}"
         )
     if as_json:
         emit_json(
             {
                 "command": "runs",
-                "runs": [_run_json(r) for r in records],
+                "runs": [_run_json(r, links.get(r.id, [])) for r in records],
                 "inbox_runs": [_inbox_json(ir) for ir in inbox_runs],
             }
         )
 
 
 @runs_cmd.command("show")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=_RunRef())
 @click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object.")
 @click.pass_obj
-def runs_show_cmd(ledger_path: Path, run_id: int, as_json: bool) -> None:
-    """Show one run with its results paths.
+def runs_show_cmd(ledger_path: Path, run_id: int | None, as_json: bool) -> None:
+    """Show one run (RUN_ID, or ``latest``): its counts, message, files and retry links.
 
     ``results`` / ``failures`` are the stable names, which hold the latest run that wrote them;
     ``kept_results`` / ``kept_failures`` are this run's own copies (kept for the newest 100
@@ -66,16 +82,21 @@ def runs_show_cmd(ledger_path: Path, run_id: int, as_json: bool) -> None:
     if not ledger_path.exists():
         fail(ConfigError(f"no ledger at {ledger_path}: no run has been recorded there yet."))
     with Ledger(ledger_path) as ledger:
+        if run_id is None:  # latest
+            run_id = ledger.latest_run_id()
+            if run_id is None:
+                fail(ConfigError(f"no run recorded in {ledger_path} yet: nothing is latest."))
         rec = ledger.run(run_id)
         newer = ledger.run_for_results(Path(rec.results_path)) if rec and rec.results_path else None
+        children = ledger.retries_of(run_id)
     if rec is None:
         fail(ConfigError(f"no run #{run_id} in {ledger_path}; `syncer runs` lists them."))
-    data = _run_json(rec)
-    for key, value in data.items():
-        shown = "" if value is None else str(value)
-        if key.startswith("kept_") and value is not None and not Path(value).exists():
-            shown += "  (removed: only the newest runs keep their files)"
-        click.echo(f"{key + ':':<15}{shown}")
+    data = _run_json(rec, children)
+    gone = {
+        k: bool(data[k]) and not Path(data[k]).exists() for k in ("kept_results", "kept_failures")
+    }
+    for line in show_lines(rec, children, gone):
+        click.echo(line)
     if newer is not None and newer.id != rec.id:
         click.echo(
             f"note: {rec.results_path} now holds run #{newer.id}'s rows; this run's own are in "
@@ -113,7 +134,7 @@ def _inbox_json(ir: Any) -> dict[str, Any]:
     }
 
 
-def _run_json(r: Any) -> dict[str, Any]:
+def _run_json(r: Any, retried_by: list[int] | None = None) -> dict[str, Any]:
     return {
         "id": r.id,
         "started_at": r.started_at,
@@ -132,4 +153,9 @@ def _run_json(r: Any) -> dict[str, Any]:
         "command": r.command,
         "kept_results": r.kept_results,
         "kept_failures": r.kept_failures,
+        "parent_run": r.parent_run,
+        "retried_by": list(retried_by or []),
+        "retries": r.retries,
+        "throttled": r.throttled,
+        "retry_at": r.retry_at,
     }
