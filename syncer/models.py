@@ -92,6 +92,7 @@ class RunSummary:
     parent_run: int | None = None  # a retry: the run whose results file it read
     #: rows with a warning per warning code (a row with two codes counts under both)
     warnings: dict[str, int] = field(default_factory=dict)
+    report_path: Path | None = None  # the HTML run report written beside the results
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` object of ``syncer run``/``retry`` or ``syncer validate`` (a contract:
@@ -136,6 +137,7 @@ class RunSummary:
         out["warnings"] = dict(self.warnings)
         out["retries"], out["throttled"] = self.retries, self.throttled
         out["retry_at"], out["parent_run"] = self.retry_at, self.parent_run
+        out["report"] = _str_or_none(self.report_path)
         return out
 
     @property

@@ -37,9 +37,14 @@ FORBIDDEN = {
     "inbox": ("reevo", "push", "runner", "ledger", "sandbox", "cli"),
     # the target registry is pure declaration: everything else may read it
     "targets": ("reevo", "push", "runner", "ledger", "sandbox", "cli", "inbox", *PIPELINE),
+    # the run report is data and drawing: the runner builds it, nothing in it reads or sends
+    "report": ("reevo", "push", "runner", "ledger", "sandbox", "cli", "inbox", *PIPELINE),
 }
 #: third-party packages a top-level package must not import at run time
-FORBIDDEN_LIBS = {"targets": ("httpx", "fastapi", "polars", "pydantic")}
+FORBIDDEN_LIBS = {
+    "targets": ("httpx", "fastapi", "polars", "pydantic"),
+    "report": ("httpx", "fastapi", "polars"),
+}
 
 
 def _modules() -> list[tuple[str, Path]]:

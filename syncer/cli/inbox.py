@@ -275,6 +275,8 @@ def _print(report: Any, quiet: bool) -> None:
         f"unrouted; {data['requests']} requests"
         + (" [dry run: nothing sent or moved]" if report.dry_run else "")
     )
+    if report.report:
+        click.echo(f"report: {report.report}")
     for err in report.notify_errors:
         click.echo(f"warning: alert not delivered: {err}", err=True)
     for note in report.notes:

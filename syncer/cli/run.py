@@ -61,6 +61,8 @@ def _print_run(summary: RunSummary, as_json: bool) -> None:
         click.echo(f"failures: {summary.failures_path}  (fix and re-run, or: syncer retry)")
     elif summary.results_path is not None:
         click.echo("no failures (no row to fix)")
+    if summary.report_path is not None:
+        click.echo(f"report:   {summary.report_path}")
     if as_json:
         emit_json(summary.to_dict(), _stop_error(summary))
 

@@ -9,7 +9,7 @@ import click
 
 from syncer.cli.app import cli, emit_json, fail, ledger_option, ledger_or_default
 from syncer.cli.history import local_time, retried_by, runs_lines, show_lines
-from syncer.errors import ConfigError
+from syncer.errors import ConfigError, SyncerError
 
 
 class _RunRef(click.ParamType):  # type: ignore[type-arg]  # generic since click 8.3
@@ -69,9 +69,18 @@ def runs_cmd(ctx: click.Context, ledger_path: Path | None, limit: int, as_json: 
 @runs_cmd.command("show")
 @click.argument("run_id", type=_RunRef())
 @click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object.")
+@click.option(
+    "--report",
+    "write_report",
+    is_flag=True,
+    help="(Re)write the run's HTML report from the ledger and its results files.",
+)
 @click.pass_obj
-def runs_show_cmd(ledger_path: Path, run_id: int | None, as_json: bool) -> None:
+def runs_show_cmd(ledger_path: Path, run_id: int | None, as_json: bool, write_report: bool) -> None:
     """Show one run (RUN_ID, or ``latest``): its counts, message, files and retry links.
+
+    ``--report`` writes its HTML report again: beside its results file while that still holds
+    this run's rows, else in the run's own folder beside the ledger.
 
     ``results`` / ``failures`` are the stable names, which hold the latest run that wrote them;
     ``kept_results`` / ``kept_failures`` are this run's own copies (kept for the newest 100
@@ -102,9 +111,25 @@ def runs_show_cmd(ledger_path: Path, run_id: int | None, as_json: bool) -> None:
             f"note: {rec.results_path} now holds run #{newer.id}'s rows; this run's own are in "
             "kept_results / kept_failures"
         )
+    if write_report:
+        data["report"] = _rewrite_report(ledger_path, run_id)
     # flat, as before; the run's own command line and exit code must not pass for this command's
     data["run_command"], data["run_exit_code"] = data.pop("command"), data.pop("exit_code")
     emit_json({"command": "runs show", **data})  # printed only with --json (also `runs --json`)
+
+
+def _rewrite_report(ledger_path: Path, run_id: int) -> str:
+    """``runs show --report``: write the report, print its path and what it lacks."""
+    from syncer.runner.reporting import rewrite_report
+
+    try:
+        path, notes = rewrite_report(ledger_path, run_id)
+    except SyncerError as err:
+        fail(err)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"{'report:':<15}{path}")
+    return str(path)
 
 
 def _ledger_runs(ledger_path: Path, limit: int) -> tuple[list[Any], list[Any]]:

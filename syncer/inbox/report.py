@@ -82,6 +82,7 @@ class InboxReport:
     events: list[str] = field(default_factory=list)  # alert events that happened
     notify_errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    report: str | None = None  # the run's HTML report (one section per file)
 
     def count(self, *statuses: FileStatus) -> int:
         """Files with one of ``statuses``."""
@@ -111,4 +112,5 @@ class InboxReport:
             "dry_run": self.dry_run,
             "events": self.events,
             "notify_errors": self.notify_errors,
+            "report": self.report,
         }

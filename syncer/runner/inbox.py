@@ -31,6 +31,7 @@ from syncer.models import RunSummary
 from syncer.registry import FINISHED, Registry
 from syncer.runner.lock import RunLock, inbox_lock_path
 from syncer.runner.prepared import validate
+from syncer.runner.reporting import save_inbox_report
 from syncer.runner.settings import Settings, api_key_of, base_url_of
 from syncer.runner.syncing import sync
 
@@ -95,6 +96,7 @@ def run_inbox(options: InboxOptions, settings: Settings) -> InboxReport:
             _process(report, options, settings, mappings, registry, run_id)
             _check_missing(report, options, registry)
             report.exit_code = _exit_code(report, options)
+            save_inbox_report(report, options.archive_dir, _today(options).date(), settings.ledger)
             previous = registry.last_inbox_run(report.inbox, before=run_id)
             previously_failed = previous is not None and "failure" in previous.report.get(
                 "events", []

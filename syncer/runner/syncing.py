@@ -18,6 +18,7 @@ from syncer.models import RowOutcome, RowStatus, RunSummary
 from syncer.paths import ledger_notes
 from syncer.push import PushReport, make_client, push_rows, run_async
 from syncer.reevo.client import ReevoClient
+from syncer.report import PreflightInfo, Timeline
 from syncer.results import (
     check_outputs,
     default_paths,
@@ -32,6 +33,13 @@ from syncer.runner.lock import RunLock
 from syncer.runner.orgs import resolve_org
 from syncer.runner.plan import Collected, Plan, stale_rows
 from syncer.runner.prepared import Prepared, issue_counts, prepare
+from syncer.runner.reporting import (
+    RecordingPacer,
+    preflight_info,
+    report_run,
+    runs_folder,
+    tapping,
+)
 from syncer.runner.settings import RUN_STATUSES, Settings, api_key_of, base_url_of
 from syncer.sources import SourceTable
 
@@ -54,6 +62,8 @@ class _Job:
     run_id: int | None = None
     lock: RunLock | None = None
     notes: list[str] = field(default_factory=list)
+    timeline: Timeline | None = None  # per-second requests, 429s, retries (the report's)
+    preflight: PreflightInfo | None = None
 
     @property
     def target(self) -> str:
@@ -63,6 +73,8 @@ class _Job:
     def on_outcome(self, outcome: RowOutcome) -> None:
         """Collect one pushed row's outcome and remember it in the ledger."""
         self.collected.add(outcome)
+        if self.timeline is not None and outcome.status is RowStatus.SUCCEEDED:
+            self.timeline.row_succeeded()
         if self.ledger is None or self.run_id is None:
             return
         key, digest = self.plan.hashes.get(outcome.source_row, ("", ""))
@@ -179,6 +191,7 @@ def sync(
                 throttled=summary.throttled,
                 retry_at=summary.retry_at,
             )
+        report_run(summary, prepared, outcomes, settings, job.timeline, job.preflight)
         events.emit(_finished(summary, settings.dry_run))
         return summary
     finally:
@@ -210,7 +223,7 @@ def _keep_run_files(
     """This run's own copies under ``<ledger folder>/<ledger stem>-runs/<run_id>/`` (the
     stable names hold the latest run only); copies of all but the newest runs are pruned.
     A copy that cannot be made is a note, never a failed run: (None, None) then."""
-    root = ledger.parent / f"{ledger.stem}-runs"
+    root = runs_folder(ledger)
     try:
         kept = keep_copies(root / str(run_id), results, failures)
     except SourceError as exc:
@@ -391,8 +404,13 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
                 )
             except RunAborted as exc:
                 events.emit(events.Preflight(ok=False, notes=[], error=exc.message))
+                job.preflight = preflight_info(ran=True, enabled=True, error=exc.message)
                 raise
             events.emit(events.Preflight(ok=True, notes=list(checked.notes)))
+            job.preflight = preflight_info(
+                ran=True, enabled=True, requests=checked.requests, notes=checked.notes,
+                key_checked=checked.key_checked,
+            )  # fmt: skip
             job.notes.extend(checked.notes)
             # owners that are not users: their rows are invalid, or sent without the owner
             screened = iter(
@@ -410,15 +428,18 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
         if isinstance(exc, RunAborted) and not interrupted:
             return PushReport(aborted=exc)
         return PushReport(interrupted=True)
-    report = await push_rows(
-        client,
-        job.target,
-        itertools.chain([first], items),
-        settings.push,
-        job.on_outcome,
-        settings.progress,
-        stop=stop,
-    )
+    job.timeline = Timeline()
+    with tapping(job.timeline):
+        report = await push_rows(
+            client,
+            job.target,
+            itertools.chain([first], items),
+            settings.push,
+            job.on_outcome,
+            settings.progress,
+            pacer=RecordingPacer(job.timeline, settings.push),
+            stop=stop,
+        )
     if report.aborted is not None and report.aborted.reason == "circuit_breaker":
         report.aborted = explain_breaker(report.aborted, job.prepared.mapping)
     return report

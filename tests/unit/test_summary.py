@@ -45,8 +45,10 @@ def test_run_dict_keeps_every_key_in_order() -> None:
         "throttled",
         "retry_at",
         "parent_run",
+        "report",
     ]
     assert (d["retries"], d["throttled"], d["retry_at"], d["parent_run"]) == (2, 0, None, None)
+    assert d["report"] is None  # the HTML run report's path, once written
     assert RunSummary(rows=0, counts={"ready": 5}, dry_run=True).to_dict()["ready"] == 5
 
 
