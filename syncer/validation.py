@@ -460,11 +460,11 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         )
         ext = pl.col(f"__why{f.out}")
         dropped_ext = pl.format(
-            '{} "{}": extension {} is not sent (E.164 has no extension); sent as {}',
+            '{} "{}" is sent as {}: its extension {} is left out (E.164 has none)',
             pl.lit(f.label),
             f.raw(),
-            ext,
             e164,
+            ext,
         )
         rules.append(
             _Rule(

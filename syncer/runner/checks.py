@@ -129,8 +129,8 @@ async def preflight(
         else "their rows are sent without that owner (owners: unknown: omit)"
     )
     result.notes.append(
-        f"{len(missing)} owner e-mail(s) are not users of this Reevo org: "
-        f"{_shown(list(missing))} ({where}): {what}"
+        f"{len(missing)} owner e-mail(s) in {where} are not users of this Reevo org: "
+        f"{_shown(list(missing))}; {what}"
     )
     return result
 
@@ -255,7 +255,7 @@ def _screened(
                 RowOutcome(
                     row,
                     RowStatus.INVALID,
-                    error=f"{'; '.join(said)}: not a user of this Reevo org. Add them as a user "
+                    error=f"{' and '.join(said)}: not a user of this Reevo org. Add them as a user "
                     "in Reevo, or fix the owner, then run the failures file again",
                     code="unknown_owner",
                 )
@@ -272,8 +272,8 @@ def _screened(
             row,
             RowWarning(
                 "unknown_owner",
-                f"{'; '.join(said)}: not a user of this Reevo org; sent without "
-                f"{', '.join(f.name for f, _ in found)} (owners: unknown: omit)",
+                f"{' and '.join(said)}: not a user of this Reevo org, so the row was sent "
+                f"without {', '.join(f.name for f, _ in found)} (owners: unknown: omit)",
             ),
         )
         yield row, key, body

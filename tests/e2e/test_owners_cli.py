@@ -99,7 +99,10 @@ def test_unknown_owners_are_invalid_and_the_other_97_rows_are_sent(
         assert f'Owner "{ghost.lower()}" (columns.contact_owner_email)' in r["error"]
         assert "not a user of this Reevo org" in r["error"]
     assert sum(r["status"] == "succeeded" for r in rows.values()) == 97
-    assert "2 owner e-mail(s) are not users of this Reevo org: ghost.one@acme.com, " in res.stderr
+    assert (
+        "2 owner e-mail(s) in columns.contact_owner_email (column Owner, mapping line 5) are not "
+        "users of this Reevo org: ghost.one@acme.com, ghost.two@acme.com; their rows are invalid"
+    ) in res.stderr
     failures = read_results(tmp_path / "leads.failures.csv")
     assert sorted(r["Email"] for r in failures) == sorted(f"p{r}@firm.example" for r in GHOSTS)
 
@@ -128,7 +131,8 @@ def test_omit_sends_those_rows_without_the_owner_and_warns(
     assert warned == set(GHOSTS)
     assert rows[77]["warnings"] == (
         'unknown_owner: Owner "ghost.two@acme.com" (columns.contact_owner_email): not a user '
-        "of this Reevo org; sent without contact_owner_email (owners: unknown: omit)"
+        "of this Reevo org, so the row was sent without contact_owner_email (owners: unknown: "
+        "omit)"
     )
     assert all(r["status"] == "succeeded" for r in rows.values())
 
