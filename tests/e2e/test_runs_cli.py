@@ -55,12 +55,24 @@ def test_quota_stop_then_retry_read_like_a_report(tmp_path: Path) -> None:
         return syncer(*args, cwd=tmp_path, api_key=sb.api_key, base_url=sb.base_url, env=env)
 
     with sandbox(daily_quota=11) as sb:  # the preflight probe + 10 rows
-        stopped = cli("run", source, "--mapping", mapping, "--json", "-q", "--concurrency", "2")
+        log = tmp_path / "run.jsonl"
+        stopped = cli(
+            "run", source, "--mapping", mapping, "--json", "-q", "--concurrency", "2",
+            "--log-file", log,
+        )  # fmt: skip
         now = datetime.now(UTC)
         assert stopped.code == 3, stopped.stderr
         assert stopped.json["abort_reason"] == "quota" and stopped.json["succeeded"] == 10
         _assert_retry_after(stopped.stderr, now)  # the run's own message
         assert stopped.json["retry_at"] is not None and stopped.json["parent_run"] is None
+        (aborted,) = [
+            e.event
+            for e in map(events.read_line, log.read_text(encoding="utf-8").splitlines())
+            if e is not None and isinstance(e.event, events.Aborted)
+        ]
+        assert (aborted.reason, aborted.status) == ("quota", 429)
+        assert aborted.retry_after_s is not None
+        assert abs(aborted.retry_after_s - _expected_clock(now)[1]) <= 30
 
         sb.admin.set_faults(daily_quota=None)  # the quota resets
         again = cli("retry", tmp_path / "leads.results.csv", "--json", "-q")

@@ -201,3 +201,29 @@ def test_the_library_prints_nothing_without_a_configured_handler() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert (proc.stdout, proc.stderr) == ("", "")
+
+
+def test_each_alert_delivery_is_a_notified_event_without_the_url_secret(
+    collected: Collect,
+) -> None:
+    import socket
+
+    from syncer.events import Notified
+    from syncer.inbox import alerts
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/ping/secret-token-123"
+    problem = alerts.ping(url, "start", timeout_s=2)
+    assert problem is not None
+    (logged,) = [e for e in map(events.read, collected.records) if e is not None]
+    event = logged.event
+    assert isinstance(event, Notified)
+    assert (event.channel, event.target, event.ok) == (
+        "ping start",
+        f"http://127.0.0.1:{port}/***",
+        False,
+    )
+    assert event.error and "could not connect" in event.error
+    assert "secret-token-123" not in JsonLinesFormatter().format(collected.records[0])
