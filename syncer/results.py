@@ -12,9 +12,17 @@ Reserved names (:func:`is_reserved`, the one list): a source column named like o
 or working columns is called ``<name> (source)`` from the moment it is read (the reader, the
 prepared frame and both files use :func:`source_names`), so a results file is itself valid input.
 
-Cells beginning with ``= + - @``, tab, CR, LF or NUL get a leading ``'`` (OWASP CSV injection);
-:func:`read_results` and the source reader undo that. Every file is written to a temporary file
-in its folder and renamed into place, so a crash never leaves half a file.
+Formats (:func:`output_files`): CSV files, workbooks (:mod:`syncer.xlsx`: the same rows and
+columns, a frozen header, status fills, the offending cells of invalid rows marked with their
+error as a comment, the source's number and date cells as such again, a Summary sheet) or both;
+by default both for an Excel source, CSV for a text one. A CSV uses the source's delimiter and,
+when every character fits, its encoding (and byte-order mark); else UTF-8 with a byte-order mark
+and a note. ``csv-utf8``: UTF-8, commas, no byte-order mark, whatever the source.
+
+Formula-like cells (:mod:`syncer.formulas`: OWASP CSV injection, phone numbers and signed
+numbers excepted) get a leading ``'`` in a CSV and Excel's quote prefix in a workbook;
+:func:`read_results` and the source reader undo the ``'``. Every file is written to a temporary
+file in its folder and renamed into place, so a crash never leaves half a file.
 """
 
 from __future__ import annotations
@@ -23,14 +31,24 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 import polars as pl
 
+from syncer.csvfiles import CsvStyle, csv_style, write_csv
 from syncer.errors import ConfigError, SourceError
+from syncer.formulas import neutralise, unneutralise
 from syncer.models import RETRY_STATUSES
+from syncer.offending import offending_cells
+from syncer.xlsx import Sheet, TooLarge, write_workbook
+
+if TYPE_CHECKING:
+    from syncer.sources import SourceTable
+    from syncer.transform import MappedField
 
 
 class Prepared(Protocol):
@@ -42,22 +60,37 @@ class Prepared(Protocol):
     @property
     def headers(self) -> dict[str, str]: ...
 
+    @property
+    def source(self) -> SourceTable: ...
+
+    @property
+    def fields(self) -> Sequence[MappedField]: ...
+
 
 __all__ = [
     "RESERVED_NAMES",
+    "RESULTS_FORMATS",
     "RESULT_HEAD",
     "RESULT_TAIL",
     "SOURCE_SUFFIX",
+    "CsvStyle",
+    "OutputFiles",
+    "Written",
     "check_outputs",
+    "csv_style",
     "default_paths",
     "is_reserved",
+    "issue_counts",
     "keep_copies",
     "needs_fixing",
     "neutralise",
+    "output_files",
     "prune_copies",
     "read_results",
+    "results_table",
     "source_names",
     "unneutralise",
+    "write_outputs",
     "write_results",
 ]
 
@@ -73,8 +106,10 @@ _RESERVED_PATTERN = re.compile(r"reevo_\w*_id|__.*", re.DOTALL)
 SOURCE_SUFFIX = " (source)"
 #: the suffixes syncer adds to a file's stem (stripped to name the files of a retry)
 _OUTPUT_STEM = re.compile(r"(\.(results|failures|retry\d*))+$")
-_DANGER = r"^[=+\-@\t\r\n\x00]"
-_NEUTRALISED = r"^'[=+\-@\t\r\n\x00]"
+#: --results-format: CSV files, workbooks, both, or CSV files in UTF-8 whatever the source's
+RESULTS_FORMATS = ("csv", "xlsx", "both", "csv-utf8")
+_EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+_XLSX = ".xlsx"
 
 
 def is_reserved(name: str) -> bool:
@@ -144,6 +179,70 @@ def default_paths(
         n += 1
 
 
+@dataclass(frozen=True, slots=True)
+class OutputFiles:
+    """The files a run writes: CSV files and/or workbooks, each as (results, failures)."""
+
+    csv: tuple[Path, Path] | None = None
+    xlsx: tuple[Path, Path] | None = None
+    #: ``csv-utf8``: CSV files in UTF-8 with commas, whatever the source's
+    utf8: bool = False
+
+    @property
+    def results(self) -> Path:
+        """The results file ``--json`` and the ledger name: the CSV file when there is one."""
+        pair = self.csv or self.xlsx
+        assert pair is not None, "no output format"
+        return pair[0]
+
+    @property
+    def failures(self) -> Path:
+        """The failures file beside :attr:`results`."""
+        pair = self.csv or self.xlsx
+        assert pair is not None, "no output format"
+        return pair[1]
+
+    @property
+    def paths(self) -> list[Path]:
+        """Every path that may be written (or removed, for a stale failures file)."""
+        return [*(self.csv or ()), *(self.xlsx or ())]
+
+
+def output_files(
+    source: Path,
+    results: Path | None = None,
+    fmt: str | None = None,
+    *,
+    retry: bool = False,
+) -> OutputFiles:
+    """The files for ``--results-format`` ``fmt`` (None: ``both`` for an Excel source,
+    ``csv`` for a text one; an ``--results`` path ending in .xlsx asks for a workbook), named
+    as :func:`default_paths` says, with ``.xlsx`` for the workbooks."""
+    source = Path(source)
+    wants_book = results is not None and Path(results).suffix.lower() == _XLSX
+    excel = source.suffix.lower() in _EXCEL_SUFFIXES
+    if fmt is None:
+        fmt = "both" if excel else "xlsx" if wants_book else "csv"
+    if fmt not in RESULTS_FORMATS:
+        raise ConfigError(
+            f"--results-format {fmt!r} is not a results format: use one of "
+            f"{', '.join(RESULTS_FORMATS)}."
+        )
+    if wants_book and fmt not in ("xlsx", "both"):
+        raise ConfigError(
+            f"--results {results} names a workbook, but --results-format {fmt} writes CSV "
+            "files: give a .csv path, or --results-format xlsx or both."
+        )
+    base = Path(results).with_suffix(".csv") if results is not None and wants_book else results
+    csv = default_paths(source, base, retry=retry)
+    book = (csv[0].with_suffix(_XLSX), csv[1].with_suffix(_XLSX))
+    return OutputFiles(
+        csv=csv if fmt != "xlsx" else None,
+        xlsx=book if fmt in ("xlsx", "both") else None,
+        utf8=fmt == "csv-utf8",
+    )
+
+
 def _same_file(a: Path, b: Path) -> bool:
     """True when ``a`` and ``b`` name one file (symlinks, ``..``, hard links, case)."""
     try:
@@ -169,29 +268,14 @@ def check_outputs(outputs: Iterable[Path], inputs: Mapping[str, Path | None]) ->
                 )
 
 
-def neutralise(expr: pl.Expr) -> pl.Expr:
-    """Prefix ``'`` to a text cell that a spreadsheet would run as a formula."""
-    return pl.when(expr.str.contains(_DANGER)).then(pl.lit("'") + expr).otherwise(expr)
-
-
-def unneutralise(expr: pl.Expr) -> pl.Expr:
-    """Undo :func:`neutralise`."""
-    return pl.when(expr.str.contains(_NEUTRALISED)).then(expr.str.slice(1)).otherwise(expr)
-
-
-def _excel_safe(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(
-        neutralise(pl.col(c)).alias(c) for c, t in frame.schema.items() if t == pl.String
-    )
-
-
-def _write(frame: pl.DataFrame, path: Path) -> None:
-    """Write ``frame`` to a temporary file beside ``path``, then rename it into place."""
+def _write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write ``path`` through ``write`` into a temporary file beside it, then rename it into
+    place."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tmp.open("xb") as fh:
-            _excel_safe(frame).write_csv(fh, null_value="")
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -252,15 +336,57 @@ def needs_fixing(counts: Mapping[str, int]) -> bool:
     return any(counts.get(s.value, 0) for s in RETRY_STATUSES)
 
 
+def issue_counts(*frames: pl.DataFrame) -> dict[str, int]:
+    """Rows per error code (a row with two problems counts under both), most common first,
+    over the rows of ``frames`` (columns status, error_code) whose status needs fixing."""
+    bad = [s.value for s in RETRY_STATUSES]
+    codes = pl.concat([f.select("status", "error_code") for f in frames]).filter(
+        pl.col("status").is_in(bad) & (pl.col("error_code") != "")
+    )
+    counted = (
+        codes.select(pl.col("error_code").str.split(";").explode().alias("code"))
+        .group_by("code")
+        .len()
+        .sort(["len", "code"], descending=[True, False])
+    )
+    return {str(c): int(n) for c, n in counted.iter_rows()}
+
+
+@dataclass(slots=True)
+class Written:
+    """What :func:`write_outputs` wrote: rows per status, the files (a workbook Excel could
+    not hold replaced by its CSV) and notes for the user."""
+
+    counts: dict[str, int]
+    files: OutputFiles
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failures(self) -> Path | None:
+        """The failures file, when some row needs fixing."""
+        return self.files.failures if needs_fixing(self.counts) else None
+
+    @property
+    def failures_xlsx(self) -> Path | None:
+        """The failures workbook, when one was written."""
+        return self.files.xlsx[1] if self.files.xlsx and needs_fixing(self.counts) else None
+
+
 def write_results(
     prepared: Prepared,
     outcomes: pl.DataFrame | None,
     results_path: Path,
     failures_path: Path,
 ) -> dict[str, int]:
-    """Write the results file and, when some row needs fixing, the failures file (else remove
-    one left there by an earlier run: callers refuse a failures path that is an input, see
-    :func:`check_outputs`); return rows per status.
+    """:func:`write_outputs` of the CSV files alone; return rows per status."""
+    files = OutputFiles(csv=(Path(results_path), Path(failures_path)))
+    return write_outputs(prepared, outcomes, files).counts
+
+
+def write_outputs(prepared: Prepared, outcomes: pl.DataFrame | None, files: OutputFiles) -> Written:
+    """Write the results files and, when some row needs fixing, the failures files (else
+    remove ones left there by an earlier run: callers refuse a failures path that is an input,
+    see :func:`check_outputs`).
 
     ``outcomes`` (source_row, status, error, error_code, reevo_contact_id, reevo_account_id)
     overrides the prepared status of the rows it lists.
@@ -276,24 +402,93 @@ def write_results(
         pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
         for c in ("error", "warnings", "error_code")
     )
-    _write(results, Path(results_path))
-
     counts: dict[str, int] = {}
     for status, n in merged.group_by("status").len().sort("status").iter_rows():
         counts[str(status)] = int(n)
-
-    if not needs_fixing(counts):
-        _remove(Path(failures_path))
-        return counts
     # a previous run's error column (``error (source)``) gives way to this run's ``error``
     old_error = f"error{SOURCE_SUFFIX}"
     keep = [(c, n) for c, n in zip(cols, names, strict=True) if n != old_error]
-    retry = [s.value for s in RETRY_STATUSES]
-    failures = merged.filter(pl.col("status").is_in(retry)).select(
-        *[pl.col(c).alias(n) for c, n in keep], "error"
-    )
-    _write(failures, Path(failures_path))
-    return counts
+    fixing = pl.col("status").is_in([s.value for s in RETRY_STATUSES])
+    failures = None
+    if needs_fixing(counts):
+        failures = merged.filter(fixing).select(*[pl.col(c).alias(n) for c, n in keep], "error")
+    written = Written(counts, files)
+    if files.xlsx is not None:
+        written.files = _workbooks(prepared, merged, results, failures, written)
+    if written.files.csv is not None:
+        style = csv_style(prepared.source, written.files.utf8)
+        for path, frame in zip(written.files.csv, (results, failures), strict=True):
+            if frame is not None:
+                _write_csv_file(path, frame, style, written.notes)
+            else:
+                _remove(path)
+    return written
+
+
+def _write_csv_file(path: Path, frame: pl.DataFrame, style: CsvStyle, notes: list[str]) -> None:
+    misfit: list[str] = []
+    _write(path, lambda fh: misfit.extend(c for c in [write_csv(frame, fh, style)] if c))
+    if misfit:
+        notes.append(
+            f"{path.name} is UTF-8 with a byte-order mark, not {style.encoding} like the source: "
+            f"{style.encoding} has no {misfit[0]!r} (Excel opens it all the same)"
+        )
+
+
+def _workbooks(
+    prepared: Prepared,
+    merged: pl.DataFrame,
+    results: pl.DataFrame,
+    failures: pl.DataFrame | None,
+    written: Written,
+) -> OutputFiles:
+    """Write the results and failures workbooks; return the files written (when Excel cannot
+    hold the rows: the CSV files instead, and a note)."""
+    files = written.files
+    assert files.xlsx is not None
+    source = prepared.source
+    names = dict(zip(prepared.headers, source_names(list(prepared.headers.values())), strict=True))
+    types = {names[c]: t for c, t in source.types.items() if c in names}
+    marks = offending_cells(merged, prepared.fields, names)
+    summary = _summary(source, written.counts, issue_counts(merged))
+    sheets = [Sheet(source.sheet or "Results", results, types, "status", marks)]
+    if failures is not None:
+        fixing = merged.get_column("status").is_in([s.value for s in RETRY_STATUSES])
+        rows = fixing.arg_true()
+        kept = {c: s.gather(rows) for c, s in marks.items() if c in failures.columns}
+        sheets.append(Sheet(source.sheet or "Failures", failures, types, None, kept))
+    try:
+        for path, sheet in zip(files.xlsx, sheets, strict=False):
+            _write(path, partial(write_workbook, sheet=sheet, summary=summary))
+    except TooLarge as exc:
+        csv = files.csv or tuple(p.with_suffix(".csv") for p in files.xlsx)
+        written.notes.append(
+            f"no results workbook: {exc} (Excel's limits); every row is in {csv[0].name}"
+        )
+        return replace(files, csv=(csv[0], csv[1]), xlsx=None)
+    if failures is None:
+        _remove(files.xlsx[1])
+    return files
+
+
+def _summary(
+    source: SourceTable, counts: Mapping[str, int], issues: Mapping[str, int]
+) -> list[tuple[str, object]]:
+    """The Summary sheet: the file, rows per status, rows to fix per error code."""
+    rows: list[tuple[str, object]] = [("source", source.path.name)]
+    if source.sheet:
+        rows.append(("sheet", source.sheet))
+    rows += [("rows", sum(counts.values())), ("", None), ("rows by status", None)]
+    rows += [(status, counts[status]) for status in _STATUS_ORDER if status in counts]
+    if issues:
+        rows += [("", None), ("rows to fix, by error code", None), *issues.items()]
+    return rows
+
+
+#: the order of statuses in a Summary sheet
+_STATUS_ORDER = (
+    "ready", "succeeded", "unchanged", "duplicate", "invalid", "failed", "not_attempted",
+)  # fmt: skip
 
 
 def keep_copies(folder: Path, results: Path, failures: Path | None) -> tuple[Path, Path | None]:
@@ -337,24 +532,45 @@ def prune_copies(root: Path, keep: int = 100) -> None:
 def read_results(path: Path) -> tuple[list[str], pl.DataFrame]:
     """Read a results file back: (the source's column names as written, frame of text with
     ``source_row`` as Int64). Cells are un-neutralised."""
+    columns, frame, _ = results_table(path)
+    return columns, frame
+
+
+def _own(name: str, want: str) -> bool:
+    """True when the reader's ``name`` is a results file's own column ``want``: the reader
+    calls it ``want (source)`` (``_2``... when the source had that name too)."""
+    return re.fullmatch(re.escape(want + SOURCE_SUFFIX) + r"(_\d+)?", name) is not None
+
+
+def results_table(path: Path) -> tuple[list[str], pl.DataFrame, SourceTable]:
+    """:func:`read_results`, and the file as the source reader read it (its format, delimiter,
+    encoding, sheet and typed columns). A CSV in any delimiter or encoding and a workbook are
+    read alike; SourceError when ``path`` is not a results file."""
+    from syncer.sources import read_source  # the reader names its columns with source_names
+
     path = Path(path)
+    hint = "Give the results file (.results.csv or .results.xlsx) a run wrote."
     try:
-        frame = pl.read_csv(path, infer_schema=False)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise SourceError(
-            f"cannot read results file {path} ({exc}). Give the .results.csv file a run wrote.",
-            path=str(path),
-        ) from exc
-    cols = frame.columns
-    head = RESULT_HEAD if tuple(cols[: len(RESULT_HEAD)]) == RESULT_HEAD else _OLD_HEAD
-    if tuple(cols[: len(head)]) != head or tuple(cols[-3:]) != RESULT_TAIL:
+        table = read_source(path)
+    except SourceError as exc:
+        raise SourceError(f"cannot read results file {path} ({exc.message}) {hint}") from exc
+    cols = table.columns
+    n = len(RESULT_HEAD) if len(cols) > 3 and _own(cols[3], RESULT_HEAD[3]) else len(_OLD_HEAD)
+    own = [*range(n), *range(len(cols) - len(RESULT_TAIL), len(cols))]
+    names = [*RESULT_HEAD[:n], *RESULT_TAIL]
+    if len(cols) < len(own) or not all(
+        _own(cols[i], want) for i, want in zip(own, names, strict=True)
+    ):
         raise SourceError(
             f"{path} is not a syncer results file (its first columns must be "
-            f"{', '.join(RESULT_HEAD)}). Give the .results.csv file a run wrote.",
+            f"{', '.join(RESULT_HEAD)}). {hint}",
             path=str(path),
         )
-    source_cols = cols[len(head) : -3]
-    frame = frame.with_columns(unneutralise(pl.col(c)).alias(c) for c in cols).with_columns(
-        pl.col("source_row").cast(pl.Int64)
+    renames = {cols[i]: want for i, want in zip(own, names, strict=True)}
+    frame = (
+        table.frame.drop("source_row")  # the reader's line numbers, not the rows' own
+        .rename(renames)
+        .select(*[renames.get(c, c) for c in cols])
+        .with_columns(pl.col("source_row").cast(pl.Int64))
     )
-    return source_cols, frame
+    return cols[n : len(cols) - len(RESULT_TAIL)], frame, table

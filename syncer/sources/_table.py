@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -37,6 +37,11 @@ class SourceTable:
     sheet: str | None
     #: every sheet of the workbook (Excel only), to name the others when the read one is wrong
     sheets: tuple[str, ...] = ()
+    #: column -> ``number``, ``date`` or ``bool`` for the workbook columns whose cells were
+    #: that type (their text is rendered from it); results workbooks write them as such again
+    types: dict[str, str] = field(default_factory=dict)
+    #: the text file started with a byte-order mark (results files get one too)
+    bom: bool = False
 
     @property
     def rows(self) -> int:

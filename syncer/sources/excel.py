@@ -73,7 +73,22 @@ def read_excel(
     )
     table = _finish(path, _Raw(frame, raw_names, None), kind, None, None, sheets[idx])
     table.sheets = tuple(sheets)
+    names = dict(zip(raw_names, table.columns, strict=True))
+    table.types = {
+        names[raw_names[j]]: t
+        for j, dtype in enumerate(typed.dtypes)
+        if (t := _cell_type(dtype)) is not None
+    }
     return table
+
+
+def _cell_type(dtype: pl.DataType) -> str | None:
+    """``number``, ``date`` or ``bool`` for a typed column (text and empty ones: None)."""
+    if dtype.is_numeric():
+        return "number"
+    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+        return "date"
+    return "bool" if dtype == pl.Boolean else None
 
 
 def _header_row(reader: object, idx: int) -> tuple[int, list[str | None]] | None:

@@ -47,6 +47,14 @@ def read_text(
     any other encoding is decoded once and re-encoded as UTF-8 for polars.
     """
     data = path.read_bytes() if head_rows is None else _head_bytes(path, head_rows)
+    table = _read_bytes(path, data, encoding, delimiter)
+    table.bom = any(data.startswith(bom) for bom, _ in _BOMS)
+    return table
+
+
+def _read_bytes(
+    path: Path, data: bytes, encoding: str | None, delimiter: str | None
+) -> SourceTable:
     if _maybe_utf8(data, encoding):
         bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
         body = data[bom:] if bom else data

@@ -87,8 +87,28 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 
 
 def read_results(path: Path) -> list[dict[str, str]]:
-    """A results CSV as a list of dicts (stdlib reader: independent of our own reader)."""
+    """A results or failures CSV as a list of dicts (stdlib reader: independent of our own
+    reader). Results files follow the source's encoding and delimiter: a byte-order mark names
+    the encoding, else UTF-8 or, failing that, latin-1; the delimiter is the character after
+    ``source_row`` in a results header, else the one the stdlib sniffer finds."""
+    import codecs
     import csv
+    import io
 
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    data = path.read_bytes()
+    marks = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"))
+    marks += ((codecs.BOM_UTF16_BE, "utf-16"),)
+    encoding = next((enc for bom, enc in marks if data.startswith(bom)), None)
+    if encoding is None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:  # a source's single-byte encoding: enough for the columns
+            text = data.decode("latin-1")
+    else:
+        text = data.decode(encoding)
+    head = "source_row"
+    if text.startswith(head) and len(text) > len(head):
+        delimiter = text[len(head)]
+    else:
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
+    return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))

@@ -1,7 +1,8 @@
 """Results and failures files are safe to open in Excel; --json stays exact; failures round-trip.
 
-Cells beginning with = + - @, tab, CR, LF or NUL get a leading apostrophe (OWASP CSV
-injection), in the source's own columns and in messages echoed from the server alike.
+Formula-like cells (beginning with = + - @, tab, CR, LF or NUL, but not a phone number or a
+signed number: syncer.formulas) get a leading apostrophe (OWASP CSV injection), in the source's
+own columns and in messages echoed from the server alike.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from syncer.formulas import is_formula_like
 from syncer.sandbox import SandboxHandle
 
 from .robust_helpers import invoke, results_rows, write_mapping
@@ -52,12 +54,15 @@ def write_source(path: Path, rows: list[list[str]]) -> Path:
 
 
 def assert_excel_safe(path: Path) -> list[dict[str, str]]:
-    """No cell of ``path`` (header included) begins with a character a spreadsheet runs."""
+    """No cell of ``path`` (header included) is one a spreadsheet could run as a formula: a
+    cell beginning with a trigger character is plain arithmetic on digits (-2+3) at most."""
     with path.open(newline="", encoding="utf-8") as fh:
         table = list(csv.reader(fh))
     for r, row in enumerate(table):
         for c, cell in enumerate(row):
-            assert not cell.startswith(DANGER), f"{path.name} row {r} col {c}: {cell!r}"
+            assert not is_formula_like(cell), f"{path.name} row {r} col {c}: {cell!r}"
+            if cell.startswith(DANGER):
+                assert set(cell) <= set("+-0123456789 ().,/"), f"{path.name} {r}/{c}: {cell!r}"
     return results_rows(path)
 
 

@@ -184,13 +184,13 @@ def test_results_layout_and_neutralised_cells(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert [r[0] for r in rows[1:]] == ["2", "3", "4"]
     assert rows[1][5] == '\'=HYPERLINK("x")'
-    assert rows[2][5] == "'+1 415"
+    assert rows[2][5] == "+1 415"  # a phone number is data, not a formula: no apostrophe
     assert rows[3][5] == "'@sum\nnext line"
     assert rows[1][1] == "duplicate" and "row 4" in rows[1][2]
     with fail.open(newline="", encoding="utf-8") as fh:
         frows = list(csv.reader(fh))
     assert frows[0] == ["Email", "Name", "status (source)", "error"]
-    assert frows[1][:3] == ["bad", "'+1 415", "cold"] and "invalid" not in frows[1][3]
+    assert frows[1][:3] == ["bad", "+1 415", "cold"] and "invalid" not in frows[1][3]
 
 
 def test_failures_file_round_trips_as_input(tmp_path: Path) -> None:

@@ -1,0 +1,94 @@
+"""How a results or failures CSV is written: the source's delimiter and, when every character
+fits, its encoding and byte-order mark (else UTF-8 with a byte-order mark); formula-like cells
+(:mod:`syncer.formulas`) behind a ``'``."""
+
+from __future__ import annotations
+
+import codecs
+import io
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING
+
+import polars as pl
+
+from syncer.formulas import FORMULA_LIKE, neutralise
+
+if TYPE_CHECKING:
+    from syncer.sources import SourceTable
+
+__all__ = ["CsvStyle", "csv_style", "excel_safe", "write_csv"]
+
+
+def excel_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with a ``'`` before each formula-like text cell (columns where some cell starts
+    with a trigger character only: one scan finds them)."""
+    texts = [c for c, t in frame.schema.items() if t == pl.String]
+    if not texts:
+        return frame
+    risky = frame.select(pl.col(c).str.contains(FORMULA_LIKE[0]).any() for c in texts).row(0)
+    return frame.with_columns(
+        neutralise(pl.col(c)).alias(c) for c, hit in zip(texts, risky, strict=True) if hit
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CsvStyle:
+    """How a CSV file is written: delimiter, encoding, byte-order mark."""
+
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    bom: bool = False
+
+
+def csv_style(source: SourceTable, utf8: bool = False) -> CsvStyle:
+    """The source's own delimiter, encoding and byte-order mark (a workbook's: commas, UTF-8);
+    ``utf8``: commas and UTF-8 without a byte-order mark, whatever the source."""
+    if utf8 or source.format != "csv":
+        return CsvStyle()
+    return CsvStyle(source.delimiter or ",", source.encoding or "utf-8", source.bom)
+
+
+#: rows encoded at a time when a CSV is not UTF-8
+_ENCODE_ROWS = 100_000
+
+
+def _codec(style: CsvStyle) -> tuple[str, bytes]:
+    """(codec, byte-order mark) to write ``style.encoding`` with: UTF-16 and UTF-32 always carry
+    their mark (that is how readers know them), UTF-8 when the source had one."""
+    name = codecs.lookup(style.encoding).name
+    if name == "utf-8":
+        return name, codecs.BOM_UTF8 if style.bom else b""
+    if name in ("utf-16", "utf-32"):
+        name += "-le"
+    marks = {
+        "utf-16-le": codecs.BOM_UTF16_LE,
+        "utf-16-be": codecs.BOM_UTF16_BE,
+        "utf-32-le": codecs.BOM_UTF32_LE,
+        "utf-32-be": codecs.BOM_UTF32_BE,
+    }
+    return name, marks.get(name, b"")
+
+
+def write_csv(frame: pl.DataFrame, fh: IO[bytes], style: CsvStyle) -> str | None:
+    """Write ``frame`` as ``style`` says; a character the encoding cannot hold makes the whole
+    file UTF-8 with a byte-order mark instead, and is returned (else None)."""
+    safe = excel_safe(frame)
+    codec, bom = _codec(style)
+    fh.write(bom)
+    if codec == "utf-8":
+        safe.write_csv(fh, separator=style.delimiter, null_value="")
+        return None
+    for start in range(0, max(safe.height, 1), _ENCODE_ROWS):
+        buf = io.BytesIO()
+        safe.slice(start, _ENCODE_ROWS).write_csv(
+            buf, include_header=start == 0, separator=style.delimiter, null_value=""
+        )
+        text = buf.getvalue().decode("utf-8")
+        try:
+            fh.write(text.encode(codec))
+        except UnicodeEncodeError as exc:
+            fh.seek(0)
+            fh.truncate()
+            write_csv(frame, fh, CsvStyle(style.delimiter, "utf-8", bom=True))
+            return exc.object[exc.start : exc.end]
+    return None
