@@ -7,6 +7,7 @@ escaped by the template engine (``autoescape``); chart geometry is computed from
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -149,5 +150,6 @@ def write(report: Report, path: Path) -> Path:
             path=str(path),
         ) from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     return path

@@ -393,7 +393,7 @@ def _apply_record(section: RunSection, rec: RunRecord) -> None:
     section.mapping = rec.mapping or section.mapping
     section.command = rec.command or section.command
     section.target = rec.target
-    section.started_at = rec.started_at
+    section.started_at = section.started_at or rec.started_at
     if rec.exit_code is not None:
         section.exit_code = rec.exit_code
     if rec.rows is not None:
