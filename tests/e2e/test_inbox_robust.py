@@ -209,7 +209,8 @@ def test_sigkill_at_random_moments_then_one_more_run_archives_every_file_once(
 
 
 def _is_output(path: Path) -> bool:
-    return path.name.endswith((".results.csv", ".failures.csv"))
+    """A file syncer wrote (results, failures, a run report), not one it archived."""
+    return path.name.endswith((".results.csv", ".failures.csv", ".report.html"))
 
 
 # --- a crash between the ledger commit and the move ----------------------------------------------
@@ -247,7 +248,8 @@ def test_a_crash_between_the_ledger_commit_and_the_move_is_finished_by_the_next_
     assert sb.admin.stats()["total_requests"] == sent, "a file was sent again"
     assert _files(inbox) == []
     assert [p for p in _archived(archive) if not _is_output(p)] == moved, "not archived once"
-    assert {p.relative_to(archive).parts[0] for p in _archived(archive)} == {"processed"}
+    buckets = {p.relative_to(archive).parts[0] for p in _archived(archive)}
+    assert buckets - {"reports"} == {"processed"}  # reports/: each inbox run's HTML report
 
 
 # --- alerts to a local receiver ------------------------------------------------------------------
