@@ -58,6 +58,12 @@ def _setup(workdir: Path, policy: str | None) -> None:
     write_csv(workdir / "leads.csv", ["Email", "First Name", "Owner"], _rows())
 
 
+def _run(workdir: Path, handle: SandboxHandle, key: str | None = None) -> CliResult:
+    """``syncer run leads.csv --mapping map.yaml --json`` (the sandbox's key by default)."""
+    args = ("run", "leads.csv", "--mapping", "map.yaml", "--json")
+    return _cli(workdir, *args, key=key or handle.api_key, handle=handle)
+
+
 def _by_status(handle: SandboxHandle, path: str) -> dict[str, int]:
     by: dict[str, dict[str, int]] = handle.admin.stats()["by_path_status"]
     return {str(k): int(v) for k, v in by.get(path, {}).items()}
@@ -76,10 +82,7 @@ def test_unknown_owners_are_invalid_and_the_other_97_rows_are_sent(
     tmp_path: Path, live_sandbox: SandboxHandle, policy: str | None
 ) -> None:
     _setup(tmp_path, policy)
-    res = _cli(
-        tmp_path, "run", "leads.csv", "--mapping", "map.yaml", "--json",
-        key=live_sandbox.api_key, handle=live_sandbox,
-    )  # fmt: skip
+    res = _run(tmp_path, live_sandbox)
     assert res.code == 1, res.stderr  # invalid rows: exit 1, not 3
     out = res.json
     assert (out["succeeded"], out["invalid"], out["not_attempted"]) == (97, 3, 0), res.stderr
@@ -111,10 +114,7 @@ def test_omit_sends_those_rows_without_the_owner_and_warns(
     tmp_path: Path, live_sandbox: SandboxHandle
 ) -> None:
     _setup(tmp_path, "omit")
-    res = _cli(
-        tmp_path, "run", "leads.csv", "--mapping", "map.yaml", "--json",
-        key=live_sandbox.api_key, handle=live_sandbox,
-    )  # fmt: skip
+    res = _run(tmp_path, live_sandbox)
     assert res.code == 0, res.stderr
     out = res.json
     assert (out["succeeded"], out["invalid"]) == (100, 0)
@@ -141,10 +141,7 @@ def test_abort_stops_the_run_before_any_row_is_sent(
     tmp_path: Path, live_sandbox: SandboxHandle
 ) -> None:
     _setup(tmp_path, "abort")
-    res = _cli(
-        tmp_path, "run", "leads.csv", "--mapping", "map.yaml", "--json",
-        key=live_sandbox.api_key, handle=live_sandbox,
-    )  # fmt: skip
+    res = _run(tmp_path, live_sandbox)
     assert res.code == 3, res.stderr
     assert (res.json["abort_reason"], res.json["not_attempted"]) == ("unknown_owner", 100)
     assert "ghost.one@acme.com, ghost.two@acme.com" in res.stderr
@@ -157,10 +154,7 @@ def test_a_key_that_may_not_read_users_skips_the_check_with_a_note(
 ) -> None:
     _setup(tmp_path, None)
     key = live_sandbox.admin.create_key({"contacts": "write", "accounts": "write"})
-    res = _cli(
-        tmp_path, "run", "leads.csv", "--mapping", "map.yaml", "--json",
-        key=key, handle=live_sandbox,
-    )  # fmt: skip
+    res = _run(tmp_path, live_sandbox, key)
     assert (
         "owner e-mails were not checked: the key may not read Users (rows are sent with their "
         "owners as they are)"
@@ -192,10 +186,7 @@ def test_a_bad_policy_is_a_mapping_error_at_its_line(
     (tmp_path / "map.yaml").write_text(
         MAPPING + "owners:\n  Jane Smith: jane.smith@acme.com\n  unknown: skip\n", "utf-8"
     )
-    res = _cli(
-        tmp_path, "run", "leads.csv", "--mapping", "map.yaml", "--json",
-        key=live_sandbox.api_key, handle=live_sandbox,
-    )  # fmt: skip
+    res = _run(tmp_path, live_sandbox)
     assert res.code == 2
     assert "map.yaml:8: owners.unknown: 'skip' is not a policy" in res.stderr
     assert "invalid" in res.stderr and "abort" in res.stderr and "omit" in res.stderr
