@@ -8,6 +8,7 @@ john.doe@acme.com, new.owner@acme.com and sales.rep@acme.com (syncer/sandbox/see
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,9 @@ def test_unknown_owners_are_invalid_and_the_other_97_rows_are_sent(
         "2 owner e-mail(s) in columns.contact_owner_email (column Owner, mapping line 5) are not "
         "users of this Reevo org: ghost.one@acme.com, ghost.two@acme.com; their rows are invalid"
     ) in res.stderr
-    failures = read_results(tmp_path / "leads.failures.csv")
+    # the failures file is in the source's own layout (comma-separated here)
+    with (tmp_path / "leads.failures.csv").open(newline="", encoding="utf-8") as fh:
+        failures = list(csv.DictReader(fh))
     assert sorted(r["Email"] for r in failures) == sorted(f"p{r}@firm.example" for r in GHOSTS)
 
 
