@@ -101,6 +101,7 @@ class RunSection:
     outcome: str = "finished"  # finished / aborted / interrupted / dry_run / not_imported
     message: str | None = None  # why the run stopped, or why the file was not imported
     hint: str | None = None  # the next step that came with ``message``
+    retry_at: str | None = None  # a quota stop: when Reevo said to try again (ISO 8601)
     issues: dict[str, int] = field(default_factory=dict)  # rows per error code (all codes)
     errors: list[ErrorGroup] = field(default_factory=list)
     timeline: TimelineData | None = None
@@ -181,6 +182,7 @@ _PLAIN = (
     "outcome",
     "message",
     "hint",
+    "retry_at",
     "issues",
     "notes",
     "results",

@@ -196,6 +196,7 @@ def _from_summary(summary: RunSummary, prepared: Prepared, command: str) -> RunS
         outcome=outcome,
         message=message,
         issues=dict(summary.issues),
+        retry_at=summary.retry_at,
         notes=list(summary.notes),
         results=str(summary.results_path.resolve()) if summary.results_path else None,
         failures=str(summary.failures_path.resolve()) if summary.failures_path else None,
@@ -407,6 +408,7 @@ def _apply_record(section: RunSection, rec: RunRecord) -> None:
     if outcome in ("aborted", "interrupted"):
         section.outcome = outcome
     section.message = rec.message or section.message
+    section.retry_at = rec.retry_at or section.retry_at
     section.results = rec.results_path
     section.failures = rec.failures_path
 

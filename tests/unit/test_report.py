@@ -209,7 +209,12 @@ def _section(**kw: Any) -> RunSection:
 
 
 def test_hostile_text_from_files_and_servers_is_shown_as_text() -> None:
-    section = _section(message=f"stopped: {HOSTILE}", outcome="aborted", exit_code=3)
+    section = _section(
+        message=f"stopped: {HOSTILE}",
+        outcome="aborted",
+        exit_code=3,
+        retry_at="2026-12-03T00:00:00+00:00",
+    )
     page = render_report(
         Report(
             title=f"Inbox {HOSTILE}",
@@ -226,6 +231,7 @@ def test_hostile_text_from_files_and_servers_is_shown_as_text() -> None:
     text = "".join(parsed.text)
     assert f'Email "{HOSTILE}" is not a valid e-mail address' in text  # readable as it was
     assert f"a note about {HOSTILE}" in text and f"stopped: {HOSTILE}" in text
+    assert "Reevo said to try again after 2026-12-0" in text  # the quota's reset, local time
 
 
 def test_the_page_is_self_contained_and_loads_nothing() -> None:
