@@ -59,6 +59,8 @@ class RowOutcome:
 RUN_JSON_STATUSES = ("succeeded", "unchanged", "duplicate", "invalid", "failed", "not_attempted")
 #: the same for ``syncer validate``
 VALIDATE_JSON_STATUSES = ("ready", "duplicate", "invalid")
+#: --results-format: CSV files, workbooks, both, or CSV files in UTF-8 whatever the source's
+RESULTS_FORMATS = ("csv", "xlsx", "both", "csv-utf8")
 
 
 @dataclass(slots=True)
@@ -72,6 +74,9 @@ class RunSummary:
     blank_rows: int = 0
     results_path: Path | None = None
     failures_path: Path | None = None
+    #: the results and failures workbooks (--results-format xlsx or both), None when not written
+    results_xlsx: Path | None = None
+    failures_xlsx: Path | None = None
     aborted: str | None = None  # message when the run stopped early (RunAborted)
     abort_reason: str | None = None
     interrupted: str | None = None  # the signal that stopped the run ("SIGINT", "SIGTERM")
@@ -112,6 +117,8 @@ class RunSummary:
                 "elapsed_s": round(self.elapsed_s, 3),
                 "notes": list(self.notes),
                 "warnings": dict(self.warnings),
+                "results_xlsx": _str_or_none(self.results_xlsx),
+                "failures_xlsx": _str_or_none(self.failures_xlsx),
             }
         out: dict[str, Any] = {
             "command": "run",
@@ -138,6 +145,8 @@ class RunSummary:
         out["retries"], out["throttled"] = self.retries, self.throttled
         out["retry_at"], out["parent_run"] = self.retry_at, self.parent_run
         out["report"] = _str_or_none(self.report_path)
+        out["results_xlsx"] = _str_or_none(self.results_xlsx)
+        out["failures_xlsx"] = _str_or_none(self.failures_xlsx)
         return out
 
     @property

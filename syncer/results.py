@@ -42,7 +42,7 @@ import polars as pl
 from syncer.csvfiles import CsvStyle, csv_style, write_csv
 from syncer.errors import ConfigError, SourceError
 from syncer.formulas import neutralise, unneutralise
-from syncer.models import RETRY_STATUSES
+from syncer.models import RESULTS_FORMATS, RETRY_STATUSES
 from syncer.offending import offending_cells
 from syncer.xlsx import Sheet, TooLarge, write_workbook
 
@@ -106,8 +106,6 @@ _RESERVED_PATTERN = re.compile(r"reevo_\w*_id|__.*", re.DOTALL)
 SOURCE_SUFFIX = " (source)"
 #: the suffixes syncer adds to a file's stem (stripped to name the files of a retry)
 _OUTPUT_STEM = re.compile(r"(\.(results|failures|retry\d*))+$")
-#: --results-format: CSV files, workbooks, both, or CSV files in UTF-8 whatever the source's
-RESULTS_FORMATS = ("csv", "xlsx", "both", "csv-utf8")
 _EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 _XLSX = ".xlsx"
 

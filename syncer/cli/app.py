@@ -21,12 +21,15 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from syncer import __version__
 from syncer.errors import SyncerError, hint_for
+
+if TYPE_CHECKING:
+    from syncer.models import RunSummary
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
@@ -113,6 +116,22 @@ def echo_issues(issues: dict[str, int]) -> None:
     """One line naming what to fix, most common problem first: ``to fix: 2 invalid_email, ...``."""
     if issues:
         click.echo("to fix: " + ", ".join(f"{n} {code}" for code, n in issues.items()))
+
+
+def echo_files(summary: RunSummary, failures_hint: str = "") -> None:
+    """``results:`` and ``failures:`` lines (a workbook beside the CSV file on its own line),
+    or ``no failures``."""
+    if summary.results_path is None:
+        return
+    click.echo(f"results:  {summary.results_path}")
+    if summary.results_xlsx not in (None, summary.results_path):
+        click.echo(f"          {summary.results_xlsx}")
+    if summary.failures_path is None:
+        click.echo("no failures (no row to fix)")
+        return
+    click.echo(f"failures: {summary.failures_path}{failures_hint}")
+    if summary.failures_xlsx not in (None, summary.failures_path):
+        click.echo(f"          {summary.failures_xlsx}")
 
 
 def mapping_option(

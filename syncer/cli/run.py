@@ -12,6 +12,7 @@ import click
 from syncer.cli.app import (
     Duration,
     cli,
+    echo_files,
     echo_issues,
     emit_json,
     fail,
@@ -55,12 +56,7 @@ def _print_run(summary: RunSummary, as_json: bool) -> None:
         )
     if summary.nothing_to_retry is not None:
         click.echo(summary.nothing_to_retry)
-    if summary.results_path is not None:
-        click.echo(f"results:  {summary.results_path}")
-    if summary.failures_path is not None:
-        click.echo(f"failures: {summary.failures_path}  (fix and re-run, or: syncer retry)")
-    elif summary.results_path is not None:
-        click.echo("no failures (no row to fix)")
+    echo_files(summary, "  (fix and re-run, or: syncer retry)")
     if summary.report_path is not None:
         click.echo(f"report:   {summary.report_path}")
     if as_json:

@@ -15,6 +15,7 @@ import click
 
 from syncer.cli.app import ledger_option, ledger_or_default, remember_key_file
 from syncer.cli.logs import log_options
+from syncer.models import RESULTS_FORMATS
 
 if TYPE_CHECKING:
     from syncer.runner.settings import Settings
@@ -99,6 +100,16 @@ class Progress(logging.Handler):
 _PUSH_LOG = logging.getLogger("syncer.push")
 
 
+results_format_option = click.option(
+    "--results-format",
+    type=click.Choice(RESULTS_FORMATS),
+    default=None,
+    help="Results and failures files: csv, xlsx (workbooks), both, or csv-utf8 (UTF-8 with "
+    "commas, whatever the source's encoding and delimiter) [default: both for an Excel source, "
+    "csv for a text one].",
+)
+
+
 def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Flags shared by ``run``, ``retry`` and ``inbox``: where Reevo is, the key, the ledger,
     pacing and output."""
@@ -173,6 +184,7 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--quiet", "-q", is_flag=True, help="No progress output."),
         log_options,
+        results_format_option,
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -201,6 +213,7 @@ def build_settings(kw: dict[str, Any], command: str, stop: StopRequest, **extra:
             timeout_s=kw["timeout_s"],
         ),
         command=command,
+        results_format=kw["results_format"],
         **extra,
     )
     return settings

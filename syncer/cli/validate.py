@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from syncer.cli.app import cli, echo_issues, emit_json, fail, mapping_option
+from syncer.cli.app import cli, echo_files, echo_issues, emit_json, fail, mapping_option
+from syncer.cli.session import results_format_option
 from syncer.errors import SyncerError
 
 
@@ -22,9 +23,14 @@ from syncer.errors import SyncerError
     help="Results CSV path (default: <source stem>.results.csv beside the source); "
     "the failures file goes beside it.",
 )
+@results_format_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary as the last line.")
 def validate_cmd(
-    source: Path, mapping_path: Path, results_path: Path | None, as_json: bool
+    source: Path,
+    mapping_path: Path,
+    results_path: Path | None,
+    results_format: str | None,
+    as_json: bool,
 ) -> None:
     """Check SOURCE against a mapping without sending anything (no network).
 
@@ -35,7 +41,9 @@ def validate_cmd(
     from syncer.runner import validate as run_validate
 
     try:
-        summary = run_validate(source, mapping_path, results=results_path)
+        summary = run_validate(
+            source, mapping_path, results=results_path, results_format=results_format
+        )
     except SyncerError as err:
         fail(err)
     counts = summary.counts
@@ -47,11 +55,7 @@ def validate_cmd(
     echo_issues(summary.issues)
     for note in summary.notes:
         click.echo(f"note: {note}", err=True)
-    click.echo(f"results:  {summary.results_path}")
-    if summary.failures_path is not None:
-        click.echo(f"failures: {summary.failures_path}")
-    else:
-        click.echo("no failures (no row to fix)")
+    echo_files(summary)
     if as_json:
         emit_json(summary.to_dict())
     sys.exit(summary.exit_code)

@@ -25,14 +25,14 @@ from syncer.mapping import (
     read_mapping,
     resolve_columns,
 )
-from syncer.models import KEY_COLUMN, RETRY_STATUSES, RowStatus, RowWarning, RunSummary
+from syncer.models import KEY_COLUMN, RowStatus, RowWarning, RunSummary
 from syncer.results import (
     check_outputs,
-    default_paths,
-    needs_fixing,
+    output_files,
     source_names,
-    write_results,
+    write_outputs,
 )
+from syncer.results import issue_counts as issue_counts  # moved there; still importable here
 from syncer.sources import SourceTable, read_source
 from syncer.transform import MappedField, normalise, plan
 from syncer.validation import (
@@ -244,47 +244,41 @@ def _repeated_header_notes(used: Iterable[str], columns: list[str]) -> list[str]
     return notes
 
 
-def issue_counts(*frames: pl.DataFrame) -> dict[str, int]:
-    """Rows per error code (a row with two problems counts under both), most common first,
-    over the rows of ``frames`` (columns status, error_code) whose status needs fixing."""
-    bad = [s.value for s in RETRY_STATUSES]
-    codes = pl.concat([f.select("status", "error_code") for f in frames]).filter(
-        pl.col("status").is_in(bad) & (pl.col("error_code") != "")
-    )
-    counted = (
-        codes.select(pl.col("error_code").str.split(";").explode().alias("code"))
-        .group_by("code")
-        .len()
-        .sort(["len", "code"], descending=[True, False])
-    )
-    return {str(c): int(n) for c, n in counted.iter_rows()}
-
-
-def validate(source: Path, mapping: Mapping | Path, *, results: Path | None = None) -> RunSummary:
-    """Prepare ``source`` and write its results file, and its failures file when some row is
-    invalid (``failures_path`` is None otherwise). No network.
+def validate(
+    source: Path,
+    mapping: Mapping | Path,
+    *,
+    results: Path | None = None,
+    results_format: str | None = None,
+) -> RunSummary:
+    """Prepare ``source`` and write its results files, and its failures files when some row is
+    invalid (``failures_path`` is None otherwise). No network. ``results_format``: see
+    :func:`syncer.results.output_files`.
 
     Raises ConfigError, before reading, when an output path is the source or the mapping.
     """
     started = time.perf_counter()
     source = Path(source)
-    results_path, failures_path = default_paths(source, results)
+    files = output_files(source, results, results_format)
     mapping_path = mapping.path if isinstance(mapping, Mapping) else Path(mapping)
-    check_outputs((results_path, failures_path), {"source": source, "mapping": mapping_path})
+    check_outputs(files.paths, {"source": source, "mapping": mapping_path})
     prepared = prepare(source, mapping)
     counts = dict.fromkeys(PREPARE_STATUSES, 0)
-    counts.update(write_results(prepared, None, results_path, failures_path))
+    written = write_outputs(prepared, None, files)
+    counts.update(written.counts)
     return RunSummary(
         rows=prepared.frame.height,
         counts=counts,
         blank_rows=prepared.source.blank_rows,
-        results_path=results_path,
-        failures_path=failures_path if needs_fixing(counts) else None,
+        results_path=written.files.results,
+        failures_path=written.failures,
+        results_xlsx=written.files.xlsx[0] if written.files.xlsx else None,
+        failures_xlsx=written.failures_xlsx,
         elapsed_s=time.perf_counter() - started,
         issues=issue_counts(prepared.frame),
         warnings=prepared.warning_counts(),
         command="validate",
-        notes=list(prepared.notes),
+        notes=[*prepared.notes, *written.notes],
     )
 
 

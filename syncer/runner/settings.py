@@ -32,6 +32,9 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     api_key_file: Path | None = None
     results: Path | None = None
+    #: csv | xlsx | both | csv-utf8 (syncer.results.RESULTS_FORMATS); None: both for an Excel
+    #: source, csv for a text one
+    results_format: str | None = None
     dry_run: bool = False
     full: bool = False  # send unchanged rows too
     # default: $SYNCER_LEDGER, else the per-user ledger (syncer.paths); None: no ledger at all

@@ -12,7 +12,7 @@ import polars as pl
 
 from syncer import events
 from syncer.errors import ConfigError, RunAborted, SourceError, StaleSource
-from syncer.ledger import SCHEMA_VERSION, Ledger, file_sha256, org_id
+from syncer.ledger import SCHEMA_VERSION, Ledger, RunRecord, file_sha256, org_id
 from syncer.mapping import Mapping
 from syncer.models import RowOutcome, RowStatus, RunSummary
 from syncer.paths import ledger_notes
@@ -20,13 +20,14 @@ from syncer.push import PushReport, make_client, push_rows, run_async
 from syncer.reevo.client import ReevoClient
 from syncer.report import PreflightInfo, Timeline
 from syncer.results import (
+    OutputFiles,
     check_outputs,
     default_paths,
     keep_copies,
-    needs_fixing,
+    output_files,
     prune_copies,
-    read_results,
-    write_results,
+    results_table,
+    write_outputs,
 )
 from syncer.runner.checks import explain_breaker, owner_emails, preflight, screen_owners
 from syncer.runner.lock import RunLock
@@ -97,7 +98,7 @@ def sync(
     """
     settings = settings or Settings()
     started = time.perf_counter()
-    results_path, failures_path = _output_paths(source, mapping, settings)
+    files = _output_paths(source, mapping, settings)
     prepared = prepare(
         source if isinstance(source, SourceTable) else Path(source),
         mapping if isinstance(mapping, Mapping) else Path(mapping),
@@ -133,8 +134,10 @@ def sync(
             counts[RowStatus.READY.value] = 0
         outcomes = collected.frame()
         prepared.add_warnings(collected.warnings)  # found by preflight or the push
-        counts.update(write_results(prepared, outcomes, results_path, failures_path))
-        failures_out = failures_path if needs_fixing(counts) else None
+        written = write_outputs(prepared, outcomes, files)
+        counts.update(written.counts)
+        job.notes.extend(written.notes)
+        results_path, failures_out = written.files.results, written.failures
         aborted = report.aborted if report else None
         interrupted = report is not None and report.interrupted
         summary = RunSummary(
@@ -144,6 +147,8 @@ def sync(
             blank_rows=prepared.source.blank_rows,
             results_path=results_path,
             failures_path=failures_out,
+            results_xlsx=written.files.xlsx[0] if written.files.xlsx else None,
+            failures_xlsx=written.failures_xlsx,
             aborted=aborted.message if aborted else None,
             abort_reason=aborted.reason if aborted else None,
             interrupted=_stop_reason(settings) if interrupted else None,
@@ -171,7 +176,12 @@ def sync(
         if ledger is not None and job.run_id is not None:
             outcome = "interrupted" if interrupted else "aborted" if aborted else "finished"
             kept = _keep_run_files(
-                ledger.path, job.run_id, results_path, failures_out, summary.notes
+                ledger.path,
+                job.run_id,
+                results_path,
+                failures_out,
+                summary.notes,
+                books=(summary.results_xlsx, summary.failures_xlsx),
             )
             ledger.finish_run(
                 job.run_id,
@@ -203,29 +213,37 @@ def sync(
 
 def _output_paths(
     source: Path | str | SourceTable, mapping: Mapping | Path | str, settings: Settings
-) -> tuple[Path, Path]:
-    """The results and failures paths; ConfigError (before anything is read) when one of them
-    is the source, the mapping or the ledger."""
+) -> OutputFiles:
+    """The results and failures files; ConfigError (before anything is read) when one of them
+    is the source, the mapping or the ledger, or the format is unknown."""
     path = source.path if isinstance(source, SourceTable) else Path(source)
-    results_path, failures_path = default_paths(path, settings.results)
+    files = output_files(path, settings.results, settings.results_format)
     inputs = {
         "source": path,
         "mapping": mapping.path if isinstance(mapping, Mapping) else Path(mapping),
         "ledger": settings.ledger,
     }
-    check_outputs((results_path, failures_path), inputs)
-    return results_path, failures_path
+    check_outputs(files.paths, inputs)
+    return files
 
 
 def _keep_run_files(
-    ledger: Path, run_id: int, results: Path, failures: Path | None, notes: list[str]
+    ledger: Path,
+    run_id: int,
+    results: Path,
+    failures: Path | None,
+    notes: list[str],
+    books: tuple[Path | None, Path | None] = (None, None),
 ) -> tuple[Path | None, Path | None]:
     """This run's own copies under ``<ledger folder>/<ledger stem>-runs/<run_id>/`` (the
-    stable names hold the latest run only); copies of all but the newest runs are pruned.
-    A copy that cannot be made is a note, never a failed run: (None, None) then."""
+    stable names hold the latest run only), the workbooks ``books`` too; copies of all but
+    the newest runs are pruned. A copy that cannot be made is a note, never a failed run:
+    (None, None) then."""
     root = runs_folder(ledger)
     try:
         kept = keep_copies(root / str(run_id), results, failures)
+        if books[0] is not None and books[0] != results:
+            keep_copies(root / str(run_id), books[0], books[1])
     except SourceError as exc:
         notes.append(f"{exc.message} `syncer runs show {run_id}` will name the stable files only")
         return None, None
@@ -483,7 +501,7 @@ def retry(
         parent_run=settings.parent_run or _run_id_of(path, settings),
     )
     try:
-        columns, frame = read_results(path)
+        columns, frame, table = results_table(path)
     except SourceError:  # a failures file is plain input
         return sync(path, _mapping(path, mapping, settings), settings)
     todo = frame.filter(
@@ -495,16 +513,8 @@ def retry(
             "be fixed first: edit the failures file and run it with syncer run."
         )
         return RunSummary(rows=0, counts=dict.fromkeys(RUN_STATUSES, 0), nothing_to_retry=message)
-    rows = SourceTable(
-        path=path,
-        frame=todo.select("source_row", *columns),  # keeps each row's number in the original
-        columns=columns,
-        blank_rows=0,
-        format="csv",
-        encoding="utf-8",
-        delimiter=",",
-        sheet=None,
-    )
+    # keeps each row's number in the original, and the file's format, encoding and types
+    rows = replace(table, frame=todo.select("source_row", *columns), columns=columns, blank_rows=0)
     return sync(rows, _mapping(path, mapping, settings), settings)
 
 
@@ -517,14 +527,23 @@ def _run_id_of(path: Path, settings: Settings) -> int | None:
     if settings.ledger is None or not settings.ledger.exists():
         return None
     with Ledger(settings.ledger) as ledger:
-        run = ledger.run_for_results(path)
+        run = _run_for(ledger, path)
     return run.id if run is not None else None
+
+
+def _run_for(ledger: Ledger, path: Path) -> RunRecord | None:
+    """The newest run that wrote ``path``; for a workbook, the run that wrote the CSV file
+    beside it (the ledger names the CSV file when a run writes both)."""
+    run = ledger.run_for_results(path)
+    if run is None and path.suffix.lower() == ".xlsx":
+        run = ledger.run_for_results(path.with_suffix(".csv"))
+    return run
 
 
 def _mapping_of_run(path: Path, settings: Settings) -> Path:
     if settings.ledger is not None and settings.ledger.exists():
         with Ledger(settings.ledger) as ledger:
-            run = ledger.run_for_results(path)
+            run = _run_for(ledger, path)
         if run is not None and run.mapping:
             return Path(run.mapping)
     raise ConfigError(

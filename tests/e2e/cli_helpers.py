@@ -89,8 +89,8 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 def read_results(path: Path) -> list[dict[str, str]]:
     """A results or failures CSV as a list of dicts (stdlib reader: independent of our own
     reader). Results files follow the source's encoding and delimiter: a byte-order mark names
-    the encoding, else UTF-8 or, failing that, latin-1; the delimiter is the character after
-    ``source_row`` in a results header, else the one the stdlib sniffer finds."""
+    the encoding, else UTF-8 or, failing that, latin-1; the delimiter is the one between
+    ``source_row`` and ``status`` in a results header, else the one the stdlib sniffer finds."""
     import codecs
     import csv
     import io
@@ -106,9 +106,9 @@ def read_results(path: Path) -> list[dict[str, str]]:
             text = data.decode("latin-1")
     else:
         text = data.decode(encoding)
-    head = "source_row"
-    if text.startswith(head) and len(text) > len(head):
-        delimiter = text[len(head)]
+    own = [d for d in ",;\t|" if text.startswith(f"source_row{d}status{d}")]
+    if own:
+        delimiter = own[0]
     else:
         delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
     return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))

@@ -46,6 +46,8 @@ def test_run_dict_keeps_every_key_in_order() -> None:
         "retry_at",
         "parent_run",
         "report",
+        "results_xlsx",
+        "failures_xlsx",
     ]
     assert (d["retries"], d["throttled"], d["retry_at"], d["parent_run"]) == (2, 0, None, None)
     assert d["report"] is None  # the HTML run report's path, once written
@@ -62,7 +64,7 @@ def test_validate_dict_keeps_every_key_in_order() -> None:
         notes=["column X is not mapped"],
     )
     d = s.to_dict()
-    assert list(d) == [*VALIDATE_KEYS, "notes", "warnings"]
+    assert list(d) == [*VALIDATE_KEYS, "notes", "warnings", "results_xlsx", "failures_xlsx"]
     assert (d["ready"], d["duplicate"], d["invalid"], d["failures"]) == (1, 0, 1, "f.csv")
     assert d["notes"] == ["column X is not mapped"]
 
