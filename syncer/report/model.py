@@ -109,7 +109,10 @@ class RunSection:
     notes: list[str] = field(default_factory=list)
     results: str | None = None
     failures: str | None = None
+    results_xlsx: str | None = None  # the results and failures workbooks, when written
+    failures_xlsx: str | None = None
     report: str | None = None  # this run's own report file
+    warnings: dict[str, int] = field(default_factory=dict)  # rows per warning code
     file_status: str | None = None  # inbox: done / partial / failed / aborted / ...
     key_column: str | None = None  # the column holding each row's key (e.g. Email)
 
@@ -187,7 +190,10 @@ _PLAIN = (
     "notes",
     "results",
     "failures",
+    "results_xlsx",
+    "failures_xlsx",
     "report",
+    "warnings",
     "file_status",
     "key_column",
 )

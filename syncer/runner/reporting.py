@@ -200,7 +200,14 @@ def _from_summary(summary: RunSummary, prepared: Prepared, command: str) -> RunS
         notes=list(summary.notes),
         results=str(summary.results_path.resolve()) if summary.results_path else None,
         failures=str(summary.failures_path.resolve()) if summary.failures_path else None,
+        results_xlsx=_resolved(getattr(summary, "results_xlsx", None)),
+        failures_xlsx=_resolved(getattr(summary, "failures_xlsx", None)),
+        warnings=dict(summary.warnings),
     )
+
+
+def _resolved(path: Path | None) -> str | None:
+    return str(path.resolve()) if path is not None else None
 
 
 def _key_source(prepared: Prepared) -> str | None:

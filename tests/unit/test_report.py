@@ -202,6 +202,8 @@ def _section(**kw: Any) -> RunSection:
         "notes": [f"a note about {HOSTILE}"],
         "results": f"/data/leads {HOSTILE}.results.csv",
         "failures": "/data/leads.failures.csv",
+        "failures_xlsx": "/data/leads.failures.xlsx",
+        "warnings": {"extension_dropped": 2},
         "key_column": "Email",
     }
     base.update(kw)
@@ -267,6 +269,7 @@ def test_the_page_says_the_numbers_and_what_to_do() -> None:
     assert "Passed: the key works" in text and "2 requests" in text
     assert "syncer run /data/leads.failures.csv --mapping /data/leads.yaml" in text
     assert "syncer retry '/data/leads <script>alert(1)</script>.results.csv'" in text
+    assert "extension_dropped: 2 rows" in text and "/data/leads.failures.xlsx" in text
 
 
 def test_charts_are_numbers_only_and_fit_their_axis() -> None:
