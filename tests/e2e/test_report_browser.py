@@ -370,6 +370,21 @@ def test_the_report_of_a_faulty_run_reads_right_in_chromium_and_loads_nothing(
     print(f"\nreport screenshots: {desktop} {phone}\nprinted: {printed}")
     assert page.requests() == [report.resolve().as_uri()]  # still nothing, after all that
 
+    # `syncer runs show RUN --report` writes the same report again from the ledger
+    report.unlink()
+    shown = syncer(
+        "runs", "show", str(summary["run_id"]), "--report", "--json",
+        cwd=tmp_path, env=private_env(tmp_path),
+    )  # fmt: skip
+    assert shown.code == 0 and shown.json["report"] == str(report), shown.stderr
+    assert f"report:        {report}" in shown.stdout
+    again = browser.open(report).eval("document.body.innerText")
+    assert _without_time(again) == _without_time(text)
+
+
+def _without_time(text: str) -> str:
+    return re.sub(r"written \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+", "written", text)
+
 
 def test_the_request_check_sees_a_page_that_loads_something(
     tmp_path: Path, browser: Browser
