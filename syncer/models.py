@@ -150,6 +150,15 @@ class RunSummary:
         return out
 
     @property
+    def outcome(self) -> str:
+        """How the run ended: ``dry_run``, ``interrupted``, ``aborted`` or ``finished``."""
+        if self.dry_run:
+            return "dry_run"
+        if self.interrupted is not None:
+            return "interrupted"
+        return "aborted" if self.aborted is not None else "finished"
+
+    @property
     def exit_code(self) -> int:
         """0 all rows fine, 1 some rows invalid/failed/not attempted, 3 run aborted by Reevo,
         128 + the signal's number when interrupted (130 Ctrl-C, 143 SIGTERM)."""

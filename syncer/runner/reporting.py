@@ -163,15 +163,6 @@ def run_section(
 def _from_summary(summary: RunSummary, prepared: Prepared, command: str) -> RunSection:
     source = prepared.source.path
     mapping = prepared.mapping.path
-    outcome = (
-        "interrupted"
-        if summary.interrupted
-        else "aborted"
-        if summary.aborted
-        else "dry_run"
-        if summary.dry_run
-        else "finished"
-    )
     message = summary.aborted or (
         f"interrupted ({summary.interrupted}) before every row was sent"
         if summary.interrupted
@@ -193,15 +184,15 @@ def _from_summary(summary: RunSummary, prepared: Prepared, command: str) -> RunS
         retries=summary.retries,
         throttled=summary.throttled,
         exit_code=summary.exit_code,
-        outcome=outcome,
+        outcome=summary.outcome,
         message=message,
         issues=dict(summary.issues),
         retry_at=summary.retry_at,
         notes=list(summary.notes),
         results=str(summary.results_path.resolve()) if summary.results_path else None,
         failures=str(summary.failures_path.resolve()) if summary.failures_path else None,
-        results_xlsx=_resolved(getattr(summary, "results_xlsx", None)),
-        failures_xlsx=_resolved(getattr(summary, "failures_xlsx", None)),
+        results_xlsx=_resolved(summary.results_xlsx),
+        failures_xlsx=_resolved(summary.failures_xlsx),
         warnings=dict(summary.warnings),
     )
 

@@ -290,18 +290,9 @@ def _started(job: _Job) -> events.RunStarted:
 
 
 def _finished(summary: RunSummary, dry_run: bool) -> events.RunFinished:
-    outcome = (
-        "dry_run"
-        if dry_run
-        else "interrupted"
-        if summary.interrupted
-        else "aborted"
-        if summary.aborted
-        else "finished"
-    )
     return events.RunFinished(
         run_id=summary.run_id,
-        outcome=outcome,
+        outcome="dry_run" if dry_run else summary.outcome,
         exit_code=summary.exit_code,
         rows=summary.rows,
         counts=dict(summary.counts),
