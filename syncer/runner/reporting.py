@@ -151,6 +151,14 @@ def run_section(
     section.started_at = begun.replace(microsecond=0).isoformat()
     section.errors = error_groups(frame, summary.issues, KEY_COLUMN)
     section.timeline = timeline.data() if timeline is not None else None
+    if section.timeline is not None and (
+        sum(section.timeline.retries) != summary.retries
+        or sum(section.timeline.throttled) != summary.throttled
+    ):
+        section.notes.append(
+            "the retries and 429s over time are incomplete: they come from the events of the "
+            "logger syncer.push, which a logging level above WARNING silences"
+        )
     section.preflight = preflight
     if key_col is not None:
         names = dict(

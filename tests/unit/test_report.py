@@ -496,3 +496,18 @@ def test_an_inbox_run_writes_one_report_with_a_section_per_file(
     # each imported file also has its own report beside its results in the archive
     (own,) = (inbox / "archive" / "processed").rglob("*-a.report.html")
     assert "a.csv" in own.read_text(encoding="utf-8")
+
+
+def test_a_silenced_push_logger_is_said_not_hidden(tmp_path: Path, sandbox_app: SandboxApp) -> None:
+    (tmp_path / "leads.yaml").write_text(MAPPING, encoding="utf-8")
+    source = _write_leads(tmp_path / "leads.csv", 10)
+    sandbox_app.sandbox.set_faults({"fail_rate": 0.5})
+    logger = logging.getLogger("syncer.push")
+    logger.setLevel(logging.ERROR)  # a library user who wants no warnings from syncer
+    try:
+        summary = _run(tmp_path, sandbox_app, source)
+    finally:
+        logger.setLevel(logging.NOTSET)
+    assert summary.retries > 0
+    kept = json.loads((runs_folder(tmp_path / "ledger.db") / "1" / SECTION_FILE).read_text())
+    assert any("retries and 429s over time are incomplete" in n for n in kept["notes"])
