@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import csv
-import fcntl
 import json
 import os
 import re
@@ -83,6 +82,8 @@ def chromium() -> str:
     if os.name != "posix" or os.geteuid() != 0 or shutil.which("apt-get") is None:
         pytest.skip("Chromium is not installed and cannot be: run as root on Debian/Ubuntu, or "
                     "install the chromium package")  # fmt: skip
+    import fcntl  # POSIX only, as apt-get is
+
     lock = Path(tempfile.gettempdir()) / "syncer-tests-chromium-install.lock"
     with lock.open("w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)  # one worker installs, the others wait and find it
