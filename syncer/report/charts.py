@@ -104,6 +104,13 @@ def _steps(values: list[float], y_max: float, area: bool) -> str:
     return "".join(parts)
 
 
+def _series(
+    label: str, css: str, values: list[float], top: float, total: float, *, area: bool = False
+) -> Series:
+    kind = "area" if area else "line"
+    return Series(label, css, kind, _steps(values, top, area), total, max(values))
+
+
 def timeline_charts(data: TimelineData) -> list[Chart]:
     """Two charts: requests, rows succeeded and the pacer's rate per second; 429s and retries
     per second. A timeline longer than :data:`MAX_POINTS` buckets is averaged into that many."""
@@ -122,21 +129,16 @@ def timeline_charts(data: TimelineData) -> list[Chart]:
     top = nice_ceiling(max([*requests, *succeeded, *rate]))
     traffic = Chart("Requests per second", "requests/s", top, duration)
     traffic.series = [
-        Series("requests sent", "s-requests", "area", _steps(requests, top, True),
-               sum(data.requests), max(requests)),
-        Series("rows succeeded", "s-succeeded", "line", _steps(succeeded, top, False),
-               sum(data.succeeded), max(succeeded)),
-        Series("pacer's rate", "s-rate", "line", _steps(rate, top, False),
-               rate[-1], max(rate)),
-    ]  # fmt: skip
+        _series("requests sent", "s-requests", requests, top, sum(data.requests), area=True),
+        _series("rows succeeded", "s-succeeded", succeeded, top, sum(data.succeeded)),
+        _series("pacer's rate", "s-rate", rate, top, rate[-1]),  # its total: the last rate
+    ]
     top = nice_ceiling(max([*throttled, *retries]))
     trouble = Chart("429s and retries per second", "per second", top, duration)
     trouble.series = [
-        Series("429 answers", "s-throttled", "area", _steps(throttled, top, True),
-               sum(data.throttled), max(throttled)),
-        Series("retries", "s-retries", "line", _steps(retries, top, False),
-               sum(data.retries), max(retries)),
-    ]  # fmt: skip
+        _series("429 answers", "s-throttled", throttled, top, sum(data.throttled), area=True),
+        _series("retries", "s-retries", retries, top, sum(data.retries)),
+    ]
     return [traffic, trouble]
 
 
