@@ -129,7 +129,7 @@ def timeline_charts(data: TimelineData) -> list[Chart]:
     top = nice_ceiling(max([*requests, *succeeded, *rate]))
     traffic = Chart("Requests per second", "requests/s", top, duration)
     traffic.series = [
-        _series("requests sent", "s-requests", requests, top, sum(data.requests), area=True),
+        _series("requests for rows", "s-requests", requests, top, sum(data.requests), area=True),
         _series("rows succeeded", "s-succeeded", succeeded, top, sum(data.succeeded)),
         _series("pacer's rate", "s-rate", rate, top, rate[-1]),  # its total: the last rate
     ]

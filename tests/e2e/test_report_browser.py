@@ -359,6 +359,7 @@ def test_the_report_of_a_faulty_run_reads_right_in_chromium_and_loads_nothing(
     )
     assert len(boxes) == 2 and min(boxes) > 50, boxes
 
+    page.viewport(1280, 900)
     desktop = page.screenshot(artifacts / "report-desktop.png")
     # a phone: nothing wider than the screen (tables scroll inside their own box)
     page.viewport(390, 844, mobile=True)
