@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote
 
 if TYPE_CHECKING:  # key_expr works on expressions it is given: polars is not loaded here
     import polars as pl
@@ -107,6 +108,10 @@ class ReadBack:
     #: the permission a key needs to read them, as Reevo's page names it
     permission: str
 
+    def path_for(self, id_: str) -> str:
+        """The GET path reading ``id_`` (percent-encoded as one path segment)."""
+        return self.path.format(id=quote(str(id_), safe=""))
+
 
 @dataclass(frozen=True, slots=True)
 class Row:
@@ -138,6 +143,10 @@ class RowContext(Protocol):
     def remember(self, ids: Mapping[str, str]) -> None:
         """Keep ids Reevo gave the row (``IdColumn`` names): they reach the results and the
         ledger even when a later request of the row fails, so nothing is created twice."""
+        ...
+
+    def warn(self, code: str, message: str) -> None:
+        """Add a row warning (a change made to a row that still goes through)."""
         ...
 
 
