@@ -42,7 +42,12 @@ class RowWarning:
 
 @dataclass(slots=True)
 class RowOutcome:
-    """What happened when one row was pushed to Reevo."""
+    """What happened when one row was pushed to Reevo.
+
+    ``ids``: every id Reevo gave the row, by the target's id names (``contact_id``...; see
+    :mod:`syncer.targets`). ``contact_id``/``account_id`` are account_contact's two as syncer
+    0.1 named them, kept in step with ``ids`` (given either way, each fills the other).
+    """
 
     source_row: int
     status: RowStatus
@@ -53,6 +58,16 @@ class RowOutcome:
     http_status: int | None = None
     attempts: int = 0
     warnings: tuple[RowWarning, ...] = ()
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.ids:
+            self.contact_id = self.contact_id or self.ids.get("contact_id")
+            self.account_id = self.account_id or self.ids.get("account_id")
+        if self.contact_id is None and self.account_id is None:
+            return
+        legacy = {"contact_id": self.contact_id, "account_id": self.account_id}
+        self.ids = {**self.ids, **{k: v for k, v in legacy.items() if v is not None}}
 
 
 #: the per-status counts a run's ``--json`` object carries as top-level keys (always all)

@@ -1,8 +1,12 @@
 """The worker pool: rows in, exactly one :class:`RowOutcome` per row out.
 
 A fixed number of worker tasks take rows from a bounded :class:`asyncio.Queue` (never one task
-per row). Every attempt first takes a token from the shared :class:`RateController`. Each row's
-retries are one explicit loop, :meth:`_Run.send`: after a retryable error it counts the error
+per row). Each row is pushed by its target (:attr:`syncer.targets.base.Target.push`), which
+makes one request or several (search, create, patch...) through a :class:`_RowContext`: the
+pool knows no endpoint. Every attempt first takes a token from the shared
+:class:`RateController`. Each request's retries are one explicit loop, :meth:`_Run.send`
+(the row's counts and cap span its requests; whether one may be repeated after Reevo may have
+applied it is the request's own ``idempotent``): after a retryable error it counts the error
 on the row, asks the pure policy (:func:`syncer.reevo.retry.decide`, through :meth:`_Run.judge`)
 what now, and on a retry spends it (the run's retry budget, for a non-429) and sleeps the
 policy's delay. Nothing else changes a row's retry state or the budget. A :class:`RunAborted`
@@ -16,18 +20,20 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from syncer import events
 from syncer.errors import ReevoError, Retryable, RowRejected, RunAborted
-from syncer.models import RowOutcome, RowStatus
+from syncer.models import RowOutcome, RowStatus, RowWarning
 from syncer.reevo.classify import normalise_error
-from syncer.reevo.client import TARGETS, ReevoClient, extract_ids
+from syncer.reevo.client import ReevoClient
 from syncer.reevo.pacing import PacingClosed, RateController
 from syncer.reevo.retry import Action, Decision, RetryBudget, RetryPolicy, budget_message, decide
 from syncer.stopping import StopRequest
+from syncer.targets import TARGETS
+from syncer.targets.base import Row
 
 Item = tuple[int, str, dict[str, Any]]
 
@@ -151,9 +157,10 @@ class _Breaker:
 
 class _RowState:
     """One row's retry state; changed only by :meth:`_Run.attempt` (attempts) and
-    :meth:`_Run.send` (failures, throttles, decision)."""
+    :meth:`_Run.send` (failures, throttles, decision, and whether the request in hand may be
+    repeated once Reevo may have applied it)."""
 
-    __slots__ = ("attempts", "decision", "failures", "row", "throttles")
+    __slots__ = ("attempts", "decision", "failures", "idempotent", "row", "throttles")
 
     def __init__(self, row: int = 0) -> None:
         self.row = row  # the source row (for events)
@@ -161,6 +168,43 @@ class _RowState:
         self.failures = 0
         self.throttles = 0
         self.decision: Decision | None = None
+        self.idempotent = True
+
+
+class _RowContext:
+    """The :class:`~syncer.targets.base.RowContext` of one row: its requests go through the
+    run's retry loop, the ids and warnings it gathers go on the row's outcome."""
+
+    __slots__ = ("ids", "run", "state", "warnings")
+
+    def __init__(self, run: _Run, state: _RowState) -> None:
+        self.run = run
+        self.state = state
+        self.ids: dict[str, str] = {}
+        self.warnings: list[RowWarning] = []
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        idempotent: bool,
+    ) -> Any:
+        client = self.run.client
+        query = dict(params) if params is not None else None
+
+        def call() -> Awaitable[Any]:
+            return client.request(method, path, json=json, params=query)
+
+        return await self.run.send(self.state, call, idempotent=idempotent)
+
+    def remember(self, ids: Mapping[str, str]) -> None:
+        self.ids.update(ids)
+
+    def warn(self, code: str, message: str) -> None:
+        self.warnings.append(RowWarning(code, message))
 
 
 class _Run:
@@ -174,7 +218,7 @@ class _Run:
         pacer: RateController,
     ) -> None:
         self.client = client
-        self.target = TARGETS[target]
+        self.target = TARGETS[target]  # how a row is pushed (push_rows checked the name)
         self.settings = settings
         self.policy = settings.policy()
         self.on_outcome = on_outcome
@@ -195,7 +239,9 @@ class _Run:
         if self.progress is not None:
             self.progress(1)
 
-    def not_attempted(self, source_row: int, attempts: int = 0) -> None:
+    def not_attempted(
+        self, source_row: int, attempts: int = 0, ids: dict[str, str] | None = None
+    ) -> None:
         err = self.report.aborted
         if err is not None:
             error, code = err.message, CODE_STOPPED
@@ -207,10 +253,12 @@ class _Run:
             code = CODE_INTERRUPTED
         else:
             error, code = "the run stopped before this row was sent", CODE_STOPPED
-        outcome = RowOutcome(source_row, RowStatus.NOT_ATTEMPTED, error, code, attempts=attempts)
+        outcome = RowOutcome(
+            source_row, RowStatus.NOT_ATTEMPTED, error, code, attempts=attempts, ids=ids or {}
+        )
         self.emit(outcome)
 
-    def abandoned(self, source_row: int, attempts: int) -> None:
+    def abandoned(self, source_row: int, attempts: int, ids: dict[str, str]) -> None:
         self.emit(
             RowOutcome(
                 source_row,
@@ -220,6 +268,7 @@ class _Run:
                 "to send it again",
                 code=CODE_IN_FLIGHT,
                 attempts=attempts,
+                ids=ids,
             )
         )
 
@@ -260,12 +309,16 @@ class _Run:
             throttles=state.throttles,
             policy=self.policy,
             budget_left=self.budget.left,
-            idempotent=self.target.idempotent,
+            idempotent=state.idempotent,
             rand=rand,
         )
 
-    async def send(self, state: _RowState, body: dict[str, Any]) -> Any:
-        """Send one row until Reevo answers it or the policy stops trying; return the answer.
+    async def send(
+        self, state: _RowState, call: Callable[[], Awaitable[Any]], *, idempotent: bool
+    ) -> Any:
+        """Send one request of a row (``call`` sends it once) until Reevo answers it or the
+        policy stops trying; return the answer. ``idempotent``: it may be sent again after Reevo
+        may have applied it (a timeout, a reset, a 5xx).
 
         Per failed attempt, in this order and only here: count the error on the row (a 429 as a
         throttle, anything else as a failure), judge it, then either re-raise it (give up or
@@ -273,9 +326,10 @@ class _Run:
         one unit of the budget unless it was a 429) and sleep the decision's delay. Errors that
         are not :class:`Retryable` (rejections, aborts, a stopping run) propagate at once.
         """
+        state.idempotent = idempotent
         while True:
             try:
-                return await self.attempt(state, body)
+                return await self.attempt(state, call)
             except Retryable as exc:
                 if exc.status == 429:
                     state.throttles += 1
@@ -295,22 +349,23 @@ class _Run:
 
     # -- one row -------------------------------------------------------------------------
     async def push_one(self, item: Item) -> None:
-        source_row, _key, body = item
+        source_row, key, body = item
         state = _RowState(source_row)
+        ctx = _RowContext(self, state)
         try:
-            data = await self.send(state, body)
+            await self.target.push(ctx, Row(source_row, key, body))
         except (_Stopped, PacingClosed):
-            self.not_attempted(source_row, state.attempts)
+            self.not_attempted(source_row, state.attempts, ctx.ids)
             return
         except _Abandoned:
-            self.abandoned(source_row, state.attempts)
+            self.abandoned(source_row, state.attempts, ctx.ids)
             return
         except RunAborted as exc:
             self.abort(exc)
-            self.not_attempted(source_row, state.attempts)
+            self.not_attempted(source_row, state.attempts, ctx.ids)
             return
         except RowRejected as exc:
-            self.emit(self.failed(source_row, state, exc, CODE_REJECTED))
+            self.emit(self.failed(source_row, state, exc, CODE_REJECTED, ctx))
             if self.breaker.rejected(exc):
                 self.abort(self.breaker.abort())
             return
@@ -330,23 +385,25 @@ class _Run:
                 if decision is not None and decision.reason == "ambiguous"
                 else CODE_RETRIES_EXHAUSTED
             )
-            self.emit(self.failed(source_row, state, exc, code))
+            self.emit(self.failed(source_row, state, exc, code, ctx))
             return
         self.budget.success()
         self.breaker.success()
-        contact_id, account_id = extract_ids(data)
         self.emit(
             RowOutcome(
                 source_row,
                 RowStatus.SUCCEEDED,
-                contact_id=contact_id,
-                account_id=account_id,
                 http_status=200,
                 attempts=state.attempts,
+                warnings=tuple(ctx.warnings),
+                ids=ctx.ids,
             )
         )
 
-    def failed(self, source_row: int, state: _RowState, exc: ReevoError, code: str) -> RowOutcome:
+    def failed(
+        self, source_row: int, state: _RowState, exc: ReevoError, code: str, ctx: _RowContext
+    ) -> RowOutcome:
+        """A failed row's outcome; it keeps the ids its earlier requests got."""
         message = exc.message
         if code == CODE_AMBIGUOUS:
             message = (
@@ -362,15 +419,17 @@ class _Run:
             code=code,
             http_status=exc.status,
             attempts=state.attempts,
+            warnings=tuple(ctx.warnings),
+            ids=ctx.ids,
         )
 
-    async def attempt(self, state: _RowState, body: dict[str, Any]) -> Any:
+    async def attempt(self, state: _RowState, call: Callable[[], Awaitable[Any]]) -> Any:
         if self.stopping:
             raise _Stopped
         await self.pacer.acquire()
         state.attempts += 1
         self.report.requests += 1
-        request = asyncio.ensure_future(self.client.send(self.target.name, body))
+        request = asyncio.ensure_future(call())
         self.in_flight.add(request)
         try:
             data = await request
@@ -416,7 +475,8 @@ async def push_rows(
     pacer: RateController | None = None,
     stop: StopRequest | None = None,
 ) -> PushReport:
-    """Push every item (source_row, dedupe key, JSON body) to ``target``; one outcome each.
+    """Push every item (source_row, dedupe key, JSON body) as ``target`` (a registered
+    target's name: :mod:`syncer.targets`) pushes a row; one outcome each.
 
     ``on_outcome`` and ``progress`` (called with 1 per finished row) run on the event loop.
     ``pacer`` lets a caller share or tune the rate controller (e.g. change --max-rate live).

@@ -11,11 +11,8 @@ from syncer.reevo.classify import (
 )
 from syncer.reevo.client import (
     DEFAULT_BASE_URL,
-    TARGETS,
     ReevoClient,
-    Target,
     check_base_url,
-    extract_ids,
     is_loopback,
 )
 from syncer.reevo.pacing import PacingClosed, RateController
@@ -23,7 +20,6 @@ from syncer.reevo.retry import Action, Decision, RetryBudget, RetryPolicy, decid
 
 __all__ = [
     "DEFAULT_BASE_URL",
-    "TARGETS",
     "Action",
     "Decision",
     "PacingClosed",
@@ -31,12 +27,10 @@ __all__ = [
     "ReevoClient",
     "RetryBudget",
     "RetryPolicy",
-    "Target",
     "check_base_url",
     "classify_response",
     "classify_transport_error",
     "decide",
-    "extract_ids",
     "is_loopback",
     "normalise_error",
     "parse_retry_after",

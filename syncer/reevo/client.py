@@ -1,5 +1,8 @@
 """An async client for Reevo's public REST API v1: one method per endpoint (all 17).
 
+What a row of each target sends, and where its ids are in the answer, is the target's (see
+:mod:`syncer.targets`): the pool sends through :meth:`ReevoClient.request`.
+
 Every request carries ``x-api-key`` and ``payload_type=json``. Every answer goes through the one
 table in :mod:`syncer.reevo.classify`: 2xx returns the decoded JSON, anything else raises
 :class:`Retryable`, :class:`RowRejected` or :class:`RunAborted`. httpx errors are translated
@@ -10,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import ssl
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -28,37 +30,6 @@ SHARD_SIZE = 4  # connections per httpx pool (see ReevoClient.__init__)
 USER_AGENT = "syncer/0.1 (+https://github.com/reevo-syncer)"
 
 Json = Any
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """How one kind of row is sent: the endpoint, and whether repeating it is safe."""
-
-    name: str
-    method: str
-    path: str
-    idempotent: bool
-    permission: str  # the permission the key needs, as Reevo's page names it
-
-
-#: Row targets the worker pool can push (mapping ``target:`` values).
-TARGETS: dict[str, Target] = {
-    t.name: t
-    for t in (
-        Target("account_contact", "POST", "account_contact", True, "Accounts+Contacts Write"),
-        Target("accounts", "POST", "accounts", False, "Accounts Write"),
-        Target("opportunities", "POST", "opportunities", False, "Opportunities Write"),
-        Target("tasks", "POST", "tasks", False, "Tasks Write"),
-        Target("manual_activities", "POST", "manual_activities", False, "Activities Write"),
-        Target(
-            "sequence_enrollments",
-            "POST",
-            "sequence_enrollments",
-            False,
-            "Sequence Enrollment Write",
-        ),
-    )
-}
 
 
 @functools.cache
@@ -189,11 +160,6 @@ class ReevoClient:
         except ValueError:
             return {"raw": response.text[:500]}
 
-    async def send(self, target: str, body: dict[str, Any]) -> Json:
-        """Push one row body to a row target (see :data:`TARGETS`)."""
-        t = TARGETS[target]
-        return await self.request(t.method, t.path, json=body)
-
     # -- the 17 endpoints -----------------------------------------------------------------
     async def upsert_account_contact(self, body: dict[str, Any]) -> Json:
         """1. POST account_contact: upsert a contact (by email) and its account."""
@@ -291,25 +257,3 @@ class ReevoClient:
 def _seg(value: str) -> str:
     """One URL path segment, percent-encoded."""
     return quote(str(value), safe="")
-
-
-def extract_ids(data: Json) -> tuple[str | None, str | None]:
-    """(contact_id, account_id) found in a response, wherever Reevo puts them."""
-    contact = account = None
-    if isinstance(data, dict):
-        contact = _first_str(data, "contact_id") or _nested_id(data, "contact")
-        account = _first_str(data, "account_id") or _nested_id(data, "account")
-        inner = data.get("data")
-        if isinstance(inner, dict) and not (contact or account):
-            return extract_ids(inner)
-    return contact, account
-
-
-def _first_str(data: dict[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    return str(value) if isinstance(value, str | int) and value != "" else None
-
-
-def _nested_id(data: dict[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    return _first_str(value, "id") if isinstance(value, dict) else None

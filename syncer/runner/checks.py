@@ -30,11 +30,13 @@ from syncer.mapping import (
 from syncer.models import RowOutcome, RowStatus, RowWarning
 from syncer.owners import UnknownPolicy
 from syncer.push import Item, PushSettings, make_client, run_async
-from syncer.reevo.client import TARGETS, ReevoClient
+from syncer.reevo.client import ReevoClient
 from syncer.reevo.pacing import PacingClosed, RateController
 from syncer.runner.plan import Plan
 from syncer.runner.prepared import Prepared, prepare
 from syncer.runner.settings import Settings, api_key_of, base_url_of
+from syncer.targets import TARGETS
+from syncer.targets.base import Probe
 from syncer.transform import MappedField
 
 #: owner e-mails looked up at the same time (after the first, alone; each waits for the pacer)
@@ -65,32 +67,18 @@ async def preflight(
     """Before any row is sent: the key is accepted and not expired, it may write ``target``,
     and every owner e-mail in ``owners`` is a user of the org (when the key may read users).
 
-    The permission probe sends an empty body, which Reevo must refuse as invalid (422) after
-    checking the key and its permissions: nothing is written. Each owner e-mail is looked up
+    The target's permission probes (an empty body to the endpoint it writes, for
+    account_contact) are bodies Reevo must refuse as invalid (422) after checking the key and
+    its permissions: nothing is written. Each owner e-mail is looked up
     once, paced as ``push`` says (the first alone: a key that may not read users costs one
     lookup). Raises RunAborted saying what to fix (owners that are not users only with
     ``policy="abort"``); returns the requests made, notes about checks it could not make and
     the unknown owners.
     """
-    spec = TARGETS[target]
     result = PreflightResult()
-    for attempt in range(1, PREFLIGHT_ATTEMPTS + 1):
-        result.requests += 1
-        try:
-            await client.request(spec.method, spec.path, json={})
-        except RowRejected:
-            break  # 4xx about the body: the key, its expiry and its permissions are fine
-        except RunAborted as exc:
-            raise _preflight_failed(exc) from None
-        except Retryable as exc:
-            if attempt < PREFLIGHT_ATTEMPTS:
-                await asyncio.sleep(max(exc.retry_after or 0.0, 0.3 * attempt))
-                continue
-            result.key_checked = False
-            result.notes.append(f"could not check the key before sending ({exc.detail})")
+    for probe in TARGETS[target].probes:
+        if not await _probe(client, probe, result):
             return result
-        else:
-            break
     if not owners:
         return result
     lookup = _OwnerLookup(client, push or PushSettings(), result)
@@ -331,6 +319,28 @@ def check_access(
             reason="unreachable",
         )
     return result
+
+
+async def _probe(client: ReevoClient, probe: Probe, result: PreflightResult) -> bool:
+    """Send one permission probe (retried on 5xx/429/no answer); False when Reevo could not
+    be asked (a note says so). RunAborted when the key is refused."""
+    for attempt in range(1, PREFLIGHT_ATTEMPTS + 1):
+        result.requests += 1
+        try:
+            await client.request(probe.method, probe.path, json=dict(probe.json))
+        except RowRejected:
+            return True  # 4xx about the body: the key, its expiry and its permissions are fine
+        except RunAborted as exc:
+            raise _preflight_failed(exc) from None
+        except Retryable as exc:
+            if attempt < PREFLIGHT_ATTEMPTS:
+                await asyncio.sleep(max(exc.retry_after or 0.0, 0.3 * attempt))
+                continue
+            result.notes.append(f"could not check the key before sending ({exc.detail})")
+            result.key_checked = False
+            return False
+        return True
+    return True  # pragma: no cover - the loop always returns
 
 
 def _preflight_failed(exc: RunAborted) -> RunAborted:

@@ -16,7 +16,8 @@ import pytest
 
 from syncer.errors import ConfigError, ReevoError, Retryable, RowRejected, RunAborted
 from syncer.reevo.classify import normalise_error, parse_retry_after
-from syncer.reevo.client import ReevoClient, check_base_url, extract_ids
+from syncer.reevo.client import ReevoClient, check_base_url
+from syncer.targets.account_contact import extract_ids
 
 KEY = "rk_live_SECRET_abcdef123456"
 

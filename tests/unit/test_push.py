@@ -27,6 +27,8 @@ from syncer.push import (
 from syncer.reevo.pacing import RateController
 from syncer.reevo.retry import Action
 from syncer.sandbox import SandboxApp, SandboxHandle
+from syncer.targets import registered
+from syncer.targets.base import FieldKind, IdColumn, Row, RowContext, Target
 
 TEST_KEY = "test-key-all-permissions"  # the conftest sandbox key
 
@@ -200,15 +202,40 @@ def test_sick_server_spends_the_retry_budget_and_stops(sandbox_app: SandboxApp) 
     assert statuses(outcomes)["not_attempted"] > 900
 
 
+async def _create_account(ctx: RowContext, row: Row) -> None:
+    data = await ctx.request("POST", "accounts", json=row.body, idempotent=False)
+    ctx.remember({"account_id": str(data["id"])})
+
+
+#: a target that only creates (not shipped): one POST accounts per row, never repeated
+CREATE_ACCOUNTS = Target(
+    name="test_account_creates",
+    summary="creates an account",
+    fields={"name": FieldKind.TEXT},
+    required=("name",),
+    key_field="name",
+    key_label="name",
+    custom=(),
+    endpoint=("POST", "accounts"),
+    idempotent=False,
+    write_permissions=("Accounts Write",),
+    read_permissions=(),
+    id_columns=(IdColumn("account_id", "reevo_account_id", key="id"),),
+    probes=(),
+    push=_create_account,
+)
+
+
 def test_creates_are_not_resent_after_an_ambiguous_failure(sandbox_app: SandboxApp) -> None:
     sandbox_app.sandbox.set_faults({"commit_then_fail_rate": 0.3})
     items = [(i + 2, f"acct{i}", {"name": f"Acct {i}"}) for i in range(100)]
-    _, outcomes = push(
-        items,
-        PushSettings(concurrency=8, initial_rate=1000, **FAST),
-        app=sandbox_app,
-        target="accounts",
-    )
+    with registered(CREATE_ACCOUNTS):
+        _, outcomes = push(
+            items,
+            PushSettings(concurrency=8, initial_rate=1000, **FAST),
+            app=sandbox_app,
+            target=CREATE_ACCOUNTS.name,
+        )
     ambiguous = [o for o in outcomes if o.code == CODE_AMBIGUOUS]
     assert ambiguous and all(o.attempts == 1 for o in ambiguous)
     assert "may have been applied" in ambiguous[0].error
@@ -277,13 +304,13 @@ T429 = Retryable("429", status=429)
 
 
 class ScriptedClient:
-    """Answers each send with the next scripted error, then {"contact_id": "c"} forever."""
+    """Answers each request with the next scripted error, then {"contact_id": "c"} forever."""
 
     def __init__(self, errors: list[Exception]) -> None:
         self.errors = list(errors)
         self.sent = 0
 
-    async def send(self, target: str, body: dict[str, Any]) -> dict[str, str]:
+    async def request(self, method: str, path: str, **_: Any) -> dict[str, str]:
         self.sent += 1
         if self.errors:
             raise self.errors.pop(0)
