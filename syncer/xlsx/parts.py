@@ -178,6 +178,8 @@ def package(names: Sequence[str], comments: bool) -> dict[str, str]:
         overrides += (
             f'<Override PartName="/xl/comments1.xml" ContentType="{_SHEET_TYPE}.comments+xml"/>'
         )
+    shared = f"{_SHEET_TYPE}.sharedStrings+xml"
+    overrides += f'<Override PartName="/xl/sharedStrings.xml" ContentType="{shared}"/>'
     parts = {
         "[Content_Types].xml": (
             f'{HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
@@ -203,7 +205,8 @@ def package(names: Sequence[str], comments: bool) -> dict[str, str]:
         "xl/_rels/workbook.xml.rels": (
             f'{HEAD}<Relationships xmlns="{_PKG_REL}">{sheet_rels}'
             f'<Relationship Id="rId{n + 1}" Type="{REL_NS}/styles" Target="styles.xml"/>'
-            "</Relationships>"
+            f'<Relationship Id="rId{n + 2}" Type="{REL_NS}/sharedStrings" '
+            'Target="sharedStrings.xml"/></Relationships>'
         ),
         "xl/styles.xml": _styles_xml(),
     }
@@ -260,6 +263,13 @@ def vml_drawing(shapes: str) -> str:
         '<v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
         f"{shapes}</xml>"
     )
+
+
+def shared_strings(values: Sequence[str]) -> str:
+    """The shared strings part (cells of ``t="s"`` point into it by position)."""
+    items = "".join(f'<si><t xml:space="preserve">{escape(v)}</t></si>' for v in values)
+    n = len(values)
+    return f'{HEAD}<sst xmlns="{NS}" count="{n}" uniqueCount="{n}">{items}</sst>'
 
 
 def summary_xml(rows: Sequence[tuple[str, object]]) -> str:

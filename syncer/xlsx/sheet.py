@@ -16,7 +16,7 @@ from typing import IO
 
 import polars as pl
 
-from syncer.formulas import FORMULA_LIKE, formula_like
+from syncer.formulas import FORMULA_LIKE, formula_like, is_formula_like
 from syncer.xlsx import parts
 from syncer.xlsx.zipstream import TooLarge, ZipStream
 
@@ -26,6 +26,9 @@ __all__ = ["MAX_ROWS", "Sheet", "TooLarge", "write_workbook"]
 MAX_ROWS = 1_048_575
 #: rows rendered at a time (bounds memory: ~40 MB of XML for 20 columns)
 CHUNK_ROWS = 50_000
+#: rows looked at to guess which columns repeat, and distinct values a shared column holds
+_SAMPLE_ROWS = 10_000
+_MAX_SHARED = 65_536
 #: a number as the reader renders one (polars' float text); anything else stays text
 _NUMBER = r"^-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+\-]?[0-9]+)?$"
 _SPECIAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\r\x{fffe}\x{ffff}]|" + parts.EXCEL_ESCAPE
@@ -102,12 +105,31 @@ def _attr(style: int) -> str:
     return f' s="{style}"' if style else ""
 
 
-def _style(kind: str, marked: pl.Expr | None) -> pl.Expr:
+def _style(kind: str, marked: pl.Expr | None) -> str | pl.Expr:
     """The ``s`` attribute of a cell of ``kind`` (with the "bad" fill where ``marked``)."""
-    plain = pl.lit(_attr(parts.STYLE[(kind, False)]))
+    plain = _attr(parts.STYLE[(kind, False)])
     if marked is None:
         return plain
-    return pl.when(marked).then(pl.lit(_attr(parts.STYLE[(kind, True)]))).otherwise(plain)
+    return pl.when(marked).then(pl.lit(_attr(parts.STYLE[(kind, True)]))).otherwise(pl.lit(plain))
+
+
+def _either(cond: pl.Expr, yes: str | pl.Expr, no: str | pl.Expr) -> pl.Expr:
+    def expr(x: str | pl.Expr) -> pl.Expr:
+        return x if isinstance(x, pl.Expr) else pl.lit(x)
+
+    return pl.when(cond).then(expr(yes)).otherwise(expr(no))
+
+
+def _joined(*pieces: str | pl.Expr) -> pl.Expr:
+    """The pieces concatenated, neighbouring literals merged first (fewer pieces, less work
+    per cell); null where an expression is null (written as ``<c/>``)."""
+    merged: list[str | pl.Expr] = []
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in merged])
 
 
 def _typed(value: pl.Expr, kind: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
@@ -140,82 +162,121 @@ def _typed(value: pl.Expr, kind: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
 
 
 def _cell(value: pl.Expr, kind: str, needs: _Text, marked: pl.Expr | None) -> pl.Expr:
-    """The XML of a column's cells (``<c/>`` for a null). Cells carry no reference: every row
-    holds every column, in order."""
+    """The XML of a column's cells (null for a null cell: the writer makes it ``<c/>``). Cells
+    carry no reference: every row holds every column, in order."""
     space = ' xml:space="preserve"' if needs.preserve else ""
     style = _style("text", marked)
     if needs.formulas:
-        style = pl.when(formula_like(value)).then(_style("quoted", marked)).otherwise(style)
-    cell = pl.concat_str(
-        pl.lit("<c"),
-        style,
-        pl.lit(f' t="inlineStr"><is><t{space}>'),
-        _escaped(value, needs),
-        pl.lit("</t></is></c>"),
-    )
+        style = _either(formula_like(value), _style("quoted", marked), style)
+    escaped = _escaped(value, needs)
+    cell = _joined("<c", style, f' t="inlineStr"><is><t{space}>', escaped, "</t></is></c>")
     if kind != "text":
         ok, v, with_time = _typed(value, kind)
         style = _style("number", marked)
         if kind == "date":
-            style = pl.when(with_time).then(_style("datetime", marked))
-            style = style.otherwise(_style("date", marked))
+            style = _either(with_time, _style("datetime", marked), _style("date", marked))
         t = ' t="b"' if kind == "bool" else ""
-        typed = pl.concat_str(pl.lit("<c"), style, pl.lit(f"{t}><v>"), v, pl.lit("</v></c>"))
-        cell = pl.when(ok).then(typed).otherwise(cell)
-    return cell.fill_null("<c/>")
+        cell = pl.when(ok).then(_joined("<c", style, f"{t}><v>", v, "</v></c>")).otherwise(cell)
+    return cell
 
 
 def _status_cell(value: pl.Expr) -> pl.Expr:
     styles = {s: _attr(parts.STYLE[("status", s)]) for s in parts.STATUS_STYLE}
     style = value.replace_strict(list(styles), list(styles.values()), default="")
-    body = pl.concat_str(
-        pl.lit("<c"), style, pl.lit(' t="inlineStr"><is><t>'), value, pl.lit("</t></is></c>")
-    )
-    return body.fill_null("<c/>")
+    return _joined("<c", style, ' t="inlineStr"><is><t>', value, "</t></is></c>")
 
 
-def _row_exprs(sheet: Sheet, marked: Mapping[str, str]) -> list[pl.Expr]:
+def _repeating(frame: pl.DataFrame, columns: Sequence[str]) -> dict[str, list[str]]:
+    """The columns whose values repeat (at most one distinct value in four rows, and at most
+    :data:`_MAX_SHARED` of them; guessed from the first rows, then checked on all), with their
+    distinct values."""
+    if not columns or frame.height < 10:
+        return {}
+    top = frame.head(_SAMPLE_ROWS)
+    few = top.select(pl.col(c).n_unique() for c in columns).row(0)
+    likely = [c for c, n in zip(columns, few, strict=True) if n <= top.height // 2]
+    if not likely:
+        return {}
+    limit = min(_MAX_SHARED, frame.height // 4)
+    found = frame.select(pl.col(c).drop_nulls().unique().head(limit + 1).implode() for c in likely)
+    return {c: v for c, v in zip(likely, found.row(0), strict=True) if len(v) <= limit}
+
+
+def _plan(sheet: Sheet, marked: Mapping[str, str]) -> tuple[list[pl.Expr], list[str]]:
+    """The expressions that render a row, and the shared strings their cells point to.
+
+    A text column whose values repeat (status, title, country...) goes to the shared strings
+    table: each distinct value is escaped and styled once, and a cell is a lookup of its
+    finished XML (``<c t="s"><v>7</v></c>``), a third the size of an inline string."""
     frame = sheet.frame
-    texts = [c for c, t in frame.schema.items() if t == pl.String and c != sheet.status]
-    needs = _text_needs(frame, texts)
-    exprs = [pl.format('<row r="{}">', pl.col("__row"))]
+    texts = [c for c, t in frame.schema.items() if t == pl.String]
+    shared: list[str] = []
+    lookups: dict[str, pl.Expr] = {}
+    plain = [c for c in texts if c not in marked and c not in sheet.types]
+    for c, values in _repeating(frame, plain).items():
+        styles = {s: _attr(parts.STYLE[("status", s)]) for s in parts.STATUS_STYLE}
+        quoted = _attr(parts.STYLE[("quoted", False)])
+        cells = []
+        for v in values:
+            style = styles.get(v, "") if c == sheet.status else quoted * is_formula_like(v)
+            cells.append(f'<c{style} t="s"><v>{len(shared)}</v></c>')
+            shared.append(v)
+        lookups[c] = pl.col(c).replace_strict(values, cells, default=None, return_dtype=pl.String)
+    needs = _text_needs(frame, [c for c in texts if c not in lookups and c != sheet.status])
+    exprs: list[pl.Expr] = []
     for c, dtype in frame.schema.items():
         flag = pl.col(marked[c]) if c in marked else None
         value = pl.col(c).cast(pl.String)
-        if c == sheet.status:
+        if c in lookups:
+            exprs.append(lookups[c])
+        elif c == sheet.status:
             exprs.append(_status_cell(value))
         elif dtype.is_numeric():
             exprs.append(_cell(value, "number", _Text(), flag))
         else:
-            exprs.append(_cell(value, sheet.types.get(c, "text"), needs[c], flag))
-    exprs.append(pl.lit("</row>"))
-    return [e.alias(f"__x{i}") for i, e in enumerate(exprs)]
+            exprs.append(_cell(value, sheet.types.get(c, "text"), needs.get(c, _Text()), flag))
+    # a row starts in its first cell's field and ends in the CSV writer's line terminator
+    start = pl.format('<row r="{}">', pl.col("__row"))
+    exprs[:1] = [pl.concat_str(start, exprs[0].fill_null("<c/>")) if exprs else start]
+    return [e.alias(f"__x{i}") for i, e in enumerate(exprs)], shared
 
 
-def _write_rows(out: IO[bytes], sheet: Sheet) -> None:
+def _write_rows(out: IO[bytes], sheet: Sheet) -> list[str]:
+    """Write the data rows; return the shared strings they point to."""
     frame = sheet.frame
     marked = {c: f"__m{i}" for i, c in enumerate(sheet.marks) if c in frame.columns}
     work = frame.with_columns(
         pl.Series(name, sheet.marks[c].is_not_null()) for c, name in marked.items()
     )
-    exprs = _row_exprs(sheet, marked)
-    # the zip stream deflates one chunk in a thread while polars renders the next (both
-    # release the GIL); at most two chunks are held at once
+    exprs, shared = _plan(sheet, marked)
+
+    def emit(cells: pl.DataFrame) -> None:
+        buf = io.BytesIO()
+        cells.write_csv(
+            buf,
+            include_header=False,
+            separator=" ",
+            line_terminator="</row>\n",
+            quote_style="never",
+            null_value="<c/>",
+        )
+        out.write(buf.getbuffer())
+
+    # a thread writes out and deflates one chunk while polars renders the next (both release
+    # the GIL): at most two chunks are held at once
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending: Future[int] | None = None
+        pending: Future[None] | None = None
         for start in range(0, frame.height, CHUNK_ROWS):
             chunk = work.slice(start, CHUNK_ROWS)
             first = start + 2  # the header is row 1
             rows = pl.int_range(first, first + chunk.height, dtype=pl.Int64)
-            buf = io.BytesIO()
-            chunk.with_columns(rows.alias("__row")).select(exprs).write_csv(
-                buf, include_header=False, separator=" ", quote_style="never", null_value=""
-            )
+            cells = chunk.with_columns(rows.alias("__row")).select(exprs)
             if pending is not None:
                 pending.result()
-            pending = pool.submit(out.write, buf.getbuffer())
+            pending = pool.submit(emit, cells)
         if pending is not None:
             pending.result()
+    return shared
 
 
 def _widths(frame: pl.DataFrame) -> list[float]:
@@ -274,9 +335,10 @@ def write_workbook(fh: IO[bytes], sheet: Sheet, summary: Sequence[tuple[str, obj
         out = z.open("xl/worksheets/sheet1.xml")
         head = parts.sheet_head(sheet.frame.columns, sheet.frame.height, _widths(sheet.frame))
         out.write(head.encode("utf-8"))
-        _write_rows(out, sheet)  # type: ignore[arg-type]
+        shared = _write_rows(out, sheet)  # type: ignore[arg-type]
         out.write(parts.sheet_tail(notes is not None).encode())
         z.close_entry(out)
+        z.add("xl/sharedStrings.xml", parts.shared_strings(shared))
         z.add("xl/worksheets/sheet2.xml", parts.summary_xml(summary))
         if notes is not None:
             z.add("xl/comments1.xml", notes[0])

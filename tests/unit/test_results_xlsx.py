@@ -387,3 +387,33 @@ def test_a_retry_keeps_the_results_files_format(tmp_path: Path) -> None:
     write_outputs(again, None, output_files(rows.path, retry=True))
     out = (tmp_path / "kontakte.retry.results.csv").read_bytes().decode("cp1252")
     assert out.startswith("source_row;status;") and "Änne" in out
+
+
+def test_repeating_columns_go_to_the_shared_strings_and_read_back_exactly(
+    tmp_path: Path,
+) -> None:
+    """Columns whose values repeat are written once each in the shared strings table; their
+    cells look and read the same as inline ones (styles, quote prefix, escapes)."""
+    values = ["=1+1", "a & <b>", " padded", "ctl\x01 _x0041_", "+49 30 1234567", None]
+    n = 60
+    frame = pl.DataFrame(
+        {
+            "status": [("succeeded", "invalid", "failed")[i % 3] for i in range(n)],
+            "Repeats": [values[i % len(values)] for i in range(n)],
+            "Unique": [f"u{i} & <{i}>" for i in range(n)],
+        }
+    )
+    path = book(tmp_path / "r.xlsx", Sheet("R", frame, status="status"))
+    with zipfile.ZipFile(path) as z:
+        sst = z.read("xl/sharedStrings.xml").decode()
+        sheet_xml = z.read("xl/worksheets/sheet1.xml").decode()
+    assert sst.count("<si>") == 3 + len(values) - 1  # statuses and the column's values
+    assert 't="s"' in sheet_xml and "u7 &amp; &lt;7&gt;" in sheet_xml  # unique: inline
+    back = read_source(path)
+    assert back.frame.select(back.columns).rows() == frame.rows()
+    ws = openpyxl.load_workbook(path).active
+    assert ws is not None
+    assert [fill(ws.cell(r, 1)) for r in (2, 3, 4)] == ["FFC6EFCE", RED, RED]
+    assert (ws["B2"].value, ws["B2"].quotePrefix) == ("=1+1", True)
+    assert (ws["B6"].value, ws["B6"].quotePrefix) == ("+49 30 1234567", False)
+    assert ws["B7"].value is None and ws["B3"].value == "a & <b>"
