@@ -61,13 +61,17 @@ class RowOutcome:
     ids: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.ids:
-            self.contact_id = self.contact_id or self.ids.get("contact_id")
-            self.account_id = self.account_id or self.ids.get("account_id")
-        if self.contact_id is None and self.account_id is None:
-            return
-        legacy = {"contact_id": self.contact_id, "account_id": self.account_id}
-        self.ids = {**self.ids, **{k: v for k, v in legacy.items() if v is not None}}
+        ids, contact, account = self.ids, self.contact_id, self.account_id
+        if ids:
+            if contact is None:
+                self.contact_id = contact = ids.get("contact_id")
+            if account is None:
+                self.account_id = account = ids.get("account_id")
+        if (contact is not None and "contact_id" not in ids) or (
+            account is not None and "account_id" not in ids
+        ):
+            legacy = (("contact_id", contact), ("account_id", account))
+            self.ids = {**{k: v for k, v in legacy if v is not None}, **ids}
 
 
 #: the per-status counts a run's ``--json`` object carries as top-level keys (always all)

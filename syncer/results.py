@@ -1,7 +1,8 @@
 """Results and failures files: every input row exactly once, safe to open in Excel.
 
 Results CSV: ``source_row, status, error, warnings``, the source's own columns, then
-``error_code, reevo_contact_id, reevo_account_id`` (``warnings``: what the mapping's
+``error_code`` and the target's id columns (:func:`result_tail`; account_contact:
+``reevo_contact_id, reevo_account_id``) (``warnings``: what the mapping's
 ``on_invalid: drop|warn`` did to the row's values, empty when nothing; files written before it
 existed lack it and are still read). Failures CSV: rows to fix (invalid / failed /
 not_attempted) in the source's own columns plus ``error``, so it can be fixed and used as input
@@ -44,6 +45,7 @@ from syncer.errors import ConfigError, SourceError
 from syncer.formulas import neutralise, unneutralise
 from syncer.models import RESULTS_FORMATS, RETRY_STATUSES
 from syncer.offending import offending_cells
+from syncer.targets import TARGETS, every
 from syncer.xlsx import Sheet, TooLarge, write_workbook
 
 if TYPE_CHECKING:
@@ -51,8 +53,16 @@ if TYPE_CHECKING:
     from syncer.transform import MappedField
 
 
+class _Targeted(Protocol):
+    @property
+    def target(self) -> str: ...
+
+
 class Prepared(Protocol):
     """What results needs of :class:`syncer.runner.Prepared` (results never imports runner)."""
+
+    @property
+    def mapping(self) -> _Targeted: ...
 
     @property
     def frame(self) -> pl.DataFrame: ...
@@ -71,7 +81,6 @@ __all__ = [
     "RESERVED_NAMES",
     "RESULTS_FORMATS",
     "RESULT_HEAD",
-    "RESULT_TAIL",
     "SOURCE_SUFFIX",
     "CsvStyle",
     "OutputFiles",
@@ -87,6 +96,7 @@ __all__ = [
     "output_files",
     "prune_copies",
     "read_results",
+    "result_tail",
     "results_table",
     "source_names",
     "unneutralise",
@@ -95,12 +105,13 @@ __all__ = [
 ]
 
 RESULT_HEAD = ("source_row", "status", "error", "warnings")
-RESULT_TAIL = ("error_code", "reevo_contact_id", "reevo_account_id")
 #: the head of results files written before the ``warnings`` column
 _OLD_HEAD = RESULT_HEAD[:3]
 #: every name a source column must not have: our output columns;
 #: :data:`_RESERVED_PATTERN` adds ``reevo_<object>_id`` and ``__*`` (the prepared frame's own)
-RESERVED_NAMES = frozenset({*RESULT_HEAD, *RESULT_TAIL})
+RESERVED_NAMES = frozenset(
+    {*RESULT_HEAD, "error_code", *(c for t in every() for c in t.result_columns)}
+)
 _RESERVED_PATTERN = re.compile(r"reevo_\w*_id|__.*", re.DOTALL)
 #: what a source column with a reserved name is called instead: ``status (source)``
 SOURCE_SUFFIX = " (source)"
@@ -298,7 +309,14 @@ def _remove(path: Path) -> None:
         ) from exc
 
 
+def result_tail(target: str) -> tuple[str, ...]:
+    """The last columns of a results file of ``target``: ``error_code``, then its id columns
+    (``reevo_contact_id, reevo_account_id`` for account_contact)."""
+    return ("error_code", *TARGETS[target].result_columns)
+
+
 def _merged(prepared: Prepared, outcomes: pl.DataFrame | None) -> pl.DataFrame:
+    ids = result_tail(prepared.mapping.target)[1:]
     base = prepared.frame.select(
         "source_row",
         "status",
@@ -306,12 +324,11 @@ def _merged(prepared: Prepared, outcomes: pl.DataFrame | None) -> pl.DataFrame:
         "warnings",
         "error_code",
         *prepared.headers,
-        reevo_contact_id=pl.lit(None, dtype=pl.String),
-        reevo_account_id=pl.lit(None, dtype=pl.String),
+        **{c: pl.lit(None, dtype=pl.String) for c in ids},
     )
     if outcomes is None or outcomes.height == 0:
         return base
-    cols = ["status", "error", "error_code", "reevo_contact_id", "reevo_account_id"]
+    cols = ["status", "error", "error_code", *ids]
     got = outcomes.select(
         pl.col("source_row").cast(pl.Int64),
         *[pl.col(c).cast(pl.String).alias(f"__o_{c}") for c in cols if c in outcomes.columns],
@@ -386,8 +403,8 @@ def write_outputs(prepared: Prepared, outcomes: pl.DataFrame | None, files: Outp
     remove ones left there by an earlier run: callers refuse a failures path that is an input,
     see :func:`check_outputs`).
 
-    ``outcomes`` (source_row, status, error, error_code, reevo_contact_id, reevo_account_id)
-    overrides the prepared status of the rows it lists.
+    ``outcomes`` (source_row, status, error, error_code and the target's id columns, e.g.
+    reevo_contact_id, reevo_account_id) overrides the prepared status of the rows it lists.
     """
     merged = _merged(prepared, outcomes)
     cols = list(prepared.headers)
@@ -395,7 +412,7 @@ def write_outputs(prepared: Prepared, outcomes: pl.DataFrame | None, files: Outp
     results = merged.select(
         *RESULT_HEAD,
         *[pl.col(c).alias(n) for c, n in zip(cols, names, strict=True)],
-        *RESULT_TAIL,
+        *result_tail(prepared.mapping.target),
     ).with_columns(
         pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
         for c in ("error", "warnings", "error_code")
@@ -554,8 +571,9 @@ def results_table(path: Path) -> tuple[list[str], pl.DataFrame, SourceTable]:
         raise SourceError(f"cannot read results file {path} ({exc.message}) {hint}") from exc
     cols = table.columns
     n = len(RESULT_HEAD) if len(cols) > 3 and _own(cols[3], RESULT_HEAD[3]) else len(_OLD_HEAD)
-    own = [*range(n), *range(len(cols) - len(RESULT_TAIL), len(cols))]
-    names = [*RESULT_HEAD[:n], *RESULT_TAIL]
+    tail = _tail_of(cols)
+    own = [*range(n), *range(len(cols) - len(tail), len(cols))]
+    names = [*RESULT_HEAD[:n], *tail]
     if len(cols) < len(own) or not all(
         _own(cols[i], want) for i, want in zip(own, names, strict=True)
     ):
@@ -571,4 +589,15 @@ def results_table(path: Path) -> tuple[list[str], pl.DataFrame, SourceTable]:
         .select(*[renames.get(c, c) for c in cols])
         .with_columns(pl.col("source_row").cast(pl.Int64))
     )
-    return cols[n : len(cols) - len(RESULT_TAIL)], frame, table
+    return cols[n : len(cols) - len(tail)], frame, table
+
+
+def _tail_of(cols: Sequence[str]) -> tuple[str, ...]:
+    """The registered target's :func:`result_tail` the columns end with (the longest; the
+    first target's when none does: the caller then refuses the file)."""
+    tails = sorted({result_tail(t.name) for t in every()}, key=len, reverse=True)
+    for tail in tails:
+        ends = cols[max(len(cols) - len(tail), 0) :]
+        if len(ends) == len(tail) and all(map(_own, ends, tail)):
+            return tail
+    return result_tail(every()[0].name)

@@ -3,29 +3,35 @@ outcomes gathered as compact columns."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
-from syncer.ledger import Ledger, body_hash
+from syncer.ledger import Ledger, SyncedRow, body_hash
 from syncer.models import RowOutcome, RowStatus, RowWarning
 from syncer.runner.prepared import Prepared
+from syncer.targets.base import IdColumn
 
 
 @dataclass
 class Collected:
-    """Outcomes gathered as compact columns (cheap for a million rows)."""
+    """Outcomes gathered as compact columns (cheap for a million rows); the ids in the
+    target's id columns (``reevo_contact_id``...)."""
 
+    id_columns: tuple[IdColumn, ...] = ()
     rows: list[int] = field(default_factory=list)
     status: list[str] = field(default_factory=list)
     error: list[str] = field(default_factory=list)
     code: list[str] = field(default_factory=list)
-    contact: list[str | None] = field(default_factory=list)
-    account: list[str | None] = field(default_factory=list)
+    #: one list per id column's name, a value (or None) per row
+    ids: dict[str, list[str | None]] = field(init=False)
     #: row warnings by source row (few rows have any): the outcomes' own and :meth:`warn`'s
     warnings: dict[int, list[RowWarning]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.ids = {c.name: [] for c in self.id_columns}
 
     def warn(self, row: int, warning: RowWarning) -> None:
         """Add a row warning found before the row's outcome (e.g. by preflight)."""
@@ -38,26 +44,46 @@ class Collected:
         self.status.append(o.status.value)
         self.error.append(o.error)
         self.code.append(o.code)
-        self.contact.append(o.contact_id)
-        self.account.append(o.account_id)
+        ids = o.ids
+        for name, column in self.ids.items():
+            column.append(ids.get(name))
+
+    def add_values(
+        self,
+        row: int,
+        status: RowStatus,
+        error: str,
+        code: str,
+        known: Any,
+        getters: Sequence[Callable[[Any], str | None]],
+    ) -> None:
+        """:meth:`add` of an outcome given as its values, each id read from ``known`` by the
+        getter of its id column (:attr:`id_columns` order): no RowOutcome and no dict, as a
+        re-run adds one per unchanged row."""
+        self.rows.append(row)
+        self.status.append(status.value)
+        self.error.append(error)
+        self.code.append(code)
+        for column, get in zip(self.ids.values(), getters, strict=False):
+            column.append(get(known))
 
     def frame(self) -> pl.DataFrame:
+        """source_row, status, error, error_code and the id columns, a row per outcome."""
+        ids = {c.column: self.ids[c.name] for c in self.id_columns}
         return pl.DataFrame(
             {
                 "source_row": self.rows,
                 "status": self.status,
                 "error": self.error,
                 "error_code": self.code,
-                "reevo_contact_id": self.contact,
-                "reevo_account_id": self.account,
+                **ids,
             },
             schema={
                 "source_row": pl.Int64,
                 "status": pl.String,
                 "error": pl.String,
                 "error_code": pl.String,
-                "reevo_contact_id": pl.String,
-                "reevo_account_id": pl.String,
+                **dict.fromkeys(ids, pl.String),
             },
         )
 
@@ -104,20 +130,19 @@ class Plan:
             yield from batch
             return
         known = self.ledger.lookup(self.org, target, [k for _, k, _ in batch])
+        ids = [SyncedRow.id_getter(c.name) for c in self.prepared.mapping.spec.id_columns]
         for row, key, body in batch:
             digest = body_hash(body)
             prev = known.get(key)
             if not self.full and prev is not None and prev.body_sha256 == digest:
-                self.collected.add(
-                    RowOutcome(
-                        row,
-                        RowStatus.UNCHANGED,
-                        error=f"not sent: identical to what run {prev.run_id} sent "
-                        f"({prev.updated_at}); use --full to send anyway",
-                        code="unchanged",
-                        contact_id=prev.contact_id,
-                        account_id=prev.account_id,
-                    )
+                self.collected.add_values(
+                    row,
+                    RowStatus.UNCHANGED,
+                    f"not sent: identical to what run {prev.run_id} sent ({prev.updated_at}); "
+                    "use --full to send anyway",
+                    "unchanged",
+                    prev,
+                    ids,
                 )
                 if self.progress is not None:
                     self.progress(1)

@@ -120,7 +120,7 @@ def sync(
                 f"upgraded the ledger {settings.ledger} from schema version "
                 f"{ledger.migrated_from} to {SCHEMA_VERSION} (its history is kept)"
             )
-    collected = Collected()
+    collected = Collected(prepared.mapping.spec.id_columns)
     plan = Plan(prepared, ledger, org, settings.full, collected, settings.progress)
     job = _Job(prepared, settings, base_url, api_key, org, ledger, plan, collected, notes=notes)
     try:
