@@ -18,8 +18,9 @@ syncer is refused (:class:`LedgerTooNew`, exit 2), never downgraded. Versions:
    as version 1), ``synced`` with ``contact_id``/``account_id``, ``org_links``, ``meta``. Its
    ``schema_version`` was written but never read.
 2. ``synced.ids``: the ids Reevo gave the key as one JSON object, e.g.
-   ``{"contact_id": ..., "account_id": ...}`` (later targets: ``reevo_account_id``,
-   ``reevo_opportunity_id``...). Migrating fills it from ``contact_id``/``account_id``.
+   ``{"contact_id": ..., "account_id": ...}``, keyed by the names of the target's id columns
+   (:mod:`syncer.targets`; ``opportunity_id``... for later targets). Migrating fills it from
+   ``contact_id``/``account_id``.
    Both are written from then on: ``ids`` is where every target's ids live, and the two
    columns stay filled for ``account_contact`` so syncer 0.1.0, which does not check the
    version, still reads and writes a migrated ledger correctly (``contact_id``/``account_id``
@@ -461,20 +462,24 @@ class Ledger:
         ).fetchone()
         return bool(row[0])
 
-    def orgs_at(self, base_url: str) -> list[str]:
-        """Orgs with remembered contact ids at ``base_url``, most recently used first."""
+    def orgs_at(self, base_url: str, id_names: Iterable[str] = ("contact_id",)) -> list[str]:
+        """Orgs at ``base_url`` with remembered ids of one of ``id_names``, most recently used
+        first."""
         base = base_url.rstrip("/").lower()
+        has = " OR ".join(f"{_id_sql(name)} IS NOT NULL" for name in id_names) or "0"
         cur = self._db.execute(
             "SELECT org, MAX(updated_at) AS last FROM synced WHERE substr(org, 1, ?) = ? "
-            "AND contact_id IS NOT NULL GROUP BY org ORDER BY last DESC",
+            f"AND ({has}) GROUP BY org ORDER BY last DESC",
             (len(base) + 1, f"{base}#"),
         )
         return [str(row[0]) for row in cur]
 
-    def sample_contact_ids(self, org: str, n: int = 3) -> list[str]:
-        """Up to ``n`` contact ids Reevo returned for ``org``, newest first."""
+    def sample_ids(self, org: str, id_name: str, n: int = 3) -> list[str]:
+        """Up to ``n`` ids called ``id_name`` (``contact_id``...) Reevo returned for ``org``,
+        newest first."""
+        column = _id_sql(id_name)
         cur = self._db.execute(
-            "SELECT contact_id FROM synced WHERE org=? AND contact_id IS NOT NULL "
+            f"SELECT {column} FROM synced WHERE org=? AND {column} IS NOT NULL "
             "ORDER BY updated_at DESC LIMIT ?",
             (org, n),
         )
@@ -596,6 +601,16 @@ def _add_columns(db: sqlite3.Connection, table: str, columns: dict[str, str]) ->
 #: the ids ``synced`` has a column for (account_contact's): their ``ids`` JSON is built from the
 #: columns in SQL (:data:`_IDS_FROM_COLUMNS`)
 _ID_COLUMNS = frozenset({"contact_id", "account_id"})
+
+
+def _id_sql(name: str) -> str:
+    """SQL for the id ``name`` of a ``synced`` row: its column, else its member of ``ids``."""
+    if name in _ID_COLUMNS:
+        return name
+    if not name.isidentifier():
+        raise ValueError(f"not an id name: {name!r}")
+    return f"json_extract(ids, '$.{name}')"
+
 
 #: SQL: the ``ids`` JSON of a contact id and an account id (NULL when both are; json_patch drops
 #: a null member). Built in SQLite, not with json.dumps per row: the ledger records every row.

@@ -292,9 +292,17 @@ def test_a_target_defined_in_one_module_is_mapped_validated_pushed_and_recorded(
         assert frame.filter(pl.col("source_row") == 5)["reevo_note_id"].to_list() == ["n1"]
 
         # the ledger keeps its ids (no column of their own: the ids JSON)
+        org = "https://api.reevo.ai#key:1"
         with Ledger(tmp_path / "ledger.db") as ledger:
-            ledger.record("org", "toy_notes", 1, "PLANS", "h", outcomes[0])
+            ledger.record(org, "toy_notes", 1, "PLANS", "h", outcomes[0])
             ledger.flush()
-            (known,) = ledger.lookup("org", "toy_notes", ["PLANS"]).values()
+            (known,) = ledger.lookup(org, "toy_notes", ["PLANS"]).values()
+            # what a read-back of these ids (key rotation) would sample
+            found = (
+                ledger.orgs_at("https://api.reevo.ai", ["note_id"]),
+                ledger.orgs_at("https://api.reevo.ai"),
+                ledger.sample_ids(org, "note_id"),
+            )
         assert (known.get_id("note_id"), known.ids()) == ("n1", {"note_id": "n1"})
+        assert found == ([org], [], ["n1"])
     assert "toy_notes" not in targets.TARGETS
