@@ -57,8 +57,8 @@ IDS = (
 
 
 async def push(ctx: RowContext, row: Row) -> None:
-    """One upsert; its answer holds the contact's and the account's ids."""
-    data = await ctx.request(METHOD, PATH, json=row.body, idempotent=True)
+    """One upsert (safe to repeat); its answer holds the contact's and the account's ids."""
+    data = await ctx.request(METHOD, PATH, json=row.body, idempotent=TARGET.idempotent)
     ctx.remember(TARGET.ids_in(data))
 
 
