@@ -49,6 +49,7 @@ def read_excel(
             typed = reader.load_sheet(
                 idx, header_row=h, skip_rows=0, n_rows=n_rows, schema_sample_rows=None
             ).to_polars()
+            typed = _mixed_as_text(reader, idx, h, n_rows, typed)
         except Exception:  # mixed types or error cells the typed reader refuses: plain text
             typed = reader.load_sheet(
                 idx, header_row=h, skip_rows=0, n_rows=n_rows, dtypes="string"
@@ -80,6 +81,29 @@ def read_excel(
         if (t := _cell_type(dtype)) is not None
     }
     return table
+
+
+def _mixed_as_text(
+    reader: object, idx: int, h: int, n_rows: int | None, typed: pl.DataFrame
+) -> pl.DataFrame:
+    """A typed column some of whose cells are not of its type (``n/a`` or a ``+49 ...`` text
+    among numbers) comes back as text: the typed reader gives those cells as null. Only the
+    typed columns are read a second time, as text, to find them."""
+    odd = [j for j, dtype in enumerate(typed.dtypes) if dtype not in (pl.String, pl.Null)]
+    if not odd or typed.height == 0:
+        return typed
+    text = reader.load_sheet(  # type: ignore[attr-defined]
+        idx, header_row=h, skip_rows=0, n_rows=n_rows, use_columns=odd, dtypes="string"
+    ).to_polars()
+    names = [typed.columns[j] for j in odd]
+    mixed = {
+        c: t
+        for c, t in zip(names, text.columns, strict=True)
+        if (typed.get_column(c).is_null() & text.get_column(t).is_not_null()).any()
+    }
+    if not mixed:
+        return typed
+    return typed.with_columns(_iso_text(text.get_column(t).alias(c)) for c, t in mixed.items())
 
 
 def _cell_type(dtype: pl.DataType) -> str | None:
@@ -158,8 +182,8 @@ def _iso_text(col: pl.Expr) -> pl.Expr:
 def _excel_text(s: pl.Series) -> pl.Series:
     """Render one typed Excel column as text a person would recognise, without mangling."""
     dt = s.dtype
-    if dt == pl.String:
-        return s
+    if dt == pl.String:  # a text column may hold date cells too: calamine renders them
+        return pl.select(_iso_text(pl.lit(s))).to_series().alias(s.name)
     if dt == pl.Null:
         return s.cast(pl.String)
     if dt == pl.Boolean:

@@ -271,6 +271,27 @@ def test_excel_values_are_not_mangled(workbook: Path) -> None:
     assert st.blank_rows == 1
 
 
+def test_text_in_a_typed_excel_column_is_kept(tmp_path: Path) -> None:
+    """A phone column of numbers with one number typed as text, a score column with an "n/a":
+    the typed reader gives such cells as null; the column is read as text instead."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["Email", "Phone", "Score", "Signed"])
+    ws.append(["a@x.com", 4930123456, 1.5, dt.date(2024, 3, 1)])
+    ws.append(["b@x.com", "+49 30 7654321", "n/a", "soon"])
+    ws.append(["c@x.com", 4940111222, 3, dt.date(2024, 3, 2)])
+    path = tmp_path / "mixed.xlsx"
+    wb.save(path)
+    st = read_source(path)
+    assert st.frame.rows() == [
+        (2, "a@x.com", "4930123456", "1.5", "2024-03-01"),
+        (3, "b@x.com", "+49 30 7654321", "n/a", "soon"),
+        (4, "c@x.com", "4940111222", "3", "2024-03-02"),
+    ]
+    assert st.types == {}  # text now: a results workbook writes them as text
+
+
 def test_excel_default_sheet_is_first_with_data_and_index_works(workbook: Path) -> None:
     assert read_source(workbook).sheet == "Leads"  # "Notes" is empty
     assert read_source(workbook, sheet=1).sheet == "Leads"
