@@ -216,3 +216,38 @@ def test_a_german_cp1252_export_gets_results_excel_opens_with_a_double_click(
     utf8 = (tmp_path / "kontakte.results.csv").read_bytes().decode("utf-8")
     assert utf8.startswith("source_row,status,error,warnings,E-Mail,Vorname,Telefon,Notiz,")
     assert "jürgen@x.example,Jürgen,+49 30 1234567,Grüße," in utf8
+
+
+def test_retry_of_a_results_workbook_sends_its_unsent_rows(
+    live_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """A run stopped by the quota, retried from its results workbook (no --mapping: the run
+    that wrote the CSV beside it knows it): the unsent rows go, with their typed values."""
+    sb = live_sandbox
+    mapping = write_mapping(tmp_path, MAPPING)
+    good = [r for r in rows("q") if "@x.example" in str(r[0]) and r[2] != "12"]
+    assert [r[1] for r in good] == ["Ann", "Dee"]
+    many = [[f"p{i}.{row[0]}", *row[1:]] for i in range(6) for row in good]  # 12 valid rows
+    src = write_book(tmp_path / "leads.xlsx", many)
+    sb.admin.set_faults(daily_quota=5)  # the preflight probe + 4 rows
+    out = run(sb, tmp_path, "run", src, "--mapping", mapping)
+    assert (out["exit_code"], out["succeeded"], out["not_attempted"]) == (3, 4, 8)
+    book = openpyxl.load_workbook(tmp_path / "leads.results.xlsx")["Leads"]
+    statuses = [c.value for c in book["B"][1:]]
+    assert statuses.count("not_attempted") == 8
+    assert {book[f"B{r}"].fill.fgColor.rgb for r in range(2, 14)} == {"FFC6EFCE", "FFFFEB9C"}
+
+    sb.admin.set_faults(daily_quota=None)
+    again = run(sb, tmp_path, "retry", tmp_path / "leads.results.xlsx")
+    assert (again["exit_code"], again["succeeded"], again["rows"]) == (0, 8, 8)
+    assert again["results_xlsx"] == str(tmp_path / "leads.retry.results.xlsx")
+    retried = openpyxl.load_workbook(tmp_path / "leads.retry.results.xlsx")["Leads"]
+    assert sorted(c.value for c in retried["A"][1:]) == sorted(
+        r for r, s in zip(range(2, 14), statuses, strict=True) if s == "not_attempted"
+    )
+    stored = {c["email"]: c for c in sb.admin.dump()["contacts"] if ".q@" in c["email"]}
+    assert len(stored) == 12
+    assert {c["custom_fields"]["cus_field__Score"] for c in stored.values()} == {"12.5", "-0.25"}
+    assert {c["custom_fields"]["cus_field__Signed_up"] for c in stored.values()} == {
+        "2024-03-01", "1999-12-31",
+    }  # fmt: skip
