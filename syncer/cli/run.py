@@ -81,7 +81,8 @@ def _run_options(fn: Any) -> Any:
             "--results",
             "results_path",
             type=click.Path(path_type=Path),
-            help="Results CSV path (default: <source stem>.results.csv beside it).",
+            help="Results file path (default: <source stem>.results.csv beside it; a workbook "
+            "is the same path with .xlsx).",
         ),
         click.option("--dry-run", is_flag=True, help="Do everything but send."),
         click.option(

@@ -20,8 +20,8 @@ from syncer.errors import SyncerError
     "results_path",
     type=click.Path(path_type=Path),
     default=None,
-    help="Results CSV path (default: <source stem>.results.csv beside the source); "
-    "the failures file goes beside it.",
+    help="Results file path (default: <source stem>.results.csv beside the source; a "
+    "workbook is the same path with .xlsx); the failures file goes beside it.",
 )
 @results_format_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary as the last line.")
