@@ -24,6 +24,9 @@ __all__ = ["MAX_ROWS", "Sheet", "TooLarge", "write_workbook"]
 
 #: data rows a sheet holds at most (Excel's 1,048,576 rows, less the header)
 MAX_ROWS = 1_048_575
+#: columns a sheet holds, and characters a cell holds, at most
+MAX_COLUMNS = 16_384
+MAX_CELL = 32_767
 #: rows rendered at a time (bounds memory: ~40 MB of XML for 20 columns)
 CHUNK_ROWS = 50_000
 #: rows looked at to guess which columns repeat, and distinct values a shared column holds
@@ -321,12 +324,32 @@ def _comments(sheet: Sheet) -> tuple[str, str] | None:
     return parts.comments_xml(body), parts.vml_drawing(shapes)
 
 
+def _check_limits(frame: pl.DataFrame) -> None:
+    """:class:`TooLarge` beyond Excel's limits: :data:`MAX_ROWS` rows, :data:`MAX_COLUMNS`
+    columns, :data:`MAX_CELL` characters in a cell (Excel would cut the text)."""
+    if frame.height > MAX_ROWS:
+        raise TooLarge(f"{frame.height:,} rows: a sheet holds at most {MAX_ROWS:,}")
+    if frame.width > MAX_COLUMNS:
+        raise TooLarge(f"{frame.width:,} columns: a sheet holds at most {MAX_COLUMNS:,}")
+    texts = [c for c, t in frame.schema.items() if t == pl.String]
+    if not texts:
+        return
+    longest = frame.select(pl.col(c).str.len_bytes().max() for c in texts).row(0)
+    for c, n in zip(texts, longest, strict=True):  # bytes first: cheap, and >= characters
+        if n is not None and n > MAX_CELL:
+            chars = frame.get_column(c).str.len_chars().max()
+            if isinstance(chars, int) and chars > MAX_CELL:
+                raise TooLarge(
+                    f"a cell of column {c!r} holds {chars:,} characters: a cell holds at most "
+                    f"{MAX_CELL:,}"
+                )
+
+
 def write_workbook(fh: IO[bytes], sheet: Sheet, summary: Sequence[tuple[str, object]]) -> None:
     """Write a workbook of ``sheet`` and a ``Summary`` sheet of ``summary`` rows to ``fh``
-    (a seekable file). Raises :class:`TooLarge` when it cannot hold the rows: more than
-    :data:`MAX_ROWS`, or a part over 4 GiB."""
-    if sheet.frame.height > MAX_ROWS:
-        raise TooLarge(f"{sheet.frame.height:,} rows: a sheet holds at most {MAX_ROWS:,}")
+    (a seekable file). Raises :class:`TooLarge` when Excel cannot hold the sheet (see
+    :func:`_check_limits`) or a part is over 4 GiB."""
+    _check_limits(sheet.frame)
     summary_name = "Summary" if sheet.name.casefold() != "summary" else "Summary (syncer)"
     notes = _comments(sheet)
     with ZipStream(fh) as z:

@@ -417,3 +417,14 @@ def test_repeating_columns_go_to_the_shared_strings_and_read_back_exactly(
     assert (ws["B2"].value, ws["B2"].quotePrefix) == ("=1+1", True)
     assert (ws["B6"].value, ws["B6"].quotePrefix) == ("+49 30 1234567", False)
     assert ws["B7"].value is None and ws["B3"].value == "a & <b>"
+
+
+def test_a_cell_or_a_width_excel_cannot_hold_is_too_large(tmp_path: Path) -> None:
+    long = pl.DataFrame({"Note": ["x" * 32_767, "é" * 20_000]})  # 40,000 bytes, fits
+    book(tmp_path / "ok.xlsx", Sheet("R", long))
+    too_long = pl.DataFrame({"Note": ["short", "y" * 32_768]})
+    with pytest.raises(TooLarge, match="a cell of column 'Note' holds 32,768 characters"):
+        book(tmp_path / "long.xlsx", Sheet("R", too_long))
+    wide = pl.DataFrame({f"c{i}": ["v"] for i in range(16_385)})
+    with pytest.raises(TooLarge, match="16,385 columns: a sheet holds at most 16,384"):
+        book(tmp_path / "wide.xlsx", Sheet("R", wide))
