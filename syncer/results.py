@@ -297,14 +297,15 @@ def _write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _remove(path: Path) -> None:
-    """Remove a failures file left at ``path`` by an earlier run."""
+def _remove(path: Path, why: str = "no row needs fixing now") -> None:
+    """Remove a file left at ``path`` by an earlier run (a failures file, by default)."""
     try:
         path.unlink(missing_ok=True)
     except OSError as exc:
+        what = "failures file" if "fixing" in why else "file"
         raise SourceError(
-            f"cannot remove the old failures file {path} ({exc.strerror or exc}): no row needs "
-            "fixing now; delete it or choose another --results path.",
+            f"cannot remove the old {what} {path} ({exc.strerror or exc}): {why}; delete it or "
+            "choose another --results path.",
             path=str(path),
         ) from exc
 
@@ -480,6 +481,8 @@ def _workbooks(
         written.notes.append(
             f"no results workbook: {exc} (Excel's limits); every row is in {csv[0].name}"
         )
+        for path in files.xlsx:  # an earlier run's workbooks would say something else
+            _remove(path, "this run's rows do not fit in a workbook")
         return replace(files, csv=(csv[0], csv[1]), xlsx=None)
     if failures is None:
         _remove(files.xlsx[1])

@@ -249,6 +249,7 @@ def test_a_workbook_excel_cannot_hold_becomes_its_csv_file(
 ) -> None:
     monkeypatch.setattr(sheet_module, "MAX_ROWS", 2)
     p = run(ROWS, COLUMNS)
+    (tmp_path / "r.xlsx").write_bytes(b"an earlier run's workbook")
     written = write_outputs(p, None, output_files(tmp_path / "in.csv", tmp_path / "r.xlsx"))
     assert written.files == OutputFiles(csv=(tmp_path / "r.csv", tmp_path / "r.failures.csv"))
     assert written.notes == [
