@@ -107,8 +107,6 @@ def read_results(path: Path) -> list[dict[str, str]]:
     else:
         text = data.decode(encoding)
     own = [d for d in ",;\t|" if text.startswith(f"source_row{d}status{d}")]
-    if own:
-        delimiter = own[0]
-    else:
-        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
+    sniffed = "" if own else csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
+    delimiter = own[0] if own else sniffed
     return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
