@@ -90,6 +90,12 @@ def _kind(value: str) -> str:
 _NULLS = frozenset(DEFAULT_NULL_VALUES)
 
 
+def _value(cell: str | None) -> str | None:
+    """The cell trimmed, or None when a mapping would read it as blank (empty, ``n/a``...)."""
+    text = cell.strip() if cell else ""
+    return text if text and text.casefold() not in _NULLS else None
+
+
 def profile(column: Iterable[str | None], rows: int) -> Profile:
     """Profile one column from its sampled cells (``rows``: how many cells were sampled).
 
@@ -99,10 +105,8 @@ def profile(column: Iterable[str | None], rows: int) -> Profile:
     counts: Counter[str] = Counter()
     filled = 0
     for cell in column:
-        if cell is None:
-            continue
-        text = cell.strip()
-        if not text or text.casefold() in _NULLS:
+        text = _value(cell)
+        if text is None:
             continue
         filled += 1
         if text in counts or len(counts) < MAX_VALUES:
@@ -125,7 +129,7 @@ def profile(column: Iterable[str | None], rows: int) -> Profile:
 
 def list_share(values: Iterable[str | None], separator: str) -> float:
     """Share of distinct non-blank values that hold ``separator`` between two parts."""
-    distinct = {v.strip() for v in values if v and v.strip()}
+    distinct = {t for t in map(_value, values) if t is not None}
     if not distinct:
         return 0.0
     return sum(1 for v in distinct if separator in v.strip(separator)) / len(distinct)
@@ -270,12 +274,12 @@ def phone_region(values: Iterable[str | None], limit: int = 500) -> tuple[str | 
     codes: Counter[int] = Counter()
     looked = 0
     for cell in values:
-        if not cell or not cell.strip():
+        text = _value(cell)
+        if text is None:
             continue
         looked += 1
         if looked > limit:
             break
-        text = cell.strip()
         if text.startswith("00"):
             text = "+" + text[2:]
         if not text.startswith("+"):
