@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from syncer import events
 from syncer.errors import ReevoError, Retryable, RowRejected, RunAborted
@@ -171,17 +171,72 @@ class _RowState:
         self.idempotent = True
 
 
+class Memory(Protocol):
+    """What the run remembers across rows and runs (the ledger, for the runner): how a
+    target's push finds what earlier steps and runs created, and claims what it found."""
+
+    def known(self, target: str, key: str) -> Mapping[str, str]:
+        """What is remembered of ``key`` of ``target`` (ids and notes), empty when nothing."""
+        ...
+
+    def owner(self, target: str, id_name: str, id_: str) -> str | None:
+        """The key of ``target`` that holds ``id_`` as ``id_name``, if any."""
+        ...
+
+    def keep(self, target: str, key: str, ids: Mapping[str, str]) -> None:
+        """Remember ``ids`` for ``key`` of ``target`` (this run's rows see them at once)."""
+        ...
+
+
+class NoMemory:
+    """A run without a ledger: nothing is known, nothing is kept beyond the run."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, str], dict[str, str]] = {}
+        self._owners: dict[tuple[str, str, str], str] = {}
+
+    def known(self, target: str, key: str) -> Mapping[str, str]:
+        return self._kept.get((target, key), {})
+
+    def owner(self, target: str, id_name: str, id_: str) -> str | None:
+        return self._owners.get((target, id_name, id_))
+
+    def keep(self, target: str, key: str, ids: Mapping[str, str]) -> None:
+        self._kept.setdefault((target, key), {}).update(ids)
+        for name, value in ids.items():
+            if value:
+                self._owners.setdefault((target, name, value), key)
+
+
 class _RowContext:
     """The :class:`~syncer.targets.base.RowContext` of one row: its requests go through the
     run's retry loop, the ids and warnings it gathers go on the row's outcome."""
 
-    __slots__ = ("ids", "run", "state", "warnings")
+    __slots__ = ("ids", "key", "run", "state", "warnings")
 
-    def __init__(self, run: _Run, state: _RowState) -> None:
+    def __init__(self, run: _Run, state: _RowState, key: str = "") -> None:
         self.run = run
         self.state = state
+        self.key = key
         self.ids: dict[str, str] = {}
         self.warnings: list[RowWarning] = []
+
+    @property
+    def options(self) -> Mapping[str, str]:
+        return self.run.options
+
+    def known_ids(self, target: str, key: str) -> Mapping[str, str]:
+        return self.run.memory.known(target, key)
+
+    def taken(self, id_name: str, id_: str) -> bool:
+        owner = self.run.memory.owner(self.run.target.name, id_name, id_)
+        return owner is not None and owner != self.key
+
+    async def once(self, key: Hashable, make: Callable[[], Awaitable[Any]]) -> Any:
+        return await self.run.once(key, make)
+
+    def remember_other(self, target: str, key: str, ids: Mapping[str, str]) -> None:
+        self.run.memory.keep(target, key, ids)
 
     async def request(
         self,
@@ -202,6 +257,11 @@ class _RowContext:
 
     def remember(self, ids: Mapping[str, str]) -> None:
         self.ids.update(ids)
+        if self.key and not self.run.target.idempotent:  # claim what this key now holds
+            names = {c.name for c in self.run.target.id_columns}
+            held = {k: v for k, v in ids.items() if k in names}
+            if held:
+                self.run.memory.keep(self.run.target.name, self.key, held)
 
     def warn(self, code: str, message: str) -> None:
         self.warnings.append(RowWarning(code, message))
@@ -216,8 +276,16 @@ class _Run:
         on_outcome: Callable[[RowOutcome], None],
         progress: Callable[[int], None] | None,
         pacer: RateController,
+        memory: Memory | None = None,
+        options: Mapping[str, str] | None = None,
+        full: bool = False,
     ) -> None:
         self.client = client
+        self.memory: Memory = memory if memory is not None else NoMemory()
+        self.options: Mapping[str, str] = options or {}
+        self.full = full
+        self.pending: dict[Hashable, asyncio.Future[Any]] = {}
+        self.answers: dict[Hashable, Any] = {}
         self.target = TARGETS[target]  # how a row is pushed (push_rows checked the name)
         self.settings = settings
         self.policy = settings.policy()
@@ -288,6 +356,28 @@ class _Run:
         self.stopping = True
         self.pacer.close()
 
+    async def once(self, key: Hashable, make: Callable[[], Awaitable[Any]]) -> Any:
+        """``make()``'s answer for ``key``, made once per run (failures are not kept)."""
+        if key in self.answers:
+            return self.answers[key]
+        waiting = self.pending.get(key)
+        if waiting is not None:
+            return await asyncio.shield(waiting)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.pending[key] = future
+        try:
+            answer = await make()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: a failure no other row waited for is not logged
+            raise
+        else:
+            self.answers[key] = answer
+            future.set_result(answer)
+            return answer
+        finally:
+            del self.pending[key]
+
     # -- retry plumbing ------------------------------------------------------------------
     async def sleep(self, seconds: float) -> None:
         """Backoff sleep that ends early (raising _Stopped) when the run stops."""
@@ -351,9 +441,11 @@ class _Run:
     async def push_one(self, item: Item) -> None:
         source_row, key, body = item
         state = _RowState(source_row)
-        ctx = _RowContext(self, state)
+        ctx = _RowContext(self, state, key)
+        # an upsert needs nothing remembered; a create-or-update finds its ids there
+        known = {} if self.target.idempotent else self.memory.known(self.target.name, key)
         try:
-            await self.target.push(ctx, Row(source_row, key, body))
+            await self.target.push(ctx, Row(source_row, key, body, known, self.full))
         except (_Stopped, PacingClosed):
             self.not_attempted(source_row, state.attempts, ctx.ids)
             return
@@ -365,7 +457,8 @@ class _Run:
             self.not_attempted(source_row, state.attempts, ctx.ids)
             return
         except RowRejected as exc:
-            self.emit(self.failed(source_row, state, exc, CODE_REJECTED, ctx))
+            code = exc.code if exc.code != RowRejected.code else CODE_REJECTED
+            self.emit(self.failed(source_row, state, exc, code, ctx))
             if self.breaker.rejected(exc):
                 self.abort(self.breaker.abort())
             return
@@ -474,6 +567,9 @@ async def push_rows(
     *,
     pacer: RateController | None = None,
     stop: StopRequest | None = None,
+    memory: Memory | None = None,
+    options: Mapping[str, str] | None = None,
+    full: bool = False,
 ) -> PushReport:
     """Push every item (source_row, dedupe key, JSON body) as ``target`` (a registered
     target's name: :mod:`syncer.targets`) pushes a row; one outcome each.
@@ -482,14 +578,16 @@ async def push_rows(
     ``pacer`` lets a caller share or tune the rate controller (e.g. change --max-rate live).
     A run-level stop is *returned* in ``PushReport.aborted``, not raised. ``stop`` (set from a
     signal handler or another thread) stops feeding rows; set twice, it abandons requests in
-    flight too; ``PushReport.interrupted`` then says so.
+    flight too; ``PushReport.interrupted`` then says so. ``memory`` (default: this run
+    only) is what a create-or-update target finds earlier runs' ids in; ``options`` the
+    mapping's target options (``on_ambiguous``...); ``full``: --full.
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; expected one of {sorted(TARGETS)}")
     if settings.concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     pacer = pacer or RateController(settings.initial_rate, settings.max_rate)
-    run = _Run(client, target, settings, on_outcome, progress, pacer)
+    run = _Run(client, target, settings, on_outcome, progress, pacer, memory, options, full)
     queue: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=settings.concurrency * 2)
     started = time.monotonic()
     unsubscribe = _listen(stop, run)

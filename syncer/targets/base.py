@@ -14,8 +14,10 @@ pipeline imports this; tests/test_architecture.py holds it).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,6 +36,8 @@ __all__ = [
     "Row",
     "RowContext",
     "Target",
+    "digest",
+    "field_digests",
     "find_ids",
     "lowercase",
 ]
@@ -47,6 +51,13 @@ class FieldKind(StrEnum):
     OWNER_EMAIL = "owner_email"  # e-mail syntax of a Reevo user
     PHONE = "phone"  # E.164 when the mapping says format: e164
     URL = "url"  # https:// added when there is no scheme, then checked
+    DOMAIN = "domain"  # a web domain: lowercased, no scheme, no www., no path
+    CONTACT_EMAIL = "contact_email"  # e-mail syntax of a contact (not the key)
+    CONTACT_EMAILS = "contact_emails"  # a list of contact e-mails (split: in the mapping)
+    DECIMAL = "decimal"  # an amount: currency symbols, either thousands convention -> a number
+    DATETIME = "datetime"  # a zone-required timestamp; the mapping gives timezone:
+    TEXT_LIST = "text_list"  # a list of texts (split: in the mapping)
+    LOOKUP = "lookup"  # another object found by one of its keys: account: {domain: Column}
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +131,36 @@ class Row:
     source_row: int
     key: str  # the normalised key (``Target.key_expr`` of the key field)
     body: dict[str, Any]  # the exact JSON body the mapping makes of the row
+    #: what the ledger remembers of the key: ids (``IdColumn`` names) and the target's own
+    #: notes given to ``ctx.remember`` (e.g. :func:`field_digests`); empty for a new key
+    known: Mapping[str, str] = field(default_factory=dict)
+    #: --full: send every field, whatever ``known`` says was sent before
+    full: bool = False
+
+    def changed(self, body: Mapping[str, Any] | None = None) -> list[str]:
+        """The top-level fields of ``body`` (default: the row's) whose value differs from
+        what the ledger says was last accepted (:func:`field_digests`); all of them when
+        nothing is known or with --full. A field the row no longer has is not listed."""
+        body = self.body if body is None else body
+        if self.full:
+            return list(body)
+        return [k for k, v in body.items() if self.known.get(_DIGEST + k) != digest(v)]
+
+
+#: prefix of the field digests a target remembers (``ctx.remember(field_digests(body))``)
+_DIGEST = "f:"
+
+
+def digest(value: Any) -> str:
+    """A short, stable digest of one JSON value (canonical JSON, sha256, 16 hex digits)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def field_digests(body: Mapping[str, Any]) -> dict[str, str]:
+    """``{"f:<field>": digest}`` per top-level field of ``body``: what a create-or-update
+    target remembers so that a later run PATCHes only the fields that changed."""
+    return {_DIGEST + k: digest(v) for k, v in body.items()}
 
 
 class RowContext(Protocol):
@@ -147,6 +188,32 @@ class RowContext(Protocol):
 
     def warn(self, code: str, message: str) -> None:
         """Add a row warning (a change made to a row that still goes through)."""
+        ...
+
+    @property
+    def options(self) -> Mapping[str, str]:
+        """The mapping's values of the target's :attr:`Target.options` (defaults filled in)."""
+        ...
+
+    def known_ids(self, target: str, key: str) -> Mapping[str, str]:
+        """What the ledger remembers of ``key`` of another ``target`` in this org (empty when
+        nothing): how a lookup finds what an earlier step or run created, without a request."""
+        ...
+
+    def taken(self, id_name: str, id_: str) -> bool:
+        """True when ``id_`` (an ``IdColumn`` name's value) belongs to another key of this
+        target, in the ledger or in this run: a search match that must not be adopted."""
+        ...
+
+    async def once(self, key: Hashable, make: Callable[[], Awaitable[Any]]) -> Any:
+        """``await make()`` once per run for ``key`` (e.g. ``("account", "domain", d)``); rows
+        asking for the same key while it runs wait for it and share its answer. A failure is
+        not kept: the next row asking tries again."""
+        ...
+
+    def remember_other(self, target: str, key: str, ids: Mapping[str, str]) -> None:
+        """Record in the ledger an object of another ``target`` this row created (e.g. the
+        account ``on_missing_account: create`` made), so no later run creates it again."""
         ...
 
 
@@ -195,6 +262,28 @@ class Target:
     key_expr: Callable[[pl.Expr], pl.Expr] = lowercase
     #: how a rotated key is recognised as the same org (None: not by this target's ids)
     read_back: ReadBack | None = None
+    #: the row's key from its normalised fields (field name -> value expression; fields the
+    #: mapping does not map are absent); null: the row has no key (``missing_key``). None: the
+    #: key field's :attr:`key_expr`
+    key_of: Callable[[Mapping[str, pl.Expr]], pl.Expr] | None = None
+    #: how messages name a row without a key: ``no domain: map domain_name or official_website``
+    key_missing: str = ""
+    #: the named keys ``key:`` may give (the first is the default), besides ``{column: ...}``
+    key_names: tuple[str, ...] = ()
+    #: True when ``key: {column: External ID}`` may replace the default key
+    external_key: bool = False
+    #: LOOKUP field -> the forms the mapping may give it (``account: {domain: Column}``)
+    lookups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: groups of fields of which a mapping maps one and each row has one, and the code of a row
+    #: that has none: ``((("account", "account_id"), "missing_account"),)``
+    one_of: tuple[tuple[tuple[str, ...], str], ...] = ()
+    #: top-level mapping options the target takes -> allowed values (the first is the default)
+    options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: every (method, path) a row may write, for the contract test (default: :attr:`endpoint`)
+    endpoints: tuple[tuple[str, str], ...] = ()
+    #: field -> its name in Reevo's requests where the mapping's differs (``stage`` ->
+    #: ``target_stage_name``); None: the field is syncer's own (a lookup) and never sent
+    wire: Mapping[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         problems = [f for f in (*self.required, self.key_field) if f not in self.fields]
@@ -202,6 +291,11 @@ class Target:
             raise ValueError(f"target {self.name}: {problems} are not among its fields")
         if self.read_back and self.read_back.id_name not in {c.name for c in self.id_columns}:
             raise ValueError(f"target {self.name}: read_back names an id it does not have")
+
+    @property
+    def writes(self) -> tuple[tuple[str, str], ...]:
+        """Every (method, path) a row may write."""
+        return self.endpoints or (self.endpoint,)
 
     @property
     def custom_sections(self) -> tuple[str, ...]:

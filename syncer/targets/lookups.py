@@ -1,0 +1,180 @@
+"""Finding accounts and opportunities that already exist: the exact-match searches and the
+account lookup the create-or-update targets share (each distinct value asked once per run)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from syncer.errors import RowRejected
+from syncer.targets.base import RowContext
+
+if TYPE_CHECKING:  # pure expression methods: polars is not loaded here
+    import polars as pl
+
+__all__ = [
+    "ACCOUNTS",
+    "domain_expr",
+    "exact_accounts",
+    "exact_opportunities",
+    "name_key",
+    "normal_domain",
+    "pick",
+    "resolve_account",
+]
+
+#: the accounts target's name (its ledger rows are what account lookups read first)
+ACCOUNTS = "accounts"
+_PAGE = 100
+_SCHEME = r"^[a-z][a-z0-9+.\-]*://"
+
+
+def domain_expr(value: pl.Expr) -> pl.Expr:
+    """A web domain's normal form: lowercased, no scheme, no ``www.``, no port or path, no
+    trailing dot (``https://WWW.Acme.com/about`` -> ``acme.com``)."""
+    return (
+        value.str.strip_chars()
+        .str.to_lowercase()
+        .str.replace(_SCHEME, "")
+        .str.replace(r"^[^/@]*@", "")  # user@ in a URL
+        .str.replace(r"^www\d*\.", "")
+        .str.replace(r"[/?#:].*$", "")
+        .str.strip_chars(".")
+    )
+
+
+def normal_domain(text: str) -> str:
+    """:func:`domain_expr` for one value (what an answer's ``domain_name`` is compared as)."""
+    import re
+
+    d = text.strip().lower()
+    d = re.sub(_SCHEME, "", d)
+    d = re.sub(r"^[^/@]*@", "", d)
+    d = re.sub(r"^www\d*\.", "", d)
+    d = re.sub(r"[/?#:].*$", "", d)
+    return d.strip(".")
+
+
+def name_key(name: str) -> str:
+    """The ledger key under which an account's name is remembered (see accounts.py)."""
+    return "name:" + " ".join(name.split()).casefold()
+
+
+async def _pages(ctx: RowContext, path: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every item of a paged search (``limit``/``offset``), a read, safe to repeat."""
+    out: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        page = await ctx.request(
+            "POST", path, json={**body, "limit": _PAGE, "offset": offset}, idempotent=True
+        )
+        items = page if isinstance(page, list) else (page or {}).get("data") or []
+        out += [i for i in items if isinstance(i, dict)]
+        if len(items) < _PAGE:
+            return out
+        offset += _PAGE
+
+
+async def exact_accounts(ctx: RowContext, domain: str) -> list[str]:
+    """Ids of the accounts whose domain is exactly ``domain`` (``accounts/search`` matches
+    any domain *containing* it: ``acme.com`` also finds ``notacme.com`` and ``acme.com.au``)."""
+    hits = await _pages(ctx, "accounts/search", {"domain_name": domain})
+    return [str(a["id"]) for a in hits if normal_domain(str(a.get("domain_name") or "")) == domain]
+
+
+async def exact_opportunities(ctx: RowContext, name: str, account_id: str) -> list[str]:
+    """Ids of the opportunities on ``account_id`` named exactly ``name`` (any case)."""
+    hits = await _pages(
+        ctx, "opportunities/search", {"display_name": name, "account_id": account_id}
+    )
+    wanted = name.strip().casefold()
+    return [
+        str(o["id"])
+        for o in hits
+        if str(o.get("display_name") or "").strip().casefold() == wanted
+        and str(o.get("account_id") or account_id) == account_id
+    ]
+
+
+def pick(
+    ctx: RowContext, ids: list[str], id_name: str, what: str, *, first: bool = False
+) -> str | None:
+    """The one match of a search that no other key owns: None when there is none; several
+    fail the row (``ambiguous_match``, the candidates named) unless ``first``."""
+    free = [i for i in ids if not ctx.taken(id_name, i)]
+    if len(free) > 1 and not first:
+        raise RowRejected(
+            f"{len(free)} {what} match: {', '.join(free[:10])}"
+            f"{' ...' if len(free) > 10 else ''}. Merge them in Reevo, or give the key column, "
+            "or set on_ambiguous: first to take the first",
+            status=409,
+            code="ambiguous_match",
+        )
+    return free[0] if free else None
+
+
+async def resolve_account(ctx: RowContext, ref: Mapping[str, str], *, create: bool) -> str:
+    """The id of the account ``ref`` (``{"domain": d}`` or ``{"name": n}``) names: the
+    ledger (what an accounts import created), else Reevo (exact domain, once per run per
+    value); none is a row failure ``missing_account`` unless ``create`` (created once)."""
+    if "domain" in ref:
+        domain = ref["domain"]
+        known = ctx.known_ids(ACCOUNTS, domain).get("account_id")
+        if known:
+            return known
+
+        async def by_domain() -> str | None:
+            found = await exact_accounts(ctx, domain)
+            if len(found) > 1:
+                raise RowRejected(
+                    f"account domain {domain!r} matches {len(found)} accounts in Reevo: "
+                    f"{', '.join(found[:10])}; merge them, or give account_id",
+                    status=409,
+                    code="ambiguous_match",
+                )
+            return found[0] if found else None
+
+        found_id: str | None = await ctx.once(("account", "domain", domain), by_domain)
+        if found_id:
+            return found_id
+        what, body, key = f"domain {domain!r}", {"name": domain, "domain_name": domain}, domain
+    else:
+        name = ref["name"]
+        key = name_key(name)
+        remembered = ctx.known_ids(ACCOUNTS, key)
+        if remembered.get("ambiguous"):
+            raise RowRejected(
+                f"account name {name!r} is the name of several accounts syncer imported "
+                f"({remembered['ambiguous'].replace(',', ', ')}); look the account up by "
+                "domain, or give account_id",
+                status=409,
+                code="ambiguous_match",
+            )
+        if remembered.get("account_id"):
+            return remembered["account_id"]
+        what, body = f"name {name!r}", {"name": name}
+    if not create:
+        how = (
+            ""
+            if "domain" in ref
+            else " (Reevo cannot search accounts by name: a name finds the accounts syncer "
+            "imported or created; look them up by domain where the file has one)"
+        )
+        raise RowRejected(
+            f"no account with {what} in Reevo{how}. Import the account first, or set "
+            "on_missing_account: create",
+            status=404,
+            code="missing_account",
+        )
+
+    async def make() -> str:
+        data = await ctx.request("POST", ACCOUNTS, json=body, idempotent=False)
+        new = str((data or {}).get("id") or "")
+        if not new:
+            raise RowRejected("Reevo created the account but gave no id", code="missing_account")
+        ctx.remember_other(ACCOUNTS, key, {"account_id": new})
+        return new
+
+    created: str = await ctx.once(("account", "create", key), make)
+    ctx.warn("account_created", f"created account {what} (on_missing_account: create)")
+    return created
