@@ -311,6 +311,43 @@ class Ledger:
         )
         self.maybe_flush()
 
+    def keep(
+        self, org: str, target: str, run_id: int | None, key: str, ids: Mapping[str, str]
+    ) -> None:
+        """Buffer ids of an object a row created besides its own (e.g. the account an
+        opportunity's lookup created): a ``succeeded`` key with no body hash, so an import of
+        that target later updates it instead of creating it again."""
+        self._pending.append(
+            (
+                org,
+                target,
+                key,
+                None,
+                ids.get("contact_id") or None,
+                ids.get("account_id") or None,
+                json.dumps(dict(ids), sort_keys=True),
+                RowStatus.SUCCEEDED.value,
+                None,
+                run_id,
+                now_iso(),
+            )
+        )
+        self.maybe_flush()
+
+    def owner(self, org: str, target: str, id_name: str, id_: str) -> str | None:
+        """The key of ``target`` whose remembered ``id_name`` is ``id_`` (None: no key)."""
+        self.flush()
+        where = _id_sql(id_name)
+        if id_name in _ID_COLUMNS:
+            where = f"({where} = ?3 OR json_extract(ids, '$.{id_name}') = ?3)"
+        else:
+            where = f"{where} = ?3"
+        row = self._db.execute(
+            f"SELECT key FROM synced WHERE org = ?1 AND target = ?2 AND {where} LIMIT 1",
+            (org, target, id_),
+        ).fetchone()
+        return str(row[0]) if row else None
+
     def maybe_flush(self) -> None:
         """Commit the buffer when it is big or old enough."""
         if self._pending and (

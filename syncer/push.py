@@ -183,8 +183,14 @@ class Memory(Protocol):
         """The key of ``target`` that holds ``id_`` as ``id_name``, if any."""
         ...
 
+    def claim(self, target: str, key: str, ids: Mapping[str, str]) -> None:
+        """``key`` of ``target`` holds ``ids`` from now on, for this run's rows (a pushed
+        row's own outcome reaches the ledger the usual way)."""
+        ...
+
     def keep(self, target: str, key: str, ids: Mapping[str, str]) -> None:
-        """Remember ``ids`` for ``key`` of ``target`` (this run's rows see them at once)."""
+        """Remember ``ids`` for ``key`` of ``target`` in the ledger too: an object a row
+        created besides its own (this run's rows see them at once)."""
         ...
 
 
@@ -201,11 +207,14 @@ class NoMemory:
     def owner(self, target: str, id_name: str, id_: str) -> str | None:
         return self._owners.get((target, id_name, id_))
 
-    def keep(self, target: str, key: str, ids: Mapping[str, str]) -> None:
+    def claim(self, target: str, key: str, ids: Mapping[str, str]) -> None:
         self._kept.setdefault((target, key), {}).update(ids)
         for name, value in ids.items():
             if value:
                 self._owners.setdefault((target, name, value), key)
+
+    def keep(self, target: str, key: str, ids: Mapping[str, str]) -> None:
+        self.claim(target, key, ids)
 
 
 class _RowContext:
@@ -261,7 +270,7 @@ class _RowContext:
             names = {c.name for c in self.run.target.id_columns}
             held = {k: v for k, v in ids.items() if k in names}
             if held:
-                self.run.memory.keep(self.run.target.name, self.key, held)
+                self.run.memory.claim(self.run.target.name, self.key, held)
 
     def warn(self, code: str, message: str) -> None:
         self.warnings.append(RowWarning(code, message))

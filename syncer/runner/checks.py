@@ -63,9 +63,12 @@ async def preflight(
     *,
     policy: UnknownPolicy = "abort",
     push: PushSettings | None = None,
+    mapping: Mapping | None = None,
 ) -> PreflightResult:
-    """Before any row is sent: the key is accepted and not expired, it may write ``target``,
-    and every owner e-mail in ``owners`` is a user of the org (when the key may read users).
+    """Before any row is sent: the key is accepted and not expired, it may write ``target``
+    (and read what its lookups read), and every owner e-mail in ``owners`` is a user of the
+    org (when the key may read users). ``mapping``: which of the target's conditional probes
+    apply (a lookup field mapped, an option given); None: all of them.
 
     The target's permission probes (an empty body to the endpoint it writes, for
     account_contact) are bodies Reevo must refuse as invalid (422) after checking the key and
@@ -76,7 +79,11 @@ async def preflight(
     the unknown owners.
     """
     result = PreflightResult()
+    mapped = set(mapping.columns) if mapping is not None else None
+    options = target_options(mapping) if mapping is not None else {}
     for probe in TARGETS[target].probes:
+        if mapped is not None and not probe.needed(mapped, options):
+            continue
         if not await _probe(client, probe, result):
             return result
     if not owners:
@@ -121,6 +128,14 @@ async def preflight(
         f"{_shown(list(missing))}; {what}"
     )
     return result
+
+
+def target_options(mapping: Mapping) -> dict[str, str]:
+    """The mapping's values of its target's options (``on_ambiguous``...), defaults filled."""
+    return {
+        name: str(getattr(mapping, name, None) or allowed[0])
+        for name, allowed in mapping.spec.options.items()
+    }
 
 
 def _shown(emails: list[str]) -> str:
@@ -308,7 +323,12 @@ def check_access(
         )
         async with client:
             return await preflight(
-                client, mapping.target, owners, policy=mapping.unknown_owners, push=settings.push
+                client,
+                mapping.target,
+                owners,
+                policy=mapping.unknown_owners,
+                push=settings.push,
+                mapping=mapping,
             )
 
     result = run_async(go())
@@ -362,10 +382,16 @@ def explain_breaker(error: RunAborted, mapping: Mapping) -> RunAborted:
     # names, so "email" does not point at every field whose name merely contains it
     words = set(re.findall(r"[\w\-]+", (error.detail or error.message).lower()))
     hits: list[str] = []
+    wire = mapping.spec.wire  # Reevo may name a field as its request does (target_stage_name)
     for section in FIELD_SECTIONS:
         block: dict[str, FieldSpec] = getattr(mapping, section)
         for name, fs in block.items():
-            if name.lower() in words:
+            said = (
+                {name.lower(), (wire.get(name) or name).lower()}
+                if section == "columns"
+                else {name.lower()}
+            )
+            if said & words:
                 line = f" (line {fs.line})" if fs.line else ""
                 hits.append(f"{section}.{name}{line}")
     if not hits:

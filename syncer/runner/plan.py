@@ -108,6 +108,9 @@ class Plan:
         self.progress = progress
         # source_row -> (key, body hash) of the rows sent, for the ledger (empty without one)
         self.hashes: dict[int, tuple[str, str]] = {}
+        #: key -> what the ledger remembers of it (ids, field digests), for each key sent of a
+        #: target whose rows are not upserts (they find their ids there); {} for a new key
+        self.known: dict[str, dict[str, str]] = {}
         self.to_send = 0
 
     def items(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
@@ -130,7 +133,9 @@ class Plan:
             yield from batch
             return
         known = self.ledger.lookup(self.org, target, [k for _, k, _ in batch])
-        ids = [SyncedRow.id_getter(c.name) for c in self.prepared.mapping.spec.id_columns]
+        spec = self.prepared.mapping.spec
+        ids = [SyncedRow.id_getter(c.name) for c in spec.id_columns]
+        remember = not spec.idempotent
         for row, key, body in batch:
             digest = body_hash(body)
             prev = known.get(key)
@@ -148,6 +153,8 @@ class Plan:
                     self.progress(1)
                 continue
             self.hashes[row] = (key, digest)
+            if remember:
+                self.known[key] = prev.ids() if prev is not None else {}
             self.to_send += 1
             yield row, key, body
 

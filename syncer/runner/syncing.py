@@ -29,8 +29,15 @@ from syncer.results import (
     results_table,
     write_outputs,
 )
-from syncer.runner.checks import explain_breaker, owner_emails, preflight, screen_owners
+from syncer.runner.checks import (
+    explain_breaker,
+    owner_emails,
+    preflight,
+    screen_owners,
+    target_options,
+)
 from syncer.runner.lock import RunLock
+from syncer.runner.memory import LedgerMemory
 from syncer.runner.orgs import resolve_org
 from syncer.runner.plan import Collected, Plan, stale_rows
 from syncer.runner.prepared import Prepared, issue_counts, prepare
@@ -79,7 +86,8 @@ class _Job:
         if self.ledger is None or self.run_id is None:
             return
         key, digest = self.plan.hashes.get(outcome.source_row, ("", ""))
-        if key and outcome.status is not RowStatus.NOT_ATTEMPTED:
+        # a row stopped between its requests keeps the ids the earlier ones got
+        if key and (outcome.status is not RowStatus.NOT_ATTEMPTED or outcome.ids):
             self.ledger.record(self.org, self.target, self.run_id, key, digest, outcome)
 
 
@@ -410,6 +418,7 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
                     owners,
                     policy=job.prepared.mapping.unknown_owners,
                     push=settings.push,
+                    mapping=job.prepared.mapping,
                 )
             except RunAborted as exc:
                 events.emit(events.Preflight(ok=False, notes=[], error=exc.message))
@@ -448,6 +457,9 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
             settings.progress,
             pacer=RecordingPacer(job.timeline, settings.push),
             stop=stop,
+            memory=LedgerMemory(job.ledger, job.org, job.run_id, job.plan.known, job.target),
+            options=target_options(job.prepared.mapping),
+            full=settings.full,
         )
     if report.aborted is not None and report.aborted.reason == "circuit_breaker":
         report.aborted = explain_breaker(report.aborted, job.prepared.mapping)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -104,6 +104,16 @@ class Probe:
     method: str
     path: str
     json: Mapping[str, Any] = field(default_factory=dict)
+    #: sent only when the mapping maps this field (``account``), or has this option value
+    #: (``on_missing_account=create``); None: always
+    when: str | None = None
+
+    def needed(self, mapped: Collection[str], options: Mapping[str, str]) -> bool:
+        """Whether a mapping that maps ``mapped`` with ``options`` needs this probe."""
+        if self.when is None:
+            return True
+        name, _, value = self.when.partition("=")
+        return options.get(name) == value if value else name in mapped
 
 
 @dataclass(frozen=True, slots=True)

@@ -204,7 +204,11 @@ TARGET = Target(
     write_permissions=("Opportunities Write",),
     read_permissions=("Accounts Read", "Opportunities Read"),
     id_columns=IDS,
-    probes=(Probe("POST", "opportunities"), Probe("POST", "accounts/search")),
+    probes=(
+        Probe("POST", "opportunities"),
+        Probe("POST", "accounts/search", when="account"),
+        Probe("POST", "accounts", when="on_missing_account=create"),
+    ),
     push=push,
     read_back=ReadBack(
         "opportunity_id", "opportunities/{id}", "opportunities", "Opportunities Read"
