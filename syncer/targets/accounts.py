@@ -12,9 +12,10 @@ a 5xx) the domain is searched before anything is created again.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from syncer.errors import Retryable
+from syncer.errors import Retryable, RowRejected
 from syncer.targets.base import (
     CustomSection,
     FieldKind,
@@ -81,23 +82,43 @@ async def _find(ctx: RowContext, row: Row) -> str | None:
 
 async def push(ctx: RowContext, row: Row) -> None:
     """PATCH the known or found account (changed fields only), else POST a new one."""
-    body = row.body
-    account_id = row.known.get("account_id") or await _find(ctx, row)
-    if account_id is None:
+    known = row.known.get("account_id")
+    if known:
         try:
-            data = await ctx.request("POST", "accounts", json=body, idempotent=False)
-        except Retryable:
-            account_id = await _find(ctx, row)  # it may have been created: adopt it
-            if account_id is None:
-                raise
-            ctx.remember({"account_id": account_id})
-        else:
-            ids = TARGET.ids_in(data)
-            ctx.remember(ids)
-            if "account_id" in ids:
-                remember_name(ctx, row, ids["account_id"])
-            ctx.remember(field_digests(body))
+            await _update(ctx, row, known)
             return
+        except RowRejected as exc:
+            if exc.status != 404:
+                raise
+            ctx.warn(
+                "account_gone",
+                f"account {known} that this key was imported as is no longer in Reevo "
+                "(deleted or merged): looked up again",
+            )
+            row = replace(row, known={})
+    found = await _find(ctx, row)
+    if found is not None:
+        await _update(ctx, replace(row, known={}), found)
+        return
+    try:
+        data = await ctx.request("POST", "accounts", json=row.body, idempotent=False)
+    except Retryable:
+        adopted = await _find(ctx, row)  # it may have been created: adopt it
+        if adopted is None:
+            raise
+        await _update(ctx, row, adopted)
+        return
+    ids = TARGET.ids_in(data)
+    ctx.remember(ids)
+    if "account_id" in ids:
+        remember_name(ctx, row, ids["account_id"])
+    ctx.remember(field_digests(row.body))
+
+
+async def _update(ctx: RowContext, row: Row, account_id: str) -> None:
+    """Remember ``account_id`` for the row and PATCH the fields that changed (all of them
+    for an account found by a search: ``row.known`` is then empty)."""
+    body = row.body
     ctx.remember({"account_id": account_id})
     remember_name(ctx, row, account_id)
     changed = row.changed()

@@ -123,20 +123,19 @@ async def resolve_account(ctx: RowContext, ref: Mapping[str, str], *, create: bo
         if known:
             return known
 
-        async def by_domain() -> str | None:
-            found = await exact_accounts(ctx, domain)
-            if len(found) > 1:
-                raise RowRejected(
-                    f"account domain {domain!r} matches {len(found)} accounts in Reevo: "
-                    f"{', '.join(found[:10])}; merge them, or give account_id",
-                    status=409,
-                    code="ambiguous_match",
-                )
-            return found[0] if found else None
+        async def by_domain() -> list[str]:
+            return await exact_accounts(ctx, domain)
 
-        found_id: str | None = await ctx.once(("account", "domain", domain), by_domain)
-        if found_id:
-            return found_id
+        found: list[str] = await ctx.once(("account", "domain", domain), by_domain)
+        if len(found) > 1:
+            raise RowRejected(
+                f"account domain {domain!r} matches {len(found)} accounts in Reevo: "
+                f"{', '.join(found[:10])}; merge them, or give account_id",
+                status=409,
+                code="ambiguous_match",
+            )
+        if found:
+            return found[0]
         what, body, key = f"domain {domain!r}", {"name": domain, "domain_name": domain}, domain
     else:
         name = ref["name"]

@@ -14,6 +14,7 @@ remembered and a re-run only retries the move.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from syncer.errors import Retryable, RowRejected
@@ -115,21 +116,43 @@ async def push(ctx: RowContext, row: Row) -> None:
     account_id = str(body["account_id"])
     ctx.remember({"account_id": account_id})
     opp_id = row.known.get("opportunity_id")
-    at_stage: str | None = None  # the stage a deal we just created is in
-    if opp_id is None:
-        opp_id = await _find(ctx, body)
-        if opp_id is None:
-            opp_id, at_stage = await _create(ctx, body)
-            pending = {k: v for k, v in body.items() if k in PATCHABLE and k not in CREATE}
+    if opp_id is not None:
+        pending = {k: body[k] for k in row.changed(body) if k in PATCHABLE}
+        try:
+            await _save(ctx, opp_id, pending, body)
+        except RowRejected as exc:
+            if exc.status != 404:
+                raise
+            ctx.warn(
+                "opportunity_gone",
+                f"opportunity {opp_id} that this key was imported as is no longer in Reevo "
+                "(deleted or merged): looked up again",
+            )
+            row, opp_id = replace(row, known={}), None
         else:
+            await _move(ctx, row, opp_id, stage, None)
+            return
+    at_stage: str | None = None  # the stage a deal we just created is in
+    opp_id = await _find(ctx, body)
+    if opp_id is None:
+        opp_id, at_stage = await _create(ctx, body)
+        pending = {k: v for k, v in body.items() if k in PATCHABLE and k not in CREATE}
+        if at_stage is None:  # adopted after an ambiguous create: its fields are not known
             pending = {k: v for k, v in body.items() if k in PATCHABLE}
     else:
-        pending = {k: body[k] for k in row.changed(body) if k in PATCHABLE}
+        pending = {k: v for k, v in body.items() if k in PATCHABLE}
+    await _save(ctx, opp_id, pending, body)
+    await _move(ctx, row, opp_id, stage, at_stage)
+
+
+async def _save(
+    ctx: RowContext, opp_id: str, pending: Mapping[str, Any], body: Mapping[str, Any]
+) -> None:
+    """Remember the deal's id, PATCH ``pending`` (when any), remember the body's fields."""
     ctx.remember({"opportunity_id": opp_id})
     if pending:
         await ctx.request("PATCH", f"opportunities/{opp_id}", json=pending, idempotent=True)
     ctx.remember(field_digests(body))
-    await _move(ctx, row, opp_id, stage, at_stage)
 
 
 async def _find(ctx: RowContext, body: Mapping[str, Any]) -> str | None:
