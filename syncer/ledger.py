@@ -312,11 +312,21 @@ class Ledger:
         self.maybe_flush()
 
     def keep(
-        self, org: str, target: str, run_id: int | None, key: str, ids: Mapping[str, str]
+        self,
+        org: str,
+        target: str,
+        run_id: int | None,
+        key: str,
+        ids: Mapping[str, str],
+        *,
+        status: str = RowStatus.SUCCEEDED.value,
+        now: bool = False,
     ) -> None:
-        """Buffer ids of an object a row created besides its own (e.g. the account an
-        opportunity's lookup created): a ``succeeded`` key with no body hash, so an import of
-        that target later updates it instead of creating it again."""
+        """Buffer ids Reevo gave a key, with no body hash (so an import of that target later
+        updates it instead of creating it again): an object a row created besides its own
+        (e.g. the account an opportunity's lookup created, ``succeeded``), or the id a row's
+        create just got while its other requests still run (``status="in_progress"``,
+        ``now``: committed at once, so a crash right after the create cannot lose it)."""
         self._pending.append(
             (
                 org,
@@ -326,13 +336,16 @@ class Ledger:
                 ids.get("contact_id") or None,
                 ids.get("account_id") or None,
                 json.dumps(dict(ids), sort_keys=True),
-                RowStatus.SUCCEEDED.value,
+                status,
                 None,
                 run_id,
                 now_iso(),
             )
         )
-        self.maybe_flush()
+        if now:
+            self.flush()
+        else:
+            self.maybe_flush()
 
     def owner(self, org: str, target: str, id_name: str, id_: str) -> str | None:
         """The key of ``target`` whose remembered ``id_name`` is ``id_`` (None: no key)."""

@@ -55,14 +55,25 @@ class LedgerMemory:
         return self._owners[at]
 
     def claim(self, target: str, key: str, ids: Mapping[str, str]) -> None:
-        """``key`` holds ``ids`` from now on, for the rest of this run."""
+        """``key`` holds ``ids`` from now on, for the rest of this run; a new id is committed
+        to the ledger at once (``in_progress`` until the row's outcome is recorded): a run
+        killed between a create and the row's outcome still knows what it created."""
+        mine = self._known.setdefault((target, key), dict(self.known(target, key)))
+        new = {k: v for k, v in ids.items() if v and mine.get(k) != v}
+        mine.update(ids)
+        for name, value in ids.items():
+            if value:
+                self._owners[(target, name, value)] = key
+        if new and self.ledger is not None and self.run_id is not None:
+            self.ledger.keep(
+                self.org, target, self.run_id, key, new, status="in_progress", now=True
+            )
+
+    def keep(self, target: str, key: str, ids: Mapping[str, str]) -> None:
+        """Record an object created besides a row, in this run and in the ledger."""
         self._known.setdefault((target, key), dict(self.known(target, key))).update(ids)
         for name, value in ids.items():
             if value:
                 self._owners[(target, name, value)] = key
-
-    def keep(self, target: str, key: str, ids: Mapping[str, str]) -> None:
-        """:meth:`claim`, and record it in the ledger (an object created besides a row)."""
-        self.claim(target, key, ids)
         if self.ledger is not None:
             self.ledger.keep(self.org, target, self.run_id, key, ids)
