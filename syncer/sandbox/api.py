@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from syncer.sandbox import crm, sales
 from syncer.sandbox import schemas as s
@@ -15,6 +16,9 @@ from syncer.sandbox.state import SandboxState
 from syncer.sandbox.util import SandboxHTTPError, issue
 
 PREFIX = "/api/v1/public"
+
+#: each permission check made by :func:`need` -> the permissions it asks for
+_NEEDS: dict[Any, tuple[Need, ...]] = {}
 
 
 def state_of(request: Request) -> SandboxState:
@@ -67,7 +71,19 @@ def need(*needs: Need) -> Any:
                 extra={"missing_permissions": lacking},
             )
 
+    _NEEDS[check] = needs
     return Depends(check)
+
+
+def route_needs(method: str, path: str) -> tuple[Need, ...]:
+    """The permissions ``method path`` needs (``path`` as a target names it, e.g.
+    ``accounts/{account_id}``): what a key must have before the body is looked at."""
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        if route.path == f"{PREFIX}/{path}" and method in (route.methods or ()):
+            return tuple(n for d in route.dependencies for n in _NEEDS.get(d.dependency, ()))
+    raise KeyError(f"the sandbox has no {method} {path}")
 
 
 def ok(content: Any) -> JSONResponse:

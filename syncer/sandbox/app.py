@@ -21,8 +21,9 @@ class SandboxApp(FastAPI):
     sandbox: SandboxState
 
     def build_middleware_stack(self) -> ASGIApp:
-        """Wrap Starlette's stack in :class:`FaultLayer`."""
-        return FaultLayer(super().build_middleware_stack(), self.sandbox, self.router.routes)
+        """Wrap Starlette's stack in :class:`FaultLayer`. It names a request it answers before
+        routing by the public router's own routes (the app's wrap them, without a path)."""
+        return FaultLayer(super().build_middleware_stack(), self.sandbox, api.router.routes)
 
 
 async def _sandbox_error(request: Request, exc: Exception) -> JSONResponse:

@@ -101,10 +101,10 @@ class FaultLayer:
                 await asyncio.sleep(delay_ms / 1000)
             if roll < f.fail_rate:
                 status = rng.choice((500, 502, 503))
-                st.stats.record(self._template(scope), str(status))
+                st.stats.record(self._template(scope), str(status), scope["method"])
                 await _json(send, status, {"detail": "Internal Server Error"}, "fail")
             else:
-                st.stats.record(self._template(scope), "reset")
+                st.stats.record(self._template(scope), "reset", scope["method"])
                 await drop_connection(send)
             return
         if roll < f.fail_rate + f.reset_rate + f.slow_rate:
@@ -127,7 +127,7 @@ class FaultLayer:
         try:
             await self.app(scope, receive, counting_send)
         finally:
-            st.stats.record(_route_path(scope), str(status or 500))
+            st.stats.record(_route_path(scope), str(status or 500), scope["method"])
 
     async def _commit_then_fail(self, scope: Scope, receive: Receive, send: Send) -> None:
         held: list[Message] = []
@@ -139,7 +139,7 @@ class FaultLayer:
         path = _route_path(scope)
         if not scope.get("sandbox_wrote"):  # nothing applied: answer normally
             status = next(m["status"] for m in held if m["type"] == "http.response.start")
-            self.state.stats.record(path, str(status))
+            self.state.stats.record(path, str(status), scope["method"])
             for m in held:
                 await send(m)
             return
@@ -147,8 +147,8 @@ class FaultLayer:
         if mode == "mixed":
             mode = self.state.rng.choice(("500", "drop"))
         if mode == "500":
-            self.state.stats.record(path, "500")
+            self.state.stats.record(path, "500", scope["method"])
             await _json(send, 500, {"detail": "Internal Server Error"}, "commit_then_fail")
         else:
-            self.state.stats.record(path, "reset")
+            self.state.stats.record(path, "reset", scope["method"])
             await drop_connection(send)

@@ -14,6 +14,9 @@ from syncer.sandbox.settings import FaultSettings, SandboxSettings
 from syncer.sandbox.store import Store
 from syncer.sandbox.util import now_iso
 
+#: what ``Stats.by_route`` strips from a route template (targets name paths without it)
+PUBLIC_PATH = "/api/v1/public/"
+
 
 @dataclass(slots=True)
 class Stats:
@@ -28,13 +31,23 @@ class Stats:
     by_path_status: defaultdict[str, Counter[str]] = field(
         default_factory=lambda: defaultdict(Counter)
     )
+    #: by method and route, the path as a target names it: ``PATCH opportunities/{opportunity_id}``
+    by_route: Counter[str] = field(default_factory=Counter)
+    by_route_status: defaultdict[str, Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
 
-    def record(self, path: str, status: str) -> None:
-        """Count one finished request (status is the code, or ``reset`` for a dropped one)."""
+    def record(self, path: str, status: str, method: str = "") -> None:
+        """Count one finished request (status is the code, or ``reset`` for a dropped one);
+        ``path`` is the route template, ``method`` the request's (counted by route too)."""
         self.total += 1
         self.by_path[path] += 1
         self.by_status[status] += 1
         self.by_path_status[path][status] += 1
+        if method:
+            route = f"{method} {path.removeprefix(PUBLIC_PATH)}"
+            self.by_route[route] += 1
+            self.by_route_status[route][status] += 1
 
     def as_dict(self, quota_used: int) -> dict[str, Any]:
         """The ``GET /_sandbox/stats`` body."""
@@ -49,6 +62,8 @@ class Stats:
             "by_path": dict(self.by_path),
             "by_status": dict(self.by_status),
             "by_path_status": {p: dict(c) for p, c in self.by_path_status.items()},
+            "by_route": dict(self.by_route),
+            "by_route_status": {r: dict(c) for r, c in self.by_route_status.items()},
         }
 
 
