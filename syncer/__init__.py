@@ -32,6 +32,9 @@ _LAZY = {
     "prepare": "syncer.runner",
     "check_access": "syncer.runner",
     "check": "syncer.runner",
+    "run_job": "syncer.runner",
+    "validate_job": "syncer.runner",
+    "JobSummary": "syncer.runner",
     "Settings": "syncer.runner",
     "load_mapping": "syncer.mapping",
     "Mapping": "syncer.mapping",
@@ -54,6 +57,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ConfigError",
+    "JobSummary",
     "Mapping",
     "MappingError",
     "PushSettings",
@@ -76,6 +80,8 @@ __all__ = [
     "load_mapping",
     "prepare",
     "retry",
+    "run_job",
     "sync",
     "validate",
+    "validate_job",
 ]

@@ -20,6 +20,7 @@ from syncer.cli.app import (
     remember_key_file,
 )
 from syncer.cli.history import retry_after
+from syncer.cli.jobflags import job_options
 from syncer.cli.session import (
     Progress,
     build_settings,
@@ -33,6 +34,13 @@ from syncer.models import RUN_JSON_STATUSES, RunSummary
 
 
 def _print_run(summary: RunSummary, as_json: bool) -> None:
+    echo_run(summary)
+    if as_json:
+        emit_json(summary.to_dict(), stop_error(summary))
+
+
+def echo_run(summary: RunSummary) -> None:
+    """The human summary of one run (a job prints one per step)."""
     counts = summary.counts
     shown = [s for s in (*RUN_JSON_STATUSES, "ready") if counts.get(s)]
     parts = ", ".join(f"{counts[s]} {s}" for s in shown) or "nothing to do"
@@ -59,11 +67,9 @@ def _print_run(summary: RunSummary, as_json: bool) -> None:
     echo_files(summary, "  (fix and re-run, or: syncer retry)")
     if summary.report_path is not None:
         click.echo(f"report:   {summary.report_path}")
-    if as_json:
-        emit_json(summary.to_dict(), _stop_error(summary))
 
 
-def _stop_error(summary: RunSummary) -> SyncerError | None:
+def stop_error(summary: RunSummary) -> SyncerError | None:
     """The ``--json`` error of a run that ended early without raising: stopped by Reevo
     (code = its abort reason) or interrupted."""
     if summary.aborted:
@@ -144,17 +150,24 @@ def _do_run(
 
 
 @cli.command("run")
-@click.argument("source", type=click.Path(path_type=Path))
-@mapping_option()
+@click.argument("source", required=False, type=click.Path(path_type=Path))
+@mapping_option(required=False, help="Mapping YAML (Reevo field -> source column); not with --job.")
+@job_options
 @_run_options
-def run_cmd(source: Path, mapping_path: Path, **kw: Any) -> None:
+def run_cmd(source: Path | None, mapping_path: Path | None, **kw: Any) -> None:
     """Import SOURCE (CSV/TSV/XLSX/XLS) into Reevo as the mapping says.
 
     Every row ends in the results CSV with its status: succeeded, unchanged, duplicate,
     invalid, failed or not_attempted. Exit 0 all rows fine, 1 some rows invalid/failed/not
     attempted, 2 unusable input/mapping/flags, 3 run stopped by Reevo (key, permission, quota).
     The API key comes from $REEVO_API_KEY (or --api-key-file) and is never printed.
+    With --job FILE instead of SOURCE and --mapping: run the job file's steps in order.
     """
+    from syncer.cli.job import job_mode, run_job_command
+
+    if job_mode(source, mapping_path, kw):
+        run_job_command(command_line(), kw)
+    assert source is not None  # job_mode: a usage error without it
     _do_run(source, mapping_path, command_line(), **kw)
 
 

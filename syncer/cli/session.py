@@ -42,6 +42,7 @@ class Progress(logging.Handler):
     def start(self, total: int) -> None:
         """Called once the number of rows to go through is known."""
         self.total = total
+        self.done = 0  # a job's next step (or the inbox's next file) counts from 0
         self.started = self.last_log = time.monotonic()
         if self not in _PUSH_LOG.handlers:
             _PUSH_LOG.addHandler(self)

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from syncer.cli.app import cli, echo_files, echo_issues, emit_json, fail, mapping_option
+from syncer.cli.jobflags import job_options
 from syncer.cli.session import results_format_option
 from syncer.errors import SyncerError
+from syncer.models import RunSummary
 
 
 @cli.command("validate")
-@click.argument("source", type=click.Path(path_type=Path))
-@mapping_option()
+@click.argument("source", required=False, type=click.Path(path_type=Path))
+@mapping_option(required=False, help="Mapping YAML (Reevo field -> source column); not with --job.")
+@job_options
 @click.option(
     "--results",
     "results_path",
@@ -26,26 +30,40 @@ from syncer.errors import SyncerError
 @results_format_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary as the last line.")
 def validate_cmd(
-    source: Path,
-    mapping_path: Path,
+    source: Path | None,
+    mapping_path: Path | None,
     results_path: Path | None,
     results_format: str | None,
     as_json: bool,
+    **kw: Any,
 ) -> None:
     """Check SOURCE against a mapping without sending anything (no network).
 
     Writes every row to a results CSV (ready / duplicate / invalid, with the reason) and the
     rows to fix to a failures CSV. Exit 0 all rows ready or duplicate, 1 some invalid,
-    2 unusable file or mapping.
+    2 unusable file or mapping. With --job FILE instead: check every step of the job file.
     """
+    from syncer.cli.job import job_mode, validate_job_command
     from syncer.runner import validate as run_validate
 
+    kw.update(results_path=results_path, results_format=results_format, as_json=as_json)
+    if job_mode(source, mapping_path, kw):
+        validate_job_command(kw)
+    assert source is not None and mapping_path is not None  # job_mode: usage errors without
     try:
         summary = run_validate(
             source, mapping_path, results=results_path, results_format=results_format
         )
     except SyncerError as err:
         fail(err)
+    echo_validate(summary)
+    if as_json:
+        emit_json(summary.to_dict())
+    sys.exit(summary.exit_code)
+
+
+def echo_validate(summary: RunSummary) -> None:
+    """The human summary of one validate (a job prints one per step)."""
     counts = summary.counts
     click.echo(
         f"{summary.rows} rows: {counts.get('ready', 0)} ready, "
@@ -56,6 +74,3 @@ def validate_cmd(
     for note in summary.notes:
         click.echo(f"note: {note}", err=True)
     echo_files(summary)
-    if as_json:
-        emit_json(summary.to_dict())
-    sys.exit(summary.exit_code)

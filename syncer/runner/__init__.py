@@ -7,12 +7,14 @@ joins the pipeline, the Reevo client, the worker pool and the ledger.
 - :mod:`.plan`: which ready rows to send (change detection) and the collected outcomes
 - :mod:`.checks`: checks before any row is sent; ``check_access`` (``syncer check``)
 - :mod:`.syncing`: ``sync`` and ``retry``
+- :mod:`.job`: ``run_job`` and ``validate_job`` (a job file's steps in order)
 """
 
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from syncer.runner.checks import PreflightResult, check_access, explain_breaker, preflight
+    from syncer.runner.job import JobSummary, run_job, validate_job
     from syncer.runner.prepared import PREPARE_STATUSES, Prepared, prepare, validate
     from syncer.runner.settings import RUN_STATUSES, Settings
     from syncer.runner.syncing import retry, sync
@@ -24,6 +26,9 @@ _WHERE = {
     "check_access": "checks",
     "explain_breaker": "checks",
     "preflight": "checks",
+    "JobSummary": "job",
+    "run_job": "job",
+    "validate_job": "job",
     "PREPARE_STATUSES": "prepared",
     "Prepared": "prepared",
     "prepare": "prepared",
@@ -47,6 +52,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "PREPARE_STATUSES",
     "RUN_STATUSES",
+    "JobSummary",
     "PreflightResult",
     "Prepared",
     "Settings",
@@ -55,6 +61,8 @@ __all__ = [
     "preflight",
     "prepare",
     "retry",
+    "run_job",
     "sync",
     "validate",
+    "validate_job",
 ]

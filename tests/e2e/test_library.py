@@ -149,6 +149,13 @@ def test_every_public_name_works_after_a_full_run(
     assert issubclass(use("RunLocked"), base)
     stale = use("StaleSource")("old file", stale_rows=3, earlier_run=1)
     assert isinstance(stale, base) and stale.code == "stale_source" and stale.stale_rows == 3
+    (own_state / "leads.job.yaml").write_text(
+        "steps:\n  - {source: leads.csv, mapping: map.yaml}\n", encoding="utf-8"
+    )
+    checked_job = use("validate_job")("leads.job.yaml", results_dir="out/job")
+    assert isinstance(checked_job, use("JobSummary")) and checked_job.totals()["ready"] == 2
+    ran = use("run_job")("leads.job.yaml", own, results_dir="out/job")
+    assert ran.steps[0].summary is not None and ran.exit_code == 1 and not ran.not_run
     stop = use("StopRequest")()
     stopped = use("sync")("leads.csv", "map.yaml", replace(settings, full=True, stop=stop))
     assert stopped.interrupted is None  # not requested: the run finishes
