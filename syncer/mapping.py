@@ -3,11 +3,17 @@
 A mapping says which Reevo field each source column feeds. The Reevo fields a target accepts,
 what kind of value each holds and its custom-field sections come from the target registry
 (:mod:`syncer.targets`, re-exported here as :data:`TARGETS`); a new target is a new module there.
+So do the rest of a target's contract the mapping checks: its ``key:`` forms (``key: domain``,
+``key: {column: ...}``), its top-level options (``on_ambiguous: fail|first``...), its lookup
+fields and their forms (``account: {domain: Column}``), and the groups of fields of which one
+must be mapped (``account`` or ``account_id``).
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
@@ -42,6 +48,8 @@ __all__ = [
     "SourceSpec",
     "TargetSpec",
     "absent_optional",
+    "closed_stage",
+    "is_essential",
     "load_mapping",
     "read_mapping",
     "resolve_columns",
@@ -53,7 +61,56 @@ TargetSpec = Target
 
 #: "columns" and every custom-field section a registered target takes
 FIELD_SECTIONS = ("columns", *custom_sections())
+#: the forms any registered target's lookup fields take (``domain``, ``name``): entry options
+LOOKUP_FORMS: tuple[str, ...] = tuple(
+    dict.fromkeys(form for t in TARGETS.values() for forms in t.lookups.values() for form in forms)
+)
+#: the top-level options any registered target takes (``on_ambiguous``...), with their values
+TARGET_OPTIONS: dict[str, tuple[str, ...]] = {
+    name: tuple(dict.fromkeys(v for t in TARGETS.values() for v in t.options.get(name, ())))
+    for name in dict.fromkeys(n for t in TARGETS.values() for n in t.options)
+}
+#: the kinds whose value is a list: ``split:`` applies to them under ``columns:``
+LIST_KINDS = frozenset({FieldKind.CONTACT_EMAILS, FieldKind.TEXT_LIST})
 _BOM = "\ufeff"
+
+
+def closed_stage(spec: Target) -> tuple[str, str] | None:
+    """(stage field, reasons field) of a target whose closed stages need reasons (the stage
+    entry takes ``closed:``; a row in a closed stage without reasons is
+    ``missing_closed_reason``); None for other targets."""
+    if "stage" in spec.fields and "closed_reasons" in spec.fields:
+        return "stage", "closed_reasons"
+    return None
+
+
+def is_essential(spec: Target, name: str) -> bool:
+    """A Reevo field no row can go without: an e-mail field, a required one, or the key field
+    of a target whose key is that field alone (not one computed from several, ``key_of``)."""
+    return (
+        spec.fields[name] is FieldKind.EMAIL
+        or name in spec.required
+        or (name == spec.key_field and spec.key_of is None)
+    )
+
+
+@functools.cache
+def _zones() -> dict[str, str]:
+    """Every IANA zone name syncer knows, by its case-folded form."""
+    return {z.casefold(): z for z in sorted(zoneinfo.available_timezones())}
+
+
+def _check_zone(value: str) -> str:
+    """The canonical name of a zone (any case); ValueError with the closest names."""
+    zone = _zones().get(value.strip().casefold())
+    if zone is not None:
+        return zone
+    close = difflib.get_close_matches(value.strip(), list(_zones().values()), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    raise ValueError(
+        f"unknown timezone {value!r}{hint} (an IANA zone name such as Europe/Berlin, "
+        "America/New_York or UTC)"
+    )
 
 
 class _Strict(BaseModel):
@@ -63,6 +120,17 @@ class _Strict(BaseModel):
 NullValues = Annotated[tuple[str, ...] | None, BeforeValidator(parse_null_values)]
 Owners = Annotated[dict[str, str] | None, BeforeValidator(owners_option)]
 TopOwners = Annotated[OwnersSpec | None, BeforeValidator(top_owners_option)]
+
+
+def _lookup_form_fields(namespace: dict[str, Any]) -> None:
+    """Add a ``str | None`` option per lookup form (:data:`LOOKUP_FORMS`): ``account:
+    {domain: Column}`` reads the column and finds the account by its domain."""
+    for form in LOOKUP_FORMS:
+        namespace["__annotations__"][form] = "str | None"
+        namespace[form] = Field(
+            default=None,
+            description=f"Lookup fields: the column holding the {form} the object is found by.",
+        )
 
 
 class FieldSpec(_Strict):
@@ -95,10 +163,70 @@ class FieldSpec(_Strict):
     )
     formats: tuple[str, ...] | None = Field(
         default=None,
-        description="Custom fields holding dates: iso, us, day_first and/or strptime patterns, "
-        "tried in order; sent as ISO 8601; ambiguous values are rejected.",
+        description="Custom fields holding dates, and datetime fields: iso, us, day_first "
+        "and/or strptime patterns, tried in order; sent as ISO 8601; ambiguous values are "
+        "rejected.",
     )
+    values: dict[str, str] | None = Field(
+        default=None,
+        description="Source value -> the value sent, matched trimmed and ignoring case (each "
+        "part of a split list); other values pass through; the field's checks see the result.",
+    )
+    timezone: str | None = Field(
+        default=None,
+        description="Datetime fields (required there): the IANA zone, e.g. Europe/Berlin, "
+        "of values written without an offset.",
+    )
+    closed: tuple[str, ...] | None = Field(
+        default=None,
+        description="The stage entry: the closed stages (default: the names holding the word "
+        "won or lost); a row in a closed stage needs closed_reasons.",
+    )
+    _lookup_form_fields(locals())
     line: int | None = None
+
+    @property
+    def lookup(self) -> str | None:
+        """The lookup form of a lookup entry (``account: {domain: Column}`` -> ``domain``)."""
+        return next((form for form in LOOKUP_FORMS if getattr(self, form, None)), None)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _values(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v
+        out: dict[str, str] = {}
+        seen: dict[str, str] = {}
+        for key, value in v.items():
+            if key is None or isinstance(value, list | dict) or value is None:
+                what = key if value is None else value
+                raise ValueError(
+                    f"values: {key!r}: {what!r} is not a value; write 'source value: Reevo "
+                    "value' lines (quote null, yes, no...)"
+                )
+            k, val = _scalar_text(key), _scalar_text(value)
+            folded = k.strip().casefold()
+            if not folded:
+                raise ValueError("values: a blank source value cannot be mapped")
+            if folded in seen:
+                raise ValueError(f"values: {seen[folded]!r} and {k!r} are the same value")
+            seen[folded] = k
+            out[k] = val
+        return out
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str | None) -> str | None:
+        return v if v is None else _check_zone(v)
+
+    @field_validator("closed", mode="before")
+    @classmethod
+    def _closed(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [v]
+        if isinstance(v, list) and not v:
+            raise ValueError("closed needs at least one stage name, e.g. closed: [Closed Won]")
+        return v
 
     @field_validator("formats", mode="before")
     @classmethod
@@ -118,6 +246,16 @@ class FieldSpec(_Strict):
             return {"column": data}
         if isinstance(data, int | float) and not isinstance(data, bool):
             return {"column": str(data)}
+        if isinstance(data, dict):  # a lookup form names the column: {domain: Column}
+            forms = [k for k in data if k in LOOKUP_FORMS]
+            if len(forms) > 1 or (forms and ("column" in data or "value" in data)):
+                given = ", ".join(f"{k}:" for k in data if k in (*forms, "column", "value"))
+                raise ValueError(
+                    f"give exactly one source: {given} are several (a lookup field takes one "
+                    f"of {', '.join(f'{{{f}: <column>}}' for f in LOOKUP_FORMS)})"
+                )
+            if forms and isinstance(data[forms[0]], str | int | float):
+                return {**data, forms[0]: str(data[forms[0]]), "column": str(data[forms[0]])}
         return data
 
     @field_validator("value", mode="before")
@@ -163,6 +301,28 @@ class FieldSpec(_Strict):
         return self
 
 
+def _scalar_text(v: Any) -> str:
+    """A YAML scalar as text: ``true`` -> ``"true"``, ``5`` -> ``"5"``."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+class KeySpec(_Strict):
+    """``key: {column: External ID}``: the row's key is that column's trimmed value."""
+
+    column: str
+
+    @field_validator("column", mode="before")
+    @classmethod
+    def _column(cls, v: Any) -> Any:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            v = str(v)
+        if isinstance(v, str) and not v.strip(" \t" + _BOM):
+            raise ValueError("column name is blank")
+        return v
+
+
 class SourceSpec(_Strict):
     """How to read the source file; every key optional (detected when absent)."""
 
@@ -175,6 +335,19 @@ class DedupeSpec(_Strict):
     """Which row wins among rows with the same key (the normalised e-mail)."""
 
     keep: Literal["first", "last"] = "last"
+
+
+def _target_option_fields(namespace: dict[str, Any]) -> None:
+    """Add a top-level ``str | None`` field per option a registered target takes
+    (:data:`TARGET_OPTIONS`: ``on_ambiguous``...); the target's values are checked by
+    :func:`_check_semantics`."""
+    for name, allowed in TARGET_OPTIONS.items():
+        namespace["__annotations__"][name] = "str | None"
+        namespace[name] = Field(
+            default=None,
+            description=f"{' | '.join(allowed)}: see README, 'Mapping files' (targets "
+            f"{', '.join(t.name for t in TARGETS.values() if name in t.options)}).",
+        )
 
 
 def _custom_section_fields(namespace: dict[str, Any]) -> None:
@@ -190,10 +363,18 @@ class Mapping(_Strict):
     ``account_custom_fields``...) are the registered targets' (``getattr(m, section)``)."""
 
     path: Path | None = None
+    #: the line of ``key: {column: ...}`` (syncer's own bookkeeping, like ``path``)
+    key_line: int | None = None
     target: str = DEFAULT
     source: SourceSpec = Field(default_factory=SourceSpec)
     columns: dict[str, FieldSpec]
     _custom_section_fields(locals())
+    key: str | KeySpec | None = Field(
+        default=None,
+        description="What identifies a row (dedupe, ledger): one of the target's named keys "
+        "(accounts: domain, the default), or {column: External ID}.",
+    )
+    _target_option_fields(locals())
     dedupe: DedupeSpec = Field(default_factory=DedupeSpec)
     on_empty: Literal["omit", "clear"] = "omit"
     null_values: NullValues = Field(
@@ -213,6 +394,19 @@ class Mapping(_Strict):
     def spec(self) -> Target:
         """The mapping's target (from the registry)."""
         return TARGETS[self.target]
+
+    @property
+    def key_column(self) -> str | None:
+        """The source column of ``key: {column: ...}`` (None: the target's own key)."""
+        return self.key.column if isinstance(self.key, KeySpec) else None
+
+    def target_options(self) -> dict[str, str]:
+        """The target's top-level options (:attr:`Target.options`) as the mapping sets them,
+        each absent one at its default (the first value)."""
+        return {
+            name: str(getattr(self, name, None) or allowed[0])
+            for name, allowed in self.spec.options.items()
+        }
 
     def nulls_for(self, fs: FieldSpec) -> tuple[str, ...]:
         """The cells that count as blank for one entry (its own list, else the mapping's)."""
@@ -238,14 +432,17 @@ class Mapping(_Strict):
             for fs in getattr(self, section).values():
                 if fs.column is not None:
                     seen.setdefault(fs.column, None)
+        if self.key_column is not None:
+            seen.setdefault(self.key_column, None)
         return list(seen)
 
 
-_TOP_KEYS = [k for k in Mapping.model_fields if k != "path"]
+_TOP_KEYS = [k for k in Mapping.model_fields if k not in ("path", "key_line")]
 _MODEL_KEYS: dict[str, list[str]] = {
     "source": list(SourceSpec.model_fields),
     "dedupe": list(DedupeSpec.model_fields),
     "field": [k for k in FieldSpec.model_fields if k != "line"],
+    "key": list(KeySpec.model_fields),
 }
 
 
@@ -285,12 +482,22 @@ def _check_keys(data: dict[str, Any], lines: Lines, where: str) -> list[Problem]
                 f" (known: {', '.join(TARGETS)})",
             )
         )
-    for sub in ("source", "dedupe"):
+    for sub in ("source", "dedupe", "key"):
         block = data.get(sub)
         if isinstance(block, dict):
             for key in block:
                 if key not in _MODEL_KEYS[sub]:
                     unknown((sub, key), f"{sub} option", _MODEL_KEYS[sub])
+    if spec is not None:
+        for option in TARGET_OPTIONS:
+            if option in data and option not in spec.options:
+                users = [t.name for t in TARGETS.values() if option in t.options]
+                problems.append(
+                    (
+                        lines.line((option,)),
+                        f"{option}: not used by target {spec.name} (only by {', '.join(users)})",
+                    )
+                )
     for section in FIELD_SECTIONS:
         block = data.get(section)
         if block is None:
@@ -331,25 +538,149 @@ def _check_semantics(data: dict[str, Any], spec: Target, lines: Lines) -> list[P
         meant = {_close(str(n), list(spec.fields)) for n in columns if n not in spec.fields}
         for req in spec.required:
             if req not in columns and req not in meant:
+                example = "Email" if spec.fields[req] is FieldKind.EMAIL else "<column>"
                 problems.append(
-                    (lines.line(("columns",)), f"columns: {req} is required (e.g. '{req}: Email')")
+                    (
+                        lines.line(("columns",)),
+                        f"columns: {req} is required (e.g. '{req}: {example}')",
+                    )
                 )
+        for group, _code in spec.one_of:
+            if not any(f in columns or f in meant for f in group):
+                problems.append(
+                    (
+                        lines.line(("columns",)),
+                        f"columns: map one of {' or '.join(group)} (target {spec.name} needs "
+                        "one on every row)",
+                    )
+                )
+        problems += _key_problems(data, columns, spec, lines)
+    for option, allowed in spec.options.items():
+        value = data.get(option)
+        if value is not None and value not in allowed:
+            problems.append(
+                (
+                    lines.line((option,)),
+                    f"{option}: {value!r} is not one of {' | '.join(allowed)} (default "
+                    f"{allowed[0]}){_suggest(str(value), list(allowed))}",
+                )
+            )
     for section in FIELD_SECTIONS:
         block = data.get(section)
         if not isinstance(block, dict):
             continue
         for name, entry in block.items():
-            if not isinstance(entry, dict) or (section == "columns" and name not in spec.fields):
-                continue  # shorthand has no options; an unknown field is reported as such
+            if section == "columns" and name not in spec.fields:
+                continue  # an unknown field is reported as such
             kind = spec.fields.get(name) if section == "columns" else None
             at = lines.line((section, name))
+            if not isinstance(entry, dict):
+                entry = {"column": entry}  # the shorthand: the kind's own rules still hold
             if entry.get("format") is not None and kind is not FieldKind.PHONE:
                 problems.append((at, f"{section}.{name}: format: e164 applies to phone fields"))
-            if entry.get("split") is not None and section == "columns":
+            if entry.get("split") is not None and section == "columns" and kind not in LIST_KINDS:
+                lists = [n for n, k in spec.fields.items() if k in LIST_KINDS]
+                these = f" ({', '.join(lists)})" if lists else ""
                 problems.append(
-                    (at, f"{section}.{name}: split applies to multi-value custom fields only")
+                    (
+                        at,
+                        f"{section}.{name}: split applies to list fields{these} and "
+                        "multi-value custom fields only",
+                    )
                 )
             problems += _option_problems(section, str(name), entry, kind, spec, lines)
+            if section == "columns":
+                problems += _kind_problems(str(name), entry, spec, lines)
+    return problems
+
+
+def _key_problems(
+    data: dict[str, Any], columns: dict[str, Any], spec: Target, lines: Lines
+) -> list[Problem]:
+    """``key:`` fits the target, and without ``{column: ...}`` the mapped fields make one."""
+    key = data.get("key")
+    at = lines.line(("key",))
+    forms = [*spec.key_names, *(["{column: ...}"] if spec.external_key else [])]
+    if key is not None:
+        if not forms:
+            return [
+                (
+                    at,
+                    f"key: target {spec.name} is keyed by its {spec.key_field} only (remove key:)",
+                )
+            ]
+        if isinstance(key, dict):
+            if not spec.external_key:
+                return [(at, f"key: target {spec.name} takes key: {' | '.join(forms)}")]
+            return []  # its column is checked by the model
+        if isinstance(key, str) and key not in spec.key_names:
+            return [(at, f"key: {key!r} is not a key of target {spec.name}: {' | '.join(forms)}")]
+        if not isinstance(key, str):
+            return [(at, f"key: give {' | '.join(forms)}")]
+    if spec.key_of is None or isinstance(key, dict):
+        return []
+    import polars as pl  # only here: key_of builds an expression of the mapped fields
+
+    mapped = {f: pl.lit(None, pl.String) for f in columns if f in spec.fields}
+    try:
+        spec.key_of(mapped)
+    except KeyError:  # a required field is not mapped: reported as such
+        return []
+    except ValueError as exc:
+        text = str(exc).removeprefix(f"{spec.name}: ")
+        return [(lines.line(("columns",)), f"columns: no key: {text}")]
+    return []
+
+
+def _kind_problems(name: str, entry: dict[str, Any], spec: Target, lines: Lines) -> list[Problem]:
+    """The rules of the new kinds' options: lookup forms, timezone, closed."""
+    problems: list[Problem] = []
+    kind = spec.fields[name]
+    where, at = f"columns.{name}", lines.line(("columns", name))
+    forms = [f for f in LOOKUP_FORMS if f in entry]
+    if kind is FieldKind.LOOKUP:
+        allowed = spec.lookups.get(name, ())
+        shapes = " or ".join(f"{{{f}: <column>}}" for f in allowed)
+        if not forms and ("column" in entry or "value" in entry):
+            problems.append(
+                (at, f"{where}: a lookup field: give {name}: {shapes}, not a column or value")
+            )
+        elif len(forms) == 1 and forms[0] not in allowed:
+            problems.append((at, f"{where}: {forms[0]}: is not a form of {name}: {shapes}"))
+    elif forms:
+        lookups = ", ".join(spec.lookups) or "none in this target"
+        problems.append(
+            (
+                lines.line(("columns", name, forms[0])),
+                f"{where}: {forms[0]}: applies to lookup fields ({lookups})",
+            )
+        )
+    if kind is FieldKind.DATETIME and entry.get("timezone") is None:
+        problems.append(
+            (
+                at,
+                f"{where}: {name} needs timezone: the zone of values written without an "
+                f"offset, e.g. {name}: {{column: {entry.get('column') or '<column>'}, "
+                "timezone: America/New_York}",
+            )
+        )
+    if kind is not FieldKind.DATETIME and entry.get("timezone") is not None:
+        dt = [n for n, k in spec.fields.items() if k is FieldKind.DATETIME]
+        problems.append(
+            (
+                lines.line(("columns", name, "timezone")),
+                f"{where}: timezone applies to datetime fields ({', '.join(dt) or 'none here'})",
+            )
+        )
+    stage = closed_stage(spec)
+    if entry.get("closed") is not None and (stage is None or name != stage[0]):
+        problems.append(
+            (
+                lines.line(("columns", name, "closed")),
+                f"{where}: closed applies to the stage entry"
+                + (f" ({stage[0]})" if stage else " (target {spec.name} has none)"),
+            )
+        )
     return problems
 
 
@@ -368,9 +699,7 @@ def _option_problems(
     def at(option: str) -> int | None:
         return lines.line((section, name, option))
 
-    essential = section == "columns" and (
-        kind is FieldKind.EMAIL or name == spec.key_field or name in spec.required
-    )
+    essential = section == "columns" and is_essential(spec, name)
     on_invalid = entry.get("on_invalid")
     if on_invalid not in (None, "reject") and essential:
         problems.append(
@@ -395,14 +724,18 @@ def _option_problems(
                 f"{where}: owners applies to owner e-mail fields ({', '.join(owner_fields)})",
             )
         )
-    if entry.get("formats") is not None and section == "columns":
+    if entry.get("formats") is not None and section == "columns" and kind is not FieldKind.DATETIME:
         problems.append(
             (
                 at("formats"),
-                f"{where}: formats applies to date fields: the custom fields that hold dates "
-                f"({name} is not a date)",
+                f"{where}: formats applies to date fields: datetime fields and the custom "
+                f"fields that hold dates ({name} is not a date)",
             )
         )
+    if section != "columns":
+        for option in ("timezone", "closed", *LOOKUP_FORMS):
+            if entry.get(option) is not None:
+                problems.append((at(option), f"{where}: {option} does not apply to custom fields"))
     return problems
 
 
@@ -427,22 +760,32 @@ def _raw_entries(data: dict[str, Any], lines: Lines) -> list[_Entry]:
             continue
         for name, entry in block.items():
             column = entry.get("column") if isinstance(entry, dict) else entry
+            if isinstance(entry, dict) and column is None:  # a lookup form: {domain: Column}
+                column = next((entry[f] for f in LOOKUP_FORMS if f in entry), None)
             if isinstance(column, bool) or not isinstance(column, str | int | float):
                 continue  # value: constants, and entries reported as malformed
             if str(column).strip(" \t" + _BOM):
                 optional = isinstance(entry, dict) and entry.get("optional") is True
                 at = lines.line((section, name))
                 out.append(_Entry(section, str(name), str(column), at, optional))
+    key = data.get("key")
+    column = key.get("column") if isinstance(key, dict) else None
+    readable = isinstance(column, str | int | float) and not isinstance(column, bool)
+    if readable and str(column).strip(" \t" + _BOM):
+        out.append(_Entry("key", "column", str(column), lines.line(("key", "column"))))
     return out
 
 
 def _entries(mapping: Mapping) -> list[_Entry]:
-    return [
+    out = [
         _Entry(section, name, fs.column, fs.line, fs.optional)
         for section in FIELD_SECTIONS
         for name, fs in getattr(mapping, section).items()
         if fs.column is not None
     ]
+    if mapping.key_column is not None:
+        out.append(_Entry("key", "column", mapping.key_column, mapping.key_line))
+    return out
 
 
 def _report(where: str, problems: list[Problem]) -> tuple[str, list[str], int | None]:
@@ -564,6 +907,8 @@ def read_mapping(path: Path) -> MappingDraft:
                 name: fs.model_copy(update={"line": lines.line((section, name))})
                 for name, fs in block.items()
             }
+        if mapping.key_column is not None:
+            updates["key_line"] = lines.line(("key", "column"))
         mapping = mapping.model_copy(update=updates)
         source = mapping.source
     else:
