@@ -86,6 +86,8 @@ def test_schema_prints_the_shipped_schema(tmp_path: Path) -> None:
     jsonschema.Draft7Validator.check_schema(schema)
     validator = jsonschema.Draft7Validator(schema)
     for path in sorted((ROOT / "mappings").glob("*.yaml")):
+        if path.name.endswith(".job.yaml"):  # a job file lists steps, it is not a mapping
+            continue
         assert list(validator.iter_errors(yaml.safe_load(path.read_text("utf-8")))) == []
     assert list(validator.iter_errors({"columns": {"emial": "Email"}}))
 
