@@ -16,7 +16,7 @@ import httpx
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from syncer.sandbox.state import SandboxState
+from syncer.sandbox.state import PUBLIC_PATH, SandboxState
 
 PUBLIC_PREFIX = "/api/"
 DROP_MESSAGE = "Server disconnected without sending a response."
@@ -79,6 +79,13 @@ class FaultLayer:
                 return str(getattr(route, "path", scope["path"]))
         return "(unmatched)"
 
+    def _targeted(self, scope: Scope, routes: frozenset[str]) -> bool:
+        """Whether the failure faults may hit this request (``fault_routes``)."""
+        if not routes:
+            return True
+        template = self._template(scope).removeprefix(PUBLIC_PATH)
+        return f"{scope['method']} {template}" in routes
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI entry point."""
         if scope["type"] != "http" or not scope["path"].startswith(PUBLIC_PREFIX):
@@ -96,6 +103,9 @@ class FaultLayer:
         st, f, rng = self.state, self.state.faults, self.state.rng
         delay_ms = f.latency_ms + (rng.uniform(0.0, f.jitter_ms) if f.jitter_ms else 0.0)
         roll = rng.random()
+        targeted = self._targeted(scope, f.routes())
+        if not targeted:
+            roll = 1.0  # no failure here (the draws stay as they were: same seed, same faults)
         if roll < f.fail_rate + f.reset_rate:
             if delay_ms:
                 await asyncio.sleep(delay_ms / 1000)
@@ -113,7 +123,7 @@ class FaultLayer:
             # the request has arrived: read it now so it is applied even if the client gives up
             receive = await _buffered(receive)
             await asyncio.sleep(delay_ms / 1000)
-        if f.commit_then_fail_rate and rng.random() < f.commit_then_fail_rate:
+        if f.commit_then_fail_rate and rng.random() < f.commit_then_fail_rate and targeted:
             await self._commit_then_fail(scope, receive, send)
             return
         status = 0

@@ -9,6 +9,8 @@ from typing import Any
 
 #: Commit-then-fail modes: answer 500 after the write, drop the connection, or pick one at random.
 COMMIT_FAIL_MODES = ("500", "drop", "mixed")
+#: the methods a ``fault_routes`` entry may name
+ROUTE_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 
 
 def new_api_key() -> str:
@@ -28,6 +30,9 @@ class FaultSettings:
     slow_ms: float = 30_000.0
     commit_then_fail_rate: float = 0.0  # share of writes applied, then answered 500 / dropped
     commit_then_fail_mode: str = "mixed"  # "500" | "drop" | "mixed"
+    #: the routes the failures above hit, comma-separated as stats' ``by_route`` names them
+    #: (``POST accounts, POST opportunities``); empty: every route
+    fault_routes: str = ""
     rate_limit: float | None = None  # requests per second per organisation; None = unlimited
     rate_burst: float | None = None  # bucket size in requests; None = max(1, 0.2 s of rate)
     daily_quota: int | None = None  # public requests per UTC day; None = unlimited
@@ -52,7 +57,18 @@ class FaultSettings:
             out.append("daily_quota must be >= 0 (or null for unlimited)")
         if self.commit_then_fail_mode not in COMMIT_FAIL_MODES:
             out.append(f"commit_then_fail_mode must be one of {', '.join(COMMIT_FAIL_MODES)}")
+        for route in self.routes():
+            method, _, path = route.partition(" ")
+            if method not in ROUTE_METHODS or not path or " " in path or path.startswith("/"):
+                out.append(
+                    f"fault_routes: {route!r} is not a route like 'POST accounts' or "
+                    "'PATCH opportunities/{opportunity_id}'"
+                )
         return out
+
+    def routes(self) -> frozenset[str]:
+        """The routes of :attr:`fault_routes` (empty: the failures hit every route)."""
+        return frozenset(r.strip() for r in self.fault_routes.split(",") if r.strip())
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict of every knob."""
@@ -87,6 +103,7 @@ class SandboxSettings:
     slow_ms: float = 30_000.0
     commit_then_fail_rate: float = 0.0
     commit_then_fail_mode: str = "mixed"
+    fault_routes: str = ""
     rate_burst: float | None = None
     random_seed: int | None = None  # makes fault decisions reproducible
     example_data: bool = True  # seed the help page's example account/contacts

@@ -110,7 +110,7 @@ class SandboxState:
         problems = []
         for name, value in changes.items():
             nullable = name in ("rate_limit", "rate_burst", "daily_quota")
-            if name == "commit_then_fail_mode":
+            if name in ("commit_then_fail_mode", "fault_routes"):
                 ok = isinstance(value, str)
             elif value is None:
                 ok = nullable

@@ -181,3 +181,28 @@ def test_stats_count_by_method_and_route(api: Any) -> None:
     }
     # the old keys stay: by route template, GET and PATCH together
     assert stats["by_path"]["/api/v1/public/opportunities/{opportunity_id}"] == 3
+
+
+def test_fault_routes_aim_the_failures_at_some_routes(api: Any) -> None:
+    """A test can make only POST accounts commit-then-fail, while the search and the PATCH
+    that follow it are answered."""
+    api.admin(
+        "PUT",
+        "faults",
+        json={
+            "commit_then_fail_rate": 1,
+            "commit_then_fail_mode": "500",
+            "fault_routes": "POST accounts, POST opportunities",
+        },
+    )
+    assert api.post("accounts", json={"name": "A", "domain_name": "a.com"}).status_code == 500
+    made = api.post("accounts/search", json={"domain_name": "a.com"}).json()
+    assert [a["name"] for a in made] == ["A"]  # applied
+    assert api.patch(f"accounts/{made[0]['id']}", json={"name": "B"}).status_code == 200
+    body = {"display_name": "D", "account_id": made[0]["id"]}
+    assert api.post("opportunities", json=body).status_code == 500
+    api.admin("PUT", "faults", json={"fault_routes": "", "fail_rate": 1})
+    assert api.post("accounts/search", json={"domain_name": "a.com"}).status_code >= 500
+    for bad in ("accounts", "FETCH accounts", "POST /accounts", 3):
+        resp = api.request("PUT", "/_sandbox/faults", json={"fault_routes": bad})
+        assert resp.status_code == 422, bad
