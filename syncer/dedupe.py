@@ -15,6 +15,9 @@ from syncer.models import KEY_COLUMN
 
 __all__ = ["mark_duplicates"]
 
+#: what joins the parts of a key made of several (``Target.key_of``: a deal's name and account)
+KEY_SEP = "\x1f"
+
 
 def mark_duplicates(
     frame: pl.DataFrame, keep: Literal["first", "last"] = "last", *, key_label: str = "key"
@@ -46,7 +49,7 @@ def mark_duplicates(
         "duplicate of row {}: same {} {} (dedupe keep: {})",
         winner,
         pl.lit(key_label),
-        key,
+        key.str.replace_all(KEY_SEP, " on ", literal=True),  # a key of parts: name on parent
         pl.lit(keep),
     )
     marked = sub.select(

@@ -1,5 +1,5 @@
-"""Mapping -> polars expressions: pick the mapped columns, trim, NFC, null values, https://,
-split lists.
+"""Mapping -> polars expressions: pick the mapped columns, trim, NFC, null values, ``values:``,
+https://, domains, split lists.
 
 Pure and vectorised: no Python per row. The checks that need a Python validator (e-mail
 syntax, phone numbers) live in :mod:`syncer.validation`, which also writes their normal form.
@@ -11,22 +11,26 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from syncer.mapping import FIELD_SECTIONS, FieldSpec, Mapping
+from syncer.mapping import FIELD_SECTIONS, LIST_KINDS, FieldSpec, Mapping
 from syncer.nulls import blank_to_null, is_null_value
 from syncer.targets import FieldKind
+from syncer.targets.lookups import domain_expr
 
 __all__ = ["MappedField", "normalise", "plan", "reserved_prefixes"]
 
 #: internal column prefix per mapping section (never shown to people): short ones for the
 #: first sections, ``__<section>:`` for any other a target declares (:func:`_prefix`)
 _PREFIX = {"columns": "__v:", "contact_custom_fields": "__cc:", "account_custom_fields": "__ac:"}
+#: the section of the field holding ``key: {column: ...}``'s value (never sent)
+KEY_SECTION = "key"
 
 _SCHEME = r"^[A-Za-z][A-Za-z0-9+.\-]*://"
 
 
 def reserved_prefixes() -> tuple[str, ...]:
     """Prefixes of internal column names; source columns must not start with them."""
-    return tuple(dict.fromkeys(_prefix(section) for section in (*_PREFIX, *FIELD_SECTIONS)))
+    sections = (*_PREFIX, *FIELD_SECTIONS, KEY_SECTION)
+    return tuple(dict.fromkeys(_prefix(section) for section in sections))
 
 
 def _prefix(section: str) -> str:
@@ -55,6 +59,11 @@ class MappedField:
         """How messages name this value: the source column, or the constant's field."""
         return self.source if self.source is not None else f"{self.name} (constant)"
 
+    @property
+    def is_list(self) -> bool:
+        """True when the value is a list (split, or a list kind)."""
+        return self.spec.split is not None or self.kind in LIST_KINDS
+
     def raw(self) -> pl.Expr:
         """The value as the file (or the mapping's constant) has it, for messages."""
         if self.source is not None:
@@ -77,6 +86,11 @@ def plan(mapping: Mapping, resolved: dict[str, str]) -> list[MappedField]:
             nulls = mapping.nulls_for(fs) if source is not None else ()
             owners = mapping.owners_for(fs) if kind is FieldKind.OWNER_EMAIL else None
             out.append(MappedField(section, name, kind, fs, source, nulls, owners))
+    if mapping.key_column is not None:  # key: {column: ...}: read and trimmed, never sent
+        fs = FieldSpec(column=mapping.key_column, line=mapping.key_line)
+        source = resolved[mapping.key_column]
+        nulls = mapping.nulls_for(fs)
+        out.append(MappedField(KEY_SECTION, "column", FieldKind.TEXT, fs, source, nulls))
     return out
 
 
@@ -90,20 +104,45 @@ def _with_scheme(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.str.contains(_SCHEME)).then(expr).otherwise(pl.lit("https://") + expr)
 
 
+def mapped_values(expr: pl.Expr, values: dict[str, str] | None) -> pl.Expr:
+    """``values:`` applied: a value equal to a source value (trimmed, any case) becomes its
+    Reevo value (a blank one: no value); the others pass through."""
+    if not values:
+        return expr
+    old = [k.strip().lower() for k in values]
+    new = [v.strip() for v in values.values()]
+    out = expr.str.to_lowercase().replace_strict(old, new, default=expr, return_dtype=pl.String)
+    return blank_to_null(out)
+
+
+def _by_kind(expr: pl.Expr, field: MappedField) -> pl.Expr:
+    """The kind's own normal form of one (already cleaned and mapped) value."""
+    if field.kind is FieldKind.URL:
+        return _with_scheme(expr)
+    if field.kind is FieldKind.DOMAIN or field.spec.lookup == "domain":
+        return blank_to_null(domain_expr(expr))
+    return expr
+
+
 def field_expr(field: MappedField, *, nfc: bool = True, base: pl.Expr | None = None) -> pl.Expr:
     """The normalised value of one field (String, or List[String] for split fields).
 
     ``base`` replaces the raw value (normalise() passes an already-NFC column)."""
     expr = clean_text(field.raw() if base is None else base, nfc=nfc, nulls=field.nulls)
-    if field.kind is FieldKind.URL:
-        expr = _with_scheme(expr)
+    values = field.spec.values
     if field.spec.split is not None:
         part = pl.element().str.strip_chars()
         keep = part.str.len_bytes() > 0
         if field.nulls:
             keep = keep & ~is_null_value(part, field.nulls)
         parts = expr.str.split(field.spec.split, inclusive=False).list.eval(part).list.filter(keep)
-        expr = pl.when(parts.list.len() > 0).then(parts)
+        if values or field.kind in (FieldKind.URL, FieldKind.DOMAIN):
+            each = _by_kind(mapped_values(pl.element(), values), field)
+            parts = parts.list.eval(each).list.drop_nulls()
+        return pl.when(parts.list.len() > 0).then(parts).alias(field.out)
+    expr = _by_kind(mapped_values(expr, values), field)
+    if field.kind in LIST_KINDS:  # one value without split: a list of one
+        expr = pl.when(expr.is_not_null()).then(pl.concat_list(expr))
     return expr.alias(field.out)
 
 

@@ -5,9 +5,13 @@ Everything is a polars expression. E-mail and phone checks need Python validator
 vectorised pre-check cannot settle, and their answers are joined back.
 
 Issue codes (stable): ``missing_email`` (or ``missing_<field>``), ``invalid_email``,
-``invalid_owner_email``, ``invalid_phone``, ``invalid_url``, ``invalid_date``,
-``ambiguous_date``, ``malformed_row``. A field's ``on_invalid: drop|warn`` turns its problems
-into row warnings (``warnings`` column, ``code: message (dropped|kept as is)``).
+``invalid_owner_email``, ``invalid_phone``, ``invalid_url``, ``invalid_domain``,
+``invalid_amount``, ``invalid_date``, ``ambiguous_date``, ``malformed_row``; and, once the
+values are normal, the row's own: the code of a target's ``one_of`` group none of whose fields
+has a value (``missing_account``), ``missing_closed_reason`` (a closed stage without
+closed_reasons) and ``missing_key`` (a row that is otherwise ready but has no key). A field's
+``on_invalid: drop|warn`` turns its problems into row warnings (``warnings`` column,
+``code: message (dropped|kept as is)``).
 
 Row warnings for changes made to a value that is still sent (stable codes, ``code: message``):
 ``phone_extension_dropped`` (E.164 has no extension: ``x23`` is not sent),
@@ -30,12 +34,15 @@ import phonenumbers
 import polars as pl
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from syncer.amounts import parse_amounts
 from syncer.dates import parse_dates
+from syncer.datetimes import parse_datetimes
+from syncer.mapping import closed_stage
 from syncer.models import KEY_COLUMN
 from syncer.owners import resolve_owners
 from syncer.phones import fast_e164
 from syncer.targets import FieldKind, Target
-from syncer.transform import MappedField, clean_text
+from syncer.transform import KEY_SECTION, MappedField, clean_text
 
 __all__ = [
     "DROPPED",
@@ -56,6 +63,12 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
 _FAST_EMAIL = rf"^{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z][A-Za-z]+$"
 _SPECIAL_TLD = "|".join(SPECIAL_USE_DOMAIN_NAMES)
+_DOMAIN = (
+    r"^(?:[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?\.)+"
+    r"\p{L}[\p{L}\p{N}\-]*[\p{L}\p{N}]$"
+)
+#: a stage named so is closed when the stage entry gives no ``closed:`` list
+_CLOSED = r"(?i)\b(?:won|lost)\b"
 _URL = (
     r"(?i)^https?://(?:[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?\.)+"
     r"\p{L}[\p{L}\p{N}\-]*[\p{L}\p{N}](?::[0-9]+)?(?:[/?#]\S*)?$"
@@ -356,13 +369,18 @@ def _checked_emails(frame: pl.DataFrame, f: MappedField) -> Checked:
 
 
 def _checked_dates(frame: pl.DataFrame, f: MappedField) -> tuple[Checked, pl.Series]:
-    """((ISO text or null, problem code or null), detail or null) of a field with formats."""
-    assert f.spec.formats is not None
+    """((ISO text or null, problem code or null), detail or null) of a field with formats,
+    or a datetime field (an offset, read in its ``timezone:``)."""
     formats = f.spec.formats
+    zone = f.spec.timezone
     out: dict[str, pl.Series] = {}
 
     def run(s: pl.Series) -> Checked:
-        parsed = parse_dates(s, formats)
+        if f.kind is FieldKind.DATETIME and zone is not None:
+            parsed = parse_datetimes(s, zone, formats)
+        else:
+            assert formats is not None
+            parsed = parse_dates(s, formats)
         out["detail"] = parsed.detail
         return parsed.iso, parsed.code
 
@@ -371,6 +389,109 @@ def _checked_dates(frame: pl.DataFrame, f: MappedField) -> tuple[Checked, pl.Ser
     if len(detail) != frame.height:  # a constant: checked once
         detail = pl.select(pl.repeat(detail.item(), frame.height, dtype=pl.String)).to_series()
     return (iso, code), detail
+
+
+def _checked_amounts(frame: pl.DataFrame, f: MappedField) -> Checked:
+    """(decimal text or null, why not or null) of an amount field (see syncer.amounts)."""
+
+    def run(s: pl.Series) -> Checked:
+        read = parse_amounts(s)
+        return read.value, read.problem
+
+    return _constant_once(frame, f, run)
+
+
+def _checked_email_lists(frame: pl.DataFrame, f: MappedField) -> Checked:
+    """(list of normal forms or null, "value: reason" of the first bad one or null) of a
+    list of e-mails: each distinct address is checked once."""
+    lists = frame.select(pl.col(f.out)).with_row_index("__row")
+    flat = lists.explode(f.out)
+    norm, reason = check_emails(flat[f.out])
+    bad = pl.when(norm.is_null() & flat[f.out].is_not_null())
+    checked = flat.select(
+        "__row",
+        norm.alias("norm"),
+        bad.then(pl.format('"{}": {}', flat[f.out], reason)).alias("bad"),
+    )
+    rows = checked.group_by("__row", maintain_order=True).agg(
+        pl.col("norm").drop_nulls(), pl.col("bad").drop_nulls().first()
+    )
+    rows = lists.select("__row").join(rows, on="__row", how="left", maintain_order="left")
+    keep = pl.col("norm").list.len() > 0
+    out = rows.select(pl.when(keep).then(pl.col("norm")).alias("norm"), pl.col("bad"))
+    return out["norm"], out["bad"]
+
+
+def _key_values(fields: list[MappedField]) -> dict[str, pl.Expr]:
+    """The mapped fields' normal values as a target's ``key_of`` takes them: a lookup field's
+    as ``domain:acme.com`` / ``name:acme inc`` (its form, then its value)."""
+    values: dict[str, pl.Expr] = {}
+    for f in fields:
+        if f.section != "columns":
+            continue
+        value = pl.col(f.out)
+        if f.spec.lookup == "name":
+            value = value.str.replace_all(r"\s+", " ").str.to_lowercase()
+        if f.spec.lookup is not None:
+            value = pl.lit(f"{f.spec.lookup}:") + value
+        values[f.name] = value
+    return values
+
+
+def _key(fields: list[MappedField], spec: Target) -> pl.Expr:
+    """The row's key: ``key: {column: ...}``'s trimmed value, else the target's ``key_of`` of
+    the normal values, else its key field's ``key_expr``; null when the row has none."""
+    none = pl.lit(None, dtype=pl.String)
+    own = next((f for f in fields if f.section == KEY_SECTION), None)
+    if own is not None:
+        return pl.col(own.out)
+    if spec.key_of is not None:
+        try:
+            return spec.key_of(_key_values(fields)).replace("", None)
+        except (KeyError, ValueError):  # the fields it needs are absent (optional columns)
+            return none
+    by_name = {f.name: f for f in fields if f.section == "columns"}
+    key_field = by_name.get(spec.key_field)
+    return spec.key_expr(pl.col(key_field.out)) if key_field is not None else none
+
+
+def _late_rules(fields: list[MappedField], spec: Target) -> list[_Rule]:
+    """The row's own problems, seen on its normal values: a ``one_of`` group without a value,
+    a closed stage without reasons."""
+    by_name = {f.name: f for f in fields if f.section == "columns"}
+    rules: list[_Rule] = []
+    for group, code in spec.one_of:
+        mapped = [by_name[n] for n in group if n in by_name]
+        if not mapped:
+            continue
+        cond = pl.all_horizontal([pl.col(f.out).is_null() for f in mapped])
+        labels = " and ".join(f"{f.label} ({f.name})" for f in mapped)
+        is_are = "is" if len(mapped) == 1 else "are"
+        rules.append(_Rule(cond, code, pl.lit(f"{labels} {is_are} blank; one is required")))
+    stage = closed_stage(spec)
+    f = by_name.get(stage[0]) if stage else None
+    if stage is not None and f is not None:
+        value = pl.col(f.out)
+        closed = (
+            value.str.to_lowercase().is_in([c.strip().lower() for c in f.spec.closed])
+            if f.spec.closed
+            else value.str.contains(_CLOSED)
+        )
+        reasons = by_name.get(stage[1])
+        if reasons is None:
+            none = pl.lit(True)
+            fix = f"map {stage[1]}"
+        else:
+            none = pl.col(reasons.out).is_null() | (pl.col(reasons.out).list.len() == 0)
+            fix = f"fill in {reasons.label} ({stage[1]})"
+        message = pl.format(
+            '{} "{}" is a closed stage: it needs closed reasons; {}',
+            pl.lit(f.label),
+            value,
+            pl.lit(fix),
+        )
+        rules.append(_Rule(value.is_not_null() & closed & none, "missing_closed_reason", message))
+    return rules
 
 
 def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.DataFrame:
@@ -382,10 +503,21 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
     ``drop`` (the value becomes null and the field is listed in ``__dropped``) and ``warn``
     (the trimmed value is kept) add a row warning instead.
     """
-    emails = [f for f in fields if f.kind in (FieldKind.EMAIL, FieldKind.OWNER_EMAIL)]
+    emails = [
+        f
+        for f in fields
+        if f.kind in (FieldKind.EMAIL, FieldKind.OWNER_EMAIL, FieldKind.CONTACT_EMAIL)
+    ]
+    email_lists = [f for f in fields if f.kind is FieldKind.CONTACT_EMAILS]
     phones = [f for f in fields if f.kind is FieldKind.PHONE and f.spec.format == "e164"]
-    urls = [f for f in fields if f.kind is FieldKind.URL]
-    dates = [f for f in fields if f.spec.formats is not None]
+    urls = [f for f in fields if f.kind is FieldKind.URL and not f.is_list]
+    domains = [
+        f
+        for f in fields
+        if (f.kind is FieldKind.DOMAIN or f.spec.lookup == "domain") and not f.is_list
+    ]
+    amounts = [f for f in fields if f.kind is FieldKind.DECIMAL and not f.is_list]
+    dates = [f for f in fields if f.spec.formats is not None or f.kind is FieldKind.DATETIME]
 
     rules: list[_Rule] = []
     if READ_ISSUE in frame.columns:
@@ -415,8 +547,11 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
             for f in phones
         ]
         date_jobs = [(f, pool.submit(_checked_dates, frame, f)) for f in dates]
+        other_jobs = [(f, pool.submit(_checked_amounts, frame, f)) for f in amounts] + [
+            (f, pool.submit(_checked_email_lists, frame, f)) for f in email_lists
+        ]
         settled: list[pl.Series] = []
-        for f, job in email_jobs:
+        for f, job in [*email_jobs, *other_jobs]:
             norm_s, reason_s = job.result()
             settled += [norm_s.alias(f"__norm{f.out}"), reason_s.alias(f"__why{f.out}")]
         for f, job in phone_jobs:
@@ -434,7 +569,7 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
     normal: dict[str, pl.Expr] = {}  # field out -> its normal form, where it has one
     for f in emails:
         norm = pl.col(f"__norm{f.out}")
-        code = "invalid_email" if f.kind is FieldKind.EMAIL else "invalid_owner_email"
+        code = "invalid_owner_email" if f.kind is FieldKind.OWNER_EMAIL else "invalid_email"
         message = (
             _owner_message(f)
             if f.kind is FieldKind.OWNER_EMAIL
@@ -480,6 +615,20 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         message = pl.format('{} "{}" is not a valid web address', pl.lit(f.label), f.raw())
         cond = pl.col(f.out).is_not_null() & ~pl.col(f.out).str.contains(_URL)
         rules.append(_Rule(cond, "invalid_url", message, f))
+    for f in domains:
+        message = pl.format('{} "{}" is not a web domain (like acme.com)', pl.lit(f.label), f.raw())
+        cond = pl.col(f.out).is_not_null() & ~pl.col(f.out).str.contains(_DOMAIN)
+        rules.append(_Rule(cond, "invalid_domain", message, f))
+    for f in amounts:
+        why = pl.col(f"__why{f.out}")
+        message = pl.format('{} "{}" is not a clear amount: {}', pl.lit(f.label), f.raw(), why)
+        rules.append(_Rule(why.is_not_null(), "invalid_amount", message, f))
+        normal[f.out] = pl.col(f"__norm{f.out}")
+    for f in email_lists:
+        why = pl.col(f"__why{f.out}")
+        message = pl.format("{} {} is not a valid e-mail address", pl.lit(f.label), why)
+        rules.append(_Rule(why.is_not_null(), "invalid_email", message, f))
+        normal[f.out] = pl.col(f"__norm{f.out}")
     for f in dates:
         code_col, why = pl.col(f"__code{f.out}"), pl.col(f"__why{f.out}")
         label, raw = pl.lit(f.label), f.raw()
@@ -513,13 +662,6 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         if value is not None:
             extra.append(value.alias(f.out))
 
-    key_field = by_name.get(spec.key_field)
-    key = (
-        spec.key_expr(pl.col(key_field.out))
-        if key_field is not None
-        else pl.lit(None, dtype=pl.String)
-    )
-    ok = pl.col("error_code") == ""
     temp = [c for c in frame.columns if c.startswith(("__norm", "__why", "__code"))]
     out = frame.with_columns(
         error_code.alias("error_code"),
@@ -528,11 +670,41 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         *([dropped] if dropped is not None else []),
         *([warning_codes.alias(WARNING_CODES)] if soft else []),
     )
-    return (
-        out.with_columns(extra)
-        .with_columns(
-            pl.when(ok).then(pl.lit("ready")).otherwise(pl.lit("invalid")).alias("status"),
-            pl.when(ok).then(key).alias(KEY_COLUMN),
-        )
-        .drop(temp)
+    out = out.with_columns(extra).drop(temp)
+    out = _add_errors(out, _late_rules(fields, spec))
+    # a row with no other problem but no key cannot be sent, deduped or remembered
+    key = _key(fields, spec)
+    missing = f"{spec.key_missing or f'no {spec.key_label}'}"
+    no_key = _Rule(key.is_null(), "missing_key", pl.lit(missing))
+    out = out.with_columns(key.alias(KEY_COLUMN))
+    out = _add_errors(out, [no_key], only=pl.col("error_code") == "")
+    ok = pl.col("error_code") == ""
+    return out.with_columns(
+        pl.when(ok).then(pl.lit("ready")).otherwise(pl.lit("invalid")).alias("status"),
+        pl.when(ok).then(pl.col(KEY_COLUMN)).alias(KEY_COLUMN),
     )
+
+
+def _add_errors(
+    frame: pl.DataFrame, rules: list[_Rule], only: pl.Expr | None = None
+) -> pl.DataFrame:
+    """``frame`` with the codes and messages of ``rules`` (all reject) after its own."""
+    if not rules:
+        return frame
+    if only is not None:
+        rules = [_Rule(only & r.cond, r.code, r.message, r.field) for r in rules]
+    codes, messages, _ = _texts(frame, rules, suffix=False)
+    new_code, new_text = pl.lit(codes), pl.lit(messages)
+
+    def joined(column: str, new: pl.Expr, sep: str) -> pl.Expr:
+        have = pl.col(column)
+        return (
+            pl.when(new == "")
+            .then(have)
+            .when(have == "")
+            .then(new)
+            .otherwise(have + sep + new)
+            .alias(column)
+        )
+
+    return frame.with_columns(joined("error_code", new_code, ";"), joined("error", new_text, "; "))

@@ -7,7 +7,7 @@ ready row (Python, but it feeds a rate-limited network).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Mapping as ReadOnly
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from syncer.amounts import to_json_number
 from syncer.dedupe import mark_duplicates
 from syncer.errors import SourceError
 from syncer.mapping import (
@@ -34,6 +35,7 @@ from syncer.results import (
 )
 from syncer.results import issue_counts as issue_counts  # moved there; still importable here
 from syncer.sources import SourceTable, read_source
+from syncer.targets import FieldKind
 from syncer.transform import MappedField, normalise, plan
 from syncer.validation import (
     DROPPED,
@@ -122,35 +124,67 @@ class Prepared:
     def iter_bodies(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
         """(source_row, key, exact JSON body) of every ready row, in file order.
 
-        Blank values are omitted (on_empty: omit) or sent as "" to clear (on_empty: clear); a
-        value dropped by ``on_invalid: drop`` is always omitted.
+        Blank values are omitted (on_empty: omit) or sent to clear (on_empty: clear: "", an
+        empty list for a list, null for an amount or a datetime; a lookup is never cleared); a
+        value dropped by ``on_invalid: drop`` is always omitted. An amount is a JSON number
+        (an int when integral); a lookup field is ``{form: value}``
+        (``"account": {"domain": "acme.com"}``); ``key: {column: ...}`` is not sent.
         """
         clear = self.mapping.on_empty == "clear"
         cols = [f.out for f in self.fields]
         ready = self.frame.filter(pl.col("status") == RowStatus.READY.value)
-        plain = [(i, f) for i, f in enumerate(self.fields) if f.section == "columns"]
+        plain = [
+            (i, f, _wire(f), _cleared(f))
+            for i, f in enumerate(self.fields)
+            if f.section == "columns"
+        ]
         # custom fields go under the body key of their section (the target declares it)
         body_key = {c.name: c.body_key for c in self.mapping.spec.custom}
         custom = [
-            (i, f, body_key[f.section]) for i, f in enumerate(self.fields) if f.section != "columns"
+            (i, f, body_key[f.section]) for i, f in enumerate(self.fields) if f.section in body_key
         ]
         dropped = [DROPPED] if DROPPED in self.frame.columns else []
         for row in ready.select("source_row", KEY_COLUMN, *cols, *dropped).iter_rows():
             values = row[2:]
             skip = set(row[-1].split(DROPPED_SEP)) if dropped and row[-1] else set()
             body: dict[str, Any] = {}
-            for i, f in plain:
+            for i, f, wire, empty in plain:
                 v = values[i]
                 if v is not None:
-                    body[f.name] = v
-                elif clear and f.out not in skip:
-                    body[f.name] = ""
+                    body[f.name] = wire(v) if wire is not None else v
+                elif clear and f.out not in skip and empty is not _NEVER:
+                    body[f.name] = empty() if callable(empty) else empty
             for i, f, section in custom:
                 v = values[i]
                 if v is None and (not clear or f.out in skip):
                     continue
                 body.setdefault(section, {})[f.name] = "" if v is None else v
             yield int(row[0]), str(row[1]), body
+
+
+#: a field that is never cleared (a lookup: clearing it would mean no parent)
+_NEVER = object()
+
+
+def _wire(f: MappedField) -> Callable[[Any], Any] | None:
+    """How a field's normal value goes into the body (None: as it is)."""
+    if f.kind is FieldKind.DECIMAL and not f.is_list:
+        return to_json_number
+    form = f.spec.lookup
+    if form is not None:
+        return lambda v: {form: v}
+    return None
+
+
+def _cleared(f: MappedField) -> Any:
+    """What ``on_empty: clear`` sends for a blank value of ``f`` (a factory for a list)."""
+    if f.spec.lookup is not None:
+        return _NEVER
+    if f.is_list:
+        return list
+    if f.kind in (FieldKind.DECIMAL, FieldKind.DATETIME):
+        return None
+    return ""
 
 
 def _internal_names(source: SourceTable) -> tuple[pl.DataFrame, dict[str, str]]:
