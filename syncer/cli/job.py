@@ -49,7 +49,7 @@ def job_mode(source: Path | None, mapping: Path | None, kw: dict[str, Any]) -> b
         )
     if kw.get("results_path") is not None:
         raise click.UsageError(
-            "--results names one results file, but each step of a job writes its own: give a "
+            "--results names one results file, but each step of a --job writes its own: give a "
             "step its `results:` in the job file, or put them all in one folder with "
             "--results-dir DIR.",
             ctx,

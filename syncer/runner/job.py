@@ -388,7 +388,10 @@ def _check_job(
         try:
             prepared = prepare(step.source, step.mapping)
         except SyncerError as exc:
-            key = "source" if isinstance(exc, SourceError) else "mapping"
+            # the source's line for a file that cannot be read; else the mapping's (a column
+            # it names that the file lacks is raised as a SourceError without a path)
+            unreadable = isinstance(exc, SourceError) and exc.path is not None
+            key = "source" if unreadable else "mapping"
             body = exc.message.replace("\n", "\n    ")
             problems.append((step.lines.get(key, step.line), f"{label}: {body}"))
             continue
