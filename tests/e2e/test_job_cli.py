@@ -152,13 +152,16 @@ def test_unknown_keys_and_missing_files_in_the_job_file_are_named_by_line(
         "steps:\n  - {source: first.csv, mapping: people.yaml}\n"
         "  - {source: nope.csv, mapping: people.yaml}\n"
         "  - {source: second.csv, mapping: people.yaml, result: x.csv}\n"
+        "  - {source: first.csv, mapping: people.yaml}\n"
         "stepz: []\n",
     )
     res = _syncer(live_sandbox, tmp_path, "validate", "--job", job)
     assert res.code == 2, res.stderr
     assert f"{job}:3: step 2: source {job.parent / 'nope.csv'} does not exist" in res.stderr
     assert f"{job}:4: unknown key 'result'; did you mean 'results'?" in res.stderr
-    assert f"{job}:5: unknown key 'stepz'; did you mean 'steps'?" in res.stderr
+    first = job.parent / "first.results.csv"
+    assert f"{job}:5: step 4 (first.csv): writes {first}, as step 1 (first.csv) does" in res.stderr
+    assert f"{job}:6: unknown key 'stepz'; did you mean 'steps'?" in res.stderr
     assert not (job.parent / "first.results.csv").exists()
 
 
@@ -281,3 +284,76 @@ def test_ctrl_c_during_a_step_ends_it_as_an_interrupted_run_and_stops_the_job(
     assert not {r[0] for r in FIRST} & _upserted(live_sandbox)
     runs = syncer("runs", "--json", "--ledger", ledger, cwd=tmp_path).json["runs"]
     assert [r["outcome"] for r in runs] == ["interrupted"]
+
+
+ACCOUNTS = "target: accounts\ncolumns:\n  name: Company\n  domain_name: Domain\n"
+DEALS = "target: opportunities\ncolumns:\n  display_name: Deal\n  account: {domain: Domain}\n"
+COMPANIES = [["Jobtest One", "jobtest-one.com"], ["Jobtest Two", "jobtest-two.com"]]
+DEAL_ROWS = [["Deal A", "jobtest-one.com"], ["Deal B", "jobtest-two.com"]]
+DEAL_ROWS += [["Deal C", "jobtest-one.com"]]
+MIGRATION = """\
+steps:
+  - {name: companies, source: companies.csv, mapping: accounts.yaml}
+  - {name: deals, source: deals.csv, mapping: deals.yaml}
+  - {name: people, source: first.csv, mapping: people.yaml}
+"""
+
+
+def _crm_migration(root: Path) -> Path:
+    job = _migration(root, MIGRATION)
+    (job.parent / "accounts.yaml").write_text(ACCOUNTS, encoding="utf-8")
+    (job.parent / "deals.yaml").write_text(DEALS, encoding="utf-8")
+    write_csv(job.parent / "companies.csv", ["Company", "Domain"], COMPANIES)
+    write_csv(job.parent / "deals.csv", ["Deal", "Domain"], DEAL_ROWS)
+    return job
+
+
+def _found(handle: SandboxHandle, route: str) -> int:
+    """Answered (200) requests on ``route`` ('POST accounts/search'): not the preflight's
+    probes, which are refused on purpose."""
+    return int(handle.admin.stats()["by_route_status"].get(route, {}).get("200", 0))
+
+
+def test_deals_find_the_accounts_an_earlier_step_created_through_the_ledger(
+    tmp_path: Path, live_sandbox: SandboxHandle
+) -> None:
+    job = _crm_migration(tmp_path)
+    res = _syncer(live_sandbox, tmp_path, "run", "--job", job, "--json", "--quiet")
+    assert res.code == 0, res.stderr
+    assert [(s["name"], s["succeeded"]) for s in res.json["steps"]] == [
+        ("companies", 2),
+        ("deals", 3),
+        ("people", 3),
+    ]
+    dump = live_sandbox.admin.dump()
+    ids = {
+        a["domain_name"]: a["id"] for a in dump["accounts"] if "jobtest" in str(a["domain_name"])
+    }
+    assert sorted(ids) == ["jobtest-one.com", "jobtest-two.com"]  # one account per domain
+    on = {o["display_name"]: o["account_id"] for o in dump["opportunities"]}
+    assert {d: on.get(d) for d, _ in DEAL_ROWS} == {d: ids[dom] for d, dom in DEAL_ROWS}
+    # step 1 searched for its two new domains; step 2 found them in the ledger, no search
+    assert _found(live_sandbox, "POST accounts/search") == 2
+    again = _syncer(live_sandbox, tmp_path, "run", "--job", job, "--json", "--quiet")
+    assert again.code == 0, again.stderr
+    assert [s["unchanged"] for s in again.json["steps"]] == [2, 3, 3]
+    assert again.json["succeeded"] == 0
+    assert _found(live_sandbox, "POST accounts/search") == 2
+
+
+def test_a_key_without_a_step_s_permission_stops_the_job_at_that_step(
+    tmp_path: Path, live_sandbox: SandboxHandle
+) -> None:
+    job = _crm_migration(tmp_path)
+    key = live_sandbox.admin.create_key({"accounts": "write"})  # no opportunities, no contacts
+    res = _syncer(live_sandbox, tmp_path, "run", "--job", job, "--json", "--quiet", key=key)
+    assert res.code == 3, res.stderr
+    out = res.json
+    assert out["stopped_at"] == 2 and out["error"]["code"] == "permission"
+    one, two = out["steps"]
+    assert (one["succeeded"], one["exit_code"]) == (2, 0)
+    assert (two["not_attempted"], two["abort_reason"], two["exit_code"]) == (3, "permission", 3)
+    assert [(n["name"], n["rows"]) for n in out["not_run"]] == [("people", 3)]
+    deals = {o["display_name"] for o in live_sandbox.admin.dump()["opportunities"]}
+    assert not deals & {d for d, _ in DEAL_ROWS}
+    assert not {r[0] for r in FIRST} & _upserted(live_sandbox)
