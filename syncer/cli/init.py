@@ -12,6 +12,7 @@ import click
 
 from syncer.cli.app import cli, echo_issues, emit_json
 from syncer.errors import ConfigError
+from syncer.targets import names
 
 if TYPE_CHECKING:
     from syncer.proposal import Proposal
@@ -19,11 +20,12 @@ if TYPE_CHECKING:
 
 
 def _target(value: str) -> str:
-    from syncer.targets import names
+    from syncer.targets import names, suggest
 
     if value not in names():
         raise click.BadParameter(
-            f"unknown target {value!r}; known: {', '.join(names())}", param_hint="'--target'"
+            f"unknown target {value!r}{suggest(value)}; known: {', '.join(names())}",
+            param_hint="'--target'",
         )
     return value
 
@@ -90,7 +92,11 @@ def _echo_proposal(proposal: Proposal, out: Path) -> None:
     width = max((len(c.field) for c in proposal.chosen), default=0)
     for c in proposal.chosen:
         opts = "".join(f", {k}: {v}" for k, v in c.options.items())
-        click.echo(f"  {c.field:<{width}} <- {c.column!r}{opts}  ({c.confidence:.2f}: {c.reason})")
+        column = f"{{{c.form}: {c.column!r}}}" if c.form else repr(c.column)
+        click.echo(f"  {c.field:<{width}} <- {column}{opts}  ({c.confidence:.2f}: {c.reason})")
+    key = proposal.key
+    if key is not None:
+        click.echo(f"  key: {{column: {key.column!r}}}{'' if key.active else ' (commented out)'}")
 
 
 @cli.command("init")
@@ -100,7 +106,9 @@ def _echo_proposal(proposal: Proposal, out: Path) -> None:
     default="account_contact",
     show_default=True,
     callback=lambda ctx, param, value: _target(value),
-    help="What the rows become in Reevo (a target of syncer.mapping.TARGETS).",
+    help="What the rows become in Reevo: one of "
+    + ", ".join(names())
+    + " (`syncer fields` lists each one's fields).",
 )
 @click.option(
     "-o",
@@ -118,13 +126,15 @@ def init_cmd(source: Path, target: str, output: Path | None, force: bool, as_jso
     """Propose a mapping for SOURCE (CSV/TSV/XLSX/XLS), write it and validate it on a sample.
 
     Matches known export layouts (HubSpot, Salesforce, Apollo, ZoomInfo, LinkedIn, Pipedrive,
-    Zoho, Google, Outlook), then header names in six languages, then the values. Every line of
-    the file says why; columns not mapped are commented-out lines. Exit 0 written and no row of
-    the sample invalid, 1 written but some are, 2 nothing written.
+    Zoho, Google, Outlook; companies and deals for --target accounts / opportunities), then
+    header names in six languages, then the values. Every line of the file says why; columns
+    not mapped are commented-out lines. Exit 0 written and no row of the sample invalid, 1
+    written but some are, 2 nothing written.
     """
-    from syncer.proposal import propose, read_sample, render, require_email
+    from syncer.proposal import propose, read_sample, render, require_email, require_fields
     from syncer.runner import prepare
     from syncer.runner.prepared import issue_counts
+    from syncer.targets import TARGETS
 
     out = _output(source, output, force)
     table, complete = read_sample(source)
@@ -132,6 +142,7 @@ def init_cmd(source: Path, target: str, output: Path | None, force: bool, as_jso
     if as_json:
         emit_json(_summary(proposal, source, None))
     require_email(proposal, str(source))
+    require_fields(proposal, TARGETS[target], str(source))
     text = render(proposal, source=str(source), mapping=str(out))
     prepared = _write_checked(text, out, lambda path: prepare(table, path))
     counts = prepared.counts()

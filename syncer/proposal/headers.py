@@ -14,7 +14,14 @@ from typing import Any
 import yaml
 from rapidfuzz.distance import DamerauLevenshtein
 
-__all__ = ["LANGUAGES", "HeaderMatch", "is_country_header", "match_header", "normalize"]
+__all__ = [
+    "LANGUAGES",
+    "HeaderMatch",
+    "is_country_header",
+    "match_header",
+    "normalize",
+    "synonyms_of",
+]
 
 #: language codes of synonyms.yaml -> how comments name them
 LANGUAGES = {
@@ -77,6 +84,11 @@ def _choices(fields: tuple[str, ...]) -> list[tuple[str, str, str, str, str]]:
                 norm = normalize(word)
                 out.append((norm, norm.replace(" ", ""), name, word, lang))
     return out
+
+
+def synonyms_of(name: str) -> list[str]:
+    """Every header name of ``name`` in synonyms.yaml (English first; empty when unlisted)."""
+    return [w for words in _synonyms().get(name, {}).values() for w in words]
 
 
 def _allowed(word: str) -> int:

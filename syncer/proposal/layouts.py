@@ -5,7 +5,10 @@ A layout file holds ``name``, ``label``, ``sources`` (where its headers come fro
 ``signature`` + ``min_signature`` (how many of those headers a file must have), ``fields``
 (Reevo field -> headers, best first), ``known`` (its other headers: left unmapped, never guessed
 at), and optionally ``multi_value_separator``, ``multi_value`` (header -> separator),
-``footer`` and ``notes``. Adding a tool is adding a file.
+``footer`` and ``notes``. ``target`` (default ``account_contact``) is the target whose fields
+``fields`` names (a lookup by one of its forms is ``<field>.<form>``: ``account.name``), and
+``key_columns`` the headers holding the tool's own record id (an external key). Adding a tool
+is adding a file.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class Layout:
 
     name: str
     label: str
+    target: str
     sources: tuple[str, ...]
     signature: tuple[str, ...]
     min_signature: int
@@ -40,10 +44,12 @@ class Layout:
     multi_value: dict[str, str]
     footer: str | None
     notes: tuple[str, ...]
+    key_columns: tuple[str, ...] = ()
 
     def headers(self) -> set[str]:
         """Every header the layout knows, as :func:`header_key` gives them."""
-        names = [h for hs in self.fields.values() for h in hs] + list(self.known)
+        names = [h for hs in self.fields.values() for h in hs]
+        names += [*self.known, *self.key_columns]
         return {header_key(h) for h in names}
 
     def separator_for(self, header: str) -> str | None:
@@ -63,6 +69,7 @@ def _load(name: str, text: str) -> Layout:
     return Layout(
         name=str(data.get("name", name)),
         label=str(data["label"]),
+        target=str(data.get("target", "account_contact")),
         sources=_strings(data, "sources"),
         signature=_strings(data, "signature"),
         min_signature=int(data.get("min_signature", 1)),
@@ -72,6 +79,7 @@ def _load(name: str, text: str) -> Layout:
         multi_value={str(k): str(v) for k, v in (data.get("multi_value") or {}).items()},
         footer=data.get("footer"),
         notes=_strings(data, "notes"),
+        key_columns=_strings(data, "key_columns"),
     )
 
 
@@ -83,12 +91,15 @@ def layouts() -> tuple[Layout, ...]:
     return tuple(_load(f.name.removesuffix(".yaml"), f.read_text("utf-8")) for f in files)
 
 
-def detect(headers: list[str]) -> Layout | None:
-    """The layout ``headers`` come from: among layouts with at least ``min_signature`` of their
-    signature headers, the one that knows most of the file's headers."""
+def detect(headers: list[str], target: str | None = "account_contact") -> Layout | None:
+    """The layout ``headers`` come from: among layouts of ``target`` (None: of any target) with
+    at least ``min_signature`` of their signature headers, the one that knows most of the
+    file's headers."""
     have = {header_key(h) for h in headers}
     best: tuple[int, int, Layout] | None = None
     for layout in layouts():
+        if target is not None and layout.target != target:
+            continue
         signed = sum(1 for h in layout.signature if header_key(h) in have)
         if signed < layout.min_signature:
             continue

@@ -11,13 +11,14 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from syncer.errors import SourceError
 from syncer.proposal.headers import LANGUAGES, is_country_header, match_header, normalize
 from syncer.proposal.layouts import Layout, detect, header_key
+from syncer.proposal.model import Choice, KeyLine, Line, Proposal, listed_columns
+from syncer.proposal.relations import field_kinds, finish, header_fields
 from syncer.proposal.values import Profile, country_region, list_share, phone_region, profile
 from syncer.sources import SourceTable, read_source
 from syncer.targets import TARGETS, FieldKind, Target
@@ -25,6 +26,7 @@ from syncer.targets import TARGETS, FieldKind, Target
 __all__ = [
     "SAMPLE_ROWS",
     "Choice",
+    "KeyLine",
     "Line",
     "Proposal",
     "custom_name",
@@ -50,90 +52,6 @@ _ACCOUNT_WORDS = {
     "funding", "firma", "unternehmen", "entreprise", "societe", "empresa", "bedrijf",
     "organisatie", "branche", "sector", "ticker", "sic", "naics", "technologies",
 }  # fmt: skip
-
-
-@dataclass
-class Choice:
-    """A proposed line: ``field`` reads ``column``, with why and how sure."""
-
-    field: str
-    column: str
-    stage: str  # layout | header | values
-    confidence: float
-    reason: str
-    options: dict[str, str] = dataclasses.field(default_factory=dict)
-    language: str | None = None  # of the synonym a header matched
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form (``syncer init --json``)."""
-        return {
-            "field": self.field,
-            "column": self.column,
-            "stage": self.stage,
-            "confidence": round(self.confidence, 2),
-            "reason": self.reason,
-            "options": self.options,
-        }
-
-
-@dataclass
-class Line:
-    """A commented-out line: a column not mapped, with a suggestion and why."""
-
-    section: str  # columns | contact_custom_fields | account_custom_fields | "" (no section)
-    name: str  # the Reevo field, or a suggested custom field API name
-    column: str
-    reason: str
-    options: dict[str, str] = dataclasses.field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form (``syncer init --json``)."""
-        return {
-            "section": self.section,
-            "name": self.name,
-            "column": self.column,
-            "reason": self.reason,
-            "options": self.options,
-        }
-
-
-@dataclass
-class Proposal:
-    """A proposed mapping for one file and target."""
-
-    target: str
-    layout: Layout | None
-    columns: list[str]
-    sampled_rows: int
-    chosen: list[Choice] = dataclasses.field(default_factory=list)
-    commented: list[Line] = dataclasses.field(default_factory=list)
-    region: str | None = None
-    region_reason: str | None = None
-    checks: list[str] = dataclasses.field(default_factory=list)
-    profiles: dict[str, Profile] = dataclasses.field(default_factory=dict)
-    #: why each column that looked like the e-mail was refused
-    email_refusals: dict[str, str] = dataclasses.field(default_factory=dict)
-
-    def chosen_for(self, name: str) -> Choice | None:
-        """The accepted line of field ``name``, if any."""
-        return next((c for c in self.chosen if c.field == name), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form of the proposal (``syncer init --json``)."""
-        layout = self.layout
-        return {
-            "target": self.target,
-            "layout": {"name": layout.name, "label": layout.label, "sources": list(layout.sources)}
-            if layout
-            else None,
-            "sampled_rows": self.sampled_rows,
-            "fields": [c.to_dict() for c in self.chosen],
-            "commented": [c.to_dict() for c in self.commented],
-            "default_region": {"region": self.region, "reason": self.region_reason}
-            if self.region
-            else None,
-            "check": list(self.checks),
-        }
 
 
 @dataclass
@@ -168,14 +86,40 @@ def _pct(share: float) -> str:
     return f"{round(share * 100)} %"
 
 
+_EMAIL_KINDS = (
+    FieldKind.EMAIL,
+    FieldKind.OWNER_EMAIL,
+    FieldKind.CONTACT_EMAIL,
+    FieldKind.CONTACT_EMAILS,
+)
+#: kinds whose column must hold e-mails, else the line is left commented out with the reason
+_PEOPLE_KINDS = (FieldKind.OWNER_EMAIL, FieldKind.CONTACT_EMAIL, FieldKind.CONTACT_EMAILS)
+
+
 def _fit(kind: FieldKind, p: Profile) -> float:
-    if kind in (FieldKind.EMAIL, FieldKind.OWNER_EMAIL):
+    if kind in _EMAIL_KINDS:
         return p.share("email")
     if kind is FieldKind.PHONE:
         return p.share("phone", "digits")
     if kind is FieldKind.URL:
         return p.share("url", "domain", "linkedin_person", "linkedin_company")
+    if kind is FieldKind.DOMAIN:
+        return p.share("url", "domain")
+    if kind is FieldKind.DECIMAL:
+        return p.share("money", "decimal", "number", "digits")
+    if kind is FieldKind.DATETIME:
+        return p.share("date")
     return 1.0 - p.share("email", "url", "linkedin_person", "linkedin_company")
+
+
+#: what the values of a kind are, for "only 12 % of its values are ..."
+_WHAT = {
+    FieldKind.PHONE: "phone numbers",
+    FieldKind.URL: "web addresses",
+    FieldKind.DOMAIN: "web addresses or domains",
+    FieldKind.DECIMAL: "amounts",
+    FieldKind.DATETIME: "dates",
+}
 
 
 def _refusal(name: str, kind: FieldKind, p: Profile) -> str | None:
@@ -185,15 +129,15 @@ def _refusal(name: str, kind: FieldKind, p: Profile) -> str | None:
     fit = _fit(kind, p)
     if kind is FieldKind.EMAIL and fit < EMAIL_SHARE:
         return f"only {_pct(fit)} of its values are e-mail addresses"
-    if kind in (FieldKind.PHONE, FieldKind.URL) and fit < 0.5:
-        what = "phone numbers" if kind is FieldKind.PHONE else "web addresses"
+    what = _WHAT.get(kind)
+    if what is not None and fit < 0.5:
         return f"only {_pct(fit)} of its values are {what}"
-    if kind is FieldKind.TEXT and fit < 0.5:
+    if kind in (FieldKind.TEXT, FieldKind.TEXT_LIST) and fit < 0.5:
         return "its values are e-mails or web addresses"
     return None
 
 
-def _by_values(p: Profile, spec: Target) -> tuple[str, float, str] | None:
+def _by_values(p: Profile, kinds: dict[str, FieldKind]) -> tuple[str, float, str] | None:
     """(field, confidence, reason) a column's values alone point to."""
     if p.empty:
         return None
@@ -203,19 +147,28 @@ def _by_values(p: Profile, spec: Target) -> tuple[str, float, str] | None:
         ("account_linkedin_url", p.share("linkedin_company"), "LinkedIn company URLs", 0.9),
         ("phone_number", p.share("phone"), "phone numbers", 0.85),
         ("account_website", p.share("url", "domain"), "web addresses or domains", 0.6),
+        ("linkedin_url", p.share("linkedin_company"), "LinkedIn company URLs", 0.9),
+        ("domain_name", p.share("domain"), "domains", 0.6),
+        ("official_website", p.share("url", "domain"), "web addresses", 0.6),
+        ("account.domain", p.share("url", "domain"), "web addresses or domains", 0.6),
+        ("amount", p.share("money"), "amounts (currency signs, thousands separators)", 0.8),
     )
     for name, share, what, weight in rules:
-        if name in spec.fields and share >= EMAIL_SHARE:
+        if name in kinds and share >= EMAIL_SHARE:
             return name, weight * share, f"{_pct(share)} of values are {what}"
     return None
 
 
 def _candidates(
-    columns: list[str], profiles: dict[str, Profile], spec: Target, layout: Layout | None
+    columns: list[str],
+    profiles: dict[str, Profile],
+    kinds: dict[str, FieldKind],
+    layout: Layout | None,
+    fields: tuple[str, ...],
 ) -> tuple[list[_Cand], dict[str, str]]:
     """Every acceptable (field, column) candidate, and why columns that looked like the e-mail
-    were refused. Columns the layout knows are not guessed at by header or values."""
-    fields = tuple(spec.fields)
+    were refused. Columns the layout knows are not guessed at by header or values; a header
+    that names no field (``_ignore``: "State" is not "Stage") is not taken by a typo."""
     cands: list[_Cand] = []
     refused_email: dict[str, str] = {}
     by_key: dict[str, str] = {}
@@ -226,7 +179,7 @@ def _candidates(
     def add(
         name: str, col: str, rank: int, confidence: float, reason: str, lang: str | None
     ) -> bool:
-        kind = spec.fields[name]
+        kind = kinds[name]
         p = profiles[col]
         why = _refusal(name, kind, p)
         if why is not None:
@@ -239,7 +192,7 @@ def _candidates(
 
     if layout is not None:
         for name, headers in layout.fields.items():
-            if name not in spec.fields:
+            if name not in kinds:
                 continue
             for i, header in enumerate(headers):
                 found = by_key.get(header_key(header))
@@ -249,6 +202,8 @@ def _candidates(
         if col in claimed:
             continue
         m = match_header(col, fields)
+        if m is not None and m.field.startswith("_"):
+            m = None
         if m is not None:
             language = LANGUAGES.get(m.language, m.language)
             if m.exact:
@@ -261,7 +216,7 @@ def _candidates(
                 confidence = 0.9 * m.score / 100
             if add(m.field, col, 1, confidence, reason, m.language):
                 continue
-        guess = _by_values(profiles[col], spec)
+        guess = _by_values(profiles[col], kinds)
         if guess is not None:
             add(guess[0], col, 2, guess[1], guess[2], None)
     return cands, refused_email
@@ -330,11 +285,12 @@ def propose(
     """Propose a mapping of ``columns`` (the file's headers; ``frame`` holds a sample of its
     rows, one String column per header) for ``target``. Never raises for the data."""
     spec = TARGETS[target]
+    kinds = field_kinds(spec)
     sample = frame.head(PROFILE_ROWS)
     values = {c: sample[c].to_list() for c in columns}
     profiles = {c: profile(values[c], sample.height) for c in columns}
-    layout = detect(columns)
-    cands, refused = _candidates(columns, profiles, spec, layout)
+    layout = detect(columns, target)
+    cands, refused = _candidates(columns, profiles, kinds, layout, header_fields(spec, kinds))
     out = Proposal(target, layout, list(columns), frame.height, profiles=profiles)
     out.email_refusals = refused
     used: set[str] = set()
@@ -350,11 +306,13 @@ def propose(
             )
             used.add(col)
             continue
-        kind = spec.fields[name]
+        kind = kinds[name]
         p = profiles[col]
-        if kind is FieldKind.OWNER_EMAIL and (p.empty or p.share("email") < EMAIL_SHARE):
+        if kind in _PEOPLE_KINDS and (p.empty or p.share("email") < EMAIL_SHARE):
             used.add(col)
-            out.commented.append(Line("columns", name, col, _owner_reason(p)))
+            out.commented.append(Line("columns", name, col, _owner_reason(p, kind)))
+            if kind is not FieldKind.OWNER_EMAIL:
+                continue
             what = "is empty in the sample" if p.empty else "holds names, not e-mails"
             out.checks.append(
                 f'{name}: "{col}" {what}; Reevo needs the owner\'s e-mail. Map names to e-mails '
@@ -363,10 +321,10 @@ def propose(
             continue
         winners[name] = cand
         used.add(col)
-    order = {n: i for i, n in enumerate(spec.fields)}
+    order = {n: i for i, n in enumerate(kinds)}
     out.chosen = sorted((c.choice for c in winners.values()), key=lambda c: order[c.field])
     languages = Counter(c.language for c in out.chosen if c.language and c.language != "en")
-    phones = [c for c in out.chosen if spec.fields[c.field] is FieldKind.PHONE]
+    phones = [c for c in out.chosen if kinds[c.field] is FieldKind.PHONE]
     if phones:
         region, why, guess = _region(columns, sample, phones[0].column, languages)
         out.region, out.region_reason = region, why
@@ -375,6 +333,7 @@ def propose(
             c.reason += f"; region {region}: {why}"
         if guess:
             out.checks.append(f"phone default_region {region} is a guess ({why})")
+    used |= finish(out, spec, sample, layout)
     for col in columns:
         if col not in used:
             out.commented.append(_custom_line(col, profiles[col], spec, layout, values[col]))
@@ -383,10 +342,13 @@ def propose(
     return out
 
 
-def _owner_reason(p: Profile) -> str:
+def _owner_reason(p: Profile, kind: FieldKind = FieldKind.OWNER_EMAIL) -> str:
+    who = "owner" if kind is FieldKind.OWNER_EMAIL else "contact"
     if p.empty:
-        return "empty in the sampled rows; Reevo needs the owner's e-mail"
+        return f"empty in the sampled rows; Reevo needs the {who}'s e-mail"
     example = next((v for v in p.examples if "@" not in v), p.examples[0])
+    if kind is not FieldKind.OWNER_EMAIL:
+        return f'holds names (e.g. "{example}"), not e-mails: Reevo finds a contact by e-mail'
     return (
         f'holds names (e.g. "{example}"), not e-mails: Reevo needs the owner\'s e-mail; '
         "map names with owners: {Name: e-mail, ...} or owners: owners.csv"
@@ -429,9 +391,7 @@ def require_email(proposal: Proposal, source: str) -> None:
     spec = TARGETS[proposal.target]
     if "email" not in spec.fields:
         return
-    listed = ", ".join(f'"{c}"' for c in proposal.columns[:40]) or "(none)"
-    if len(proposal.columns) > 40:
-        listed += f" ... ({len(proposal.columns) - 40} more)"
+    listed = listed_columns(proposal.columns)
     near = [f'"{c}": {why}' for c, why in proposal.email_refusals.items()]
     for col, p in proposal.profiles.items():
         if col not in proposal.email_refusals and 0 < p.share("email") < EMAIL_SHARE:

@@ -32,7 +32,9 @@ def _flow(value: Any) -> str:
     return text.strip()[1:-1]
 
 
-def _entry(column: str, options: dict[str, str]) -> str:
+def _entry(column: str, options: dict[str, Any], form: str | None = None) -> str:
+    if form is not None:  # a lookup: account: {domain: Company Domain}
+        return _flow({form: column, **options})
     return _flow({"column": column, **options}) if options else _flow(column)
 
 
@@ -41,12 +43,13 @@ def _comment(text: str) -> str:
 
 
 def _chosen(c: Choice) -> str:
-    return f"  {_flow(c.field)}: {_entry(c.column, c.options)}{_comment(c.reason)}"
+    return f"  {_flow(c.field)}: {_entry(c.column, c.options, c.form)}{_comment(c.reason)}"
 
 
 def _line(line: Line, indent: str) -> str:
     """A commented-out entry: ``  # name: column  # why`` (``indent`` before the name)."""
-    body = f"{_flow(line.name)}: {_entry(line.column, line.options)}{_comment(line.reason)}"
+    entry = _entry(line.column, line.options, line.form)
+    body = f"{_flow(line.name)}: {entry}{_comment(line.reason)}"
     return f"  # {body}" if indent == "  " else f"{indent}{body}"
 
 
@@ -64,6 +67,9 @@ def render(proposal: Proposal, *, source: str, mapping: str) -> str:
     ]
     spec = TARGETS[proposal.target]
     out.append(f"target: {_flow(proposal.target)}")
+    if proposal.key is not None:
+        key = f"key: {_flow({'column': proposal.key.column})}{_comment(proposal.key.reason)}"
+        out.append(key if proposal.key.active else f"# {key}")
     out.append("columns:")
     extra = [c for c in proposal.commented if c.section == "columns"]
     for c in proposal.chosen:

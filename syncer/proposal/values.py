@@ -1,6 +1,6 @@
 """What a column's sampled values look like: e-mails, phones, URLs, LinkedIn profiles, domains,
-dates, lists, person names. Plain regular expressions over at most :data:`MAX_VALUES` distinct
-non-blank values per column, so a profile costs microseconds, not a validator call per row.
+amounts, dates, lists, person names. Plain regular expressions over at most :data:`MAX_VALUES`
+distinct non-blank values per column, so a profile costs microseconds, not a validator call per row.
 """
 
 from __future__ import annotations
@@ -33,6 +33,15 @@ _DATE = re.compile(
 )
 _IP = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$|^[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}$", re.I)
 _NAME = re.compile(r"^[^\W\d_][^\W\d_'’.\-]*(?:[ '’.\-]+[^\W\d_][^\W\d_'’.\-]*){1,4}\.?$")
+#: an amount with a currency sign or code, or thousands separators: "$12,500.00", "12.500,00 €"
+_CURRENCY = r"(?:[$€£¥]|(?:USD|EUR|GBP|CHF|CAD|AUD|JPY|SEK|NOK|DKK|BRL|MXN|INR)\b)"
+_GROUPED = r"[1-9]\d{0,2}(?:,\d{3})+(?:\.\d{1,2})?|[1-9]\d{0,2}(?:[.' \u00a0]\d{3})+(?:,\d{1,2})?"
+_MONEY_NUMBER = rf"-?(?:{_GROUPED}|\d+(?:[.,]\d{{1,2}})?)"
+_MONEY = re.compile(
+    rf"^(?:{_CURRENCY}\s?{_MONEY_NUMBER}|{_MONEY_NUMBER}\s?{_CURRENCY}|-?(?:{_GROUPED}))$", re.I
+)
+#: a number with two decimals (``12500.00``): an amount or a share, not a phone number
+_DECIMAL = re.compile(r"^-?\d+[.,]\d{2}$")
 _BOOL = {"true", "false", "yes", "no", "y", "n", "0", "1", "x", "ja", "nein", "oui", "non", "si"}
 #: separators of multi-value cells, most specific first
 LIST_SEPARATORS = (";", "|")
@@ -70,6 +79,10 @@ def _kind(value: str) -> str:
         return "url"
     if value.casefold() in _BOOL:
         return "bool"
+    if _MONEY.match(value):
+        return "money"
+    if _DECIMAL.match(value):
+        return "decimal"
     if _DATE.match(value):
         return "date"
     if _IP.match(value):

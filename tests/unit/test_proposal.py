@@ -15,6 +15,7 @@ from syncer.mapping import TARGETS
 from syncer.proposal import custom_name, propose, read_sample, render, require_email
 from syncer.proposal.headers import match_header, normalize
 from syncer.proposal.layouts import detect, layouts
+from syncer.proposal.relations import field_kinds
 
 FIELDS = tuple(TARGETS["account_contact"].fields)
 
@@ -233,11 +234,18 @@ def test_custom_name() -> None:
 
 def test_every_layout_file_cites_sources_and_names_real_fields() -> None:
     found = layouts()
-    assert len(found) >= 10
+    assert len(found) >= 18
     for layout in found:
         assert layout.sources and all(s.startswith("https://") for s in layout.sources)
-        assert set(layout.fields) <= set(FIELDS), layout.name
-        assert "email" in layout.fields and layout.signature, layout.name
+        names = set(field_kinds(TARGETS[layout.target]))
+        assert set(layout.fields) <= names, layout.name
+        assert layout.signature, layout.name
+        required = TARGETS[layout.target].required
+        assert all(f in layout.fields for f in required), layout.name
+        if layout.target == "account_contact":
+            assert "email" in layout.fields, layout.name
+    targets = {layout.target for layout in found}
+    assert targets == {"account_contact", "accounts", "opportunities"}
 
 
 def test_a_plain_file_matches_no_layout() -> None:
