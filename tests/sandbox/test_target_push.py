@@ -155,18 +155,22 @@ def accounts_of(app: SandboxApp, domain: str) -> list[dict[str, Any]]:
     return [a for a in dump(app)["accounts"] if a["domain_name"] == domain]
 
 
-def api_post(app: SandboxApp, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    async def go() -> httpx.Response:
+def api_posts(app: SandboxApp, path: str, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """POST each body to ``path`` (straight to the sandbox, not through syncer)."""
+
+    async def go() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
-            return await c.post(
-                f"/api/v1/public/{path}?payload_type=json", json=body, headers={"x-api-key": KEY}
-            )
+            url, key = f"/api/v1/public/{path}?payload_type=json", {"x-api-key": KEY}
+            return [await c.post(url, json=body, headers=key) for body in bodies]
 
-    response = asyncio.run(go())
-    assert response.status_code == 200, response.text
-    out: dict[str, Any] = response.json()
-    return out
+    responses = asyncio.run(go())
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    return [r.json() for r in responses]
+
+
+def api_post(app: SandboxApp, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    return api_posts(app, path, [body])[0]
 
 
 def faults(app: SandboxApp, **knobs: Any) -> None:
@@ -447,3 +451,35 @@ def test_on_missing_account_create_applied_then_failed_is_not_created_again(
         also=("POST accounts",),
     )
     assert len(accounts_of(app, "fresh.com")) == 1
+
+
+def test_an_ambiguous_parent_fails_its_deals_after_one_lookup(app: SandboxApp) -> None:
+    twins = [
+        api_post(app, "accounts", {"name": f"Twin {i}", "domain_name": "twin.com"})["id"]
+        for i in (1, 2)
+    ]
+    rows = [deal_row(i, f"T{i}", "twin.com") for i in range(2, 6)]
+    pushed = push(app, "opportunities", rows)
+    assert pushed.routes == {"POST accounts/search": 1}
+    for outcome in pushed.outcomes.values():
+        assert (outcome.status, outcome.code) == (RowStatus.FAILED, "ambiguous_match")
+        assert all(t in (outcome.error or "") for t in twins)
+
+
+def test_the_exact_match_is_found_past_the_first_page(app: SandboxApp) -> None:
+    """accounts/search and opportunities/search answer 100 at a time: the one exact match
+    behind 105 that only contain the value is still found (no duplicate is created)."""
+    api_posts(
+        app, "accounts", [{"name": f"S{i}", "domain_name": f"s{i}.shop.io"} for i in range(105)]
+    )
+    shop = api_post(app, "accounts", {"name": "Shop", "domain_name": "shop.io"})["id"]
+    deals = [{"display_name": f"Renewal {i}", "account_id": shop} for i in range(105)]
+    api_posts(app, "opportunities", deals)
+    renewal = api_post(app, "opportunities", {"display_name": "Renewal", "account_id": shop})
+    found = push(app, "accounts", [account_row(2, "shop.io")])
+    assert ok(found)[2].ids["account_id"] == shop and "POST accounts" not in found.routes
+    assert found.routes["POST accounts/search"] == 2
+    deal = push(app, "opportunities", [deal_row(2, "Renewal", "shop.io")])
+    assert ok(deal)[2].ids["opportunity_id"] == renewal["id"]
+    assert "POST opportunities" not in deal.routes
+    assert deal.routes["POST opportunities/search"] == 2
