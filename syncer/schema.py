@@ -17,12 +17,20 @@ from __future__ import annotations
 import copy
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from syncer.dates import DATE_NAMES
-from syncer.mapping import FIELD_SECTIONS, FieldSpec, Mapping
+from syncer.mapping import (
+    FIELD_SECTIONS,
+    LOOKUP_FORMS,
+    TARGET_OPTIONS,
+    FieldSpec,
+    Mapping,
+    closed_stage,
+    is_essential,
+)
 from syncer.owners import UNKNOWN_POLICIES, OwnersSpec
 from syncer.targets import TARGETS, FieldKind, Target, every, get
 
@@ -32,6 +40,7 @@ __all__ = [
     "TargetInfo",
     "build_schema",
     "describe_target",
+    "field_options",
     "is_essential",
     "modeline",
     "options_for",
@@ -42,7 +51,7 @@ __all__ = [
 DRAFT = "http://json-schema.org/draft-07/schema#"
 
 #: model fields that are syncer's own bookkeeping, never written in a mapping file
-_INTERNAL = {"path", "line"}
+_INTERNAL = {"path", "line", "key_line"}
 
 #: what each kind of field holds and what syncer does with it
 KIND_TEXT: dict[FieldKind, str] = {
@@ -52,18 +61,37 @@ KIND_TEXT: dict[FieldKind, str] = {
     "it up)",
     FieldKind.PHONE: "a phone number; with format: e164 converted to E.164 (+14155550123)",
     FieldKind.URL: "a web address; https:// is added when it has no scheme",
+    FieldKind.DOMAIN: "a web domain: lowercased, without scheme, www., port or path "
+    "(https://www.Acme.com/about -> acme.com)",
+    FieldKind.CONTACT_EMAIL: "a contact's e-mail address, trimmed and syntax-checked",
+    FieldKind.CONTACT_EMAILS: "a list of contacts' e-mail addresses (split: on a separator), "
+    "each syntax-checked",
+    FieldKind.DECIMAL: "an amount: currency symbols or codes and either separator convention "
+    "($12,500.00, 12.500,00 €) -> a number; an unclear one (1,234) is refused",
+    FieldKind.DATETIME: "a date and time, sent with its offset; values without one are read in "
+    "the entry's timezone: (required)",
+    FieldKind.TEXT_LIST: "a list of texts (split: on a separator)",
+    FieldKind.LOOKUP: "another Reevo object found by one of its keys ({domain: Column} or "
+    "{name: Column})",
 }
 
 # Which options fit which entries: the rules syncer.mapping checks in code (_check_semantics,
 # _option_problems), as data; tests/unit/test_schema.py holds the two equal.
-#: options that only fields of some kinds take; every other option fits every field
-ONLY_KINDS: dict[str, frozenset[FieldKind]] = {
+#: options that only fields of some kinds take (None: custom fields); every other option fits
+#: every field
+ONLY_KINDS: dict[str, frozenset[FieldKind | None]] = {
     "format": frozenset({FieldKind.PHONE}),
     "default_region": frozenset({FieldKind.PHONE}),
     "owners": frozenset({FieldKind.OWNER_EMAIL}),
+    "split": frozenset({None, FieldKind.CONTACT_EMAILS, FieldKind.TEXT_LIST}),
+    "formats": frozenset({None, FieldKind.DATETIME}),
+    "timezone": frozenset({FieldKind.DATETIME}),
+    **{form: frozenset({FieldKind.LOOKUP}) for form in LOOKUP_FORMS},
 }
-#: options that only custom fields (contact_custom_fields, account_custom_fields) take
-CUSTOM_ONLY = frozenset({"split", "formats"})
+#: options only the stage entry takes (:func:`syncer.mapping.closed_stage`)
+STAGE_ONLY = frozenset({"closed"})
+#: the sources an entry gives: a lookup field one of its forms, any other column or value
+_SOURCES = ("column", "value")
 #: the only values these options may have on a field no row can go without (:func:`is_essential`)
 ESSENTIAL_ONLY: dict[str, tuple[Any, ...]] = {"on_invalid": ("reject",), "optional": (False,)}
 
@@ -122,11 +150,6 @@ class OptionInfo:
         return f"{self.name}: {'|'.join(self.values)}" if self.values else self.name
 
 
-def is_essential(spec: Target, name: str) -> bool:
-    """A Reevo field no row can go without: an e-mail field, the key or a required one."""
-    return spec.fields[name] is FieldKind.EMAIL or name == spec.key_field or name in spec.required
-
-
 def _yaml(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
@@ -147,12 +170,23 @@ def _values(prop: dict[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def options_for(kind: FieldKind | None, *, essential: bool = False) -> list[OptionInfo]:
+def options_for(
+    kind: FieldKind | None,
+    *,
+    essential: bool = False,
+    forms: tuple[str, ...] | None = None,
+    stage: bool = False,
+) -> list[OptionInfo]:
     """The options an entry takes: a Reevo field of ``kind`` (``essential``: one no row can go
-    without, see :func:`is_essential`), or a custom field (None), in the model's order."""
+    without, see :func:`is_essential`; ``forms``: a lookup field's, default all; ``stage``: the
+    stage entry), or a custom field (None), in the model's order."""
     out: list[OptionInfo] = []
     for name, prop in _field_props().items():
-        if kind not in ONLY_KINDS.get(name, {kind}) or (kind is not None and name in CUSTOM_ONLY):
+        if kind not in ONLY_KINDS.get(name, {kind}) or (name in STAGE_ONLY and not stage):
+            continue
+        if name in LOOKUP_FORMS and forms is not None and name not in forms:
+            continue
+        if kind is FieldKind.LOOKUP and name in _SOURCES:
             continue
         values = _values(prop)
         if essential and name in ESSENTIAL_ONLY:
@@ -198,6 +232,18 @@ def _as_written(name: str, prop: dict[str, Any]) -> dict[str, Any]:
             "additionalProperties": {"type": "string", "pattern": "@"},
         }
         return {**doc, "anyOf": [inline, {"type": "string", "pattern": r"\S"}, null]}
+    if name == "values":  # source value -> Reevo value, scalars as text
+        scalar: dict[str, Any] = {"type": ["string", "number", "boolean"]}
+        return {**doc, "anyOf": [{"type": "object", "additionalProperties": scalar}, null]}
+    if name == "closed":  # one stage or a list
+        stage: dict[str, Any] = {"type": "string", "pattern": r"\S"}
+        many_stages = {"type": "array", "items": stage, "minItems": 1}
+        return {**doc, "anyOf": [stage, many_stages, null]}
+    if name == "timezone":  # an IANA zone, any case (checked by zoneinfo)
+        zone = {"type": "string", "pattern": r"^\S+$", "examples": ["Europe/Berlin", "UTC"]}
+        return {**doc, "anyOf": [zone, null]}
+    if name in LOOKUP_FORMS:  # the column a lookup reads, as the shorthand is written
+        return {**doc, "type": ["string", "number"], "pattern": r"\S"}
     if name == "default_region":  # checked against phonenumbers' regions, any case
         region = {"type": "string", "pattern": r"^\s*[A-Za-z]{2}\s*$", "examples": ["US", "GB"]}
         return {**doc, "anyOf": [region, null]}
@@ -225,14 +271,18 @@ def _entry_def(options: list[OptionInfo], what: str, *, essential: bool = False)
     """An entry: the shorthand ``field: Column`` or an object with ``options``."""
     props = _field_props()
     names = [o.name for o in options]
+    sources = [n for n in names if n in (*_SOURCES, *LOOKUP_FORMS)]
+    shape = " or ".join(f"{{{n}: ...}}" for n in sources)
     obj: dict[str, Any] = {
         "type": "object",
-        "description": f"{what}: {{column: ..., options}} or {{value: ...}}",
+        "description": f"{what}: {shape}, with options",
         "properties": {},
         "additionalProperties": False,
-        # the model's rule: exactly one of column / value
-        "oneOf": [{"required": ["column"]}, {"required": ["value"]}],
+        # the model's rule: exactly one source (column / value, or one lookup form)
+        "oneOf": [{"required": [n]} for n in sources],
     }
+    if "timezone" in names:  # a datetime field needs its zone
+        obj["required"] = ["timezone"]
     for option in options:
         prop = _as_written(option.name, copy.deepcopy(props[option.name]))
         prop["description"] = option.description
@@ -244,7 +294,8 @@ def _entry_def(options: list[OptionInfo], what: str, *, essential: bool = False)
         obj["dependencies"] = {"default_region": ["format"]}
     if "optional" in names:
         obj["if"] = {"properties": {"optional": {"const": True}}, "required": ["optional"]}
-        obj["then"] = {"required": ["column"]}
+        readers = [n for n in sources if n != "value"]  # a column, or a lookup form
+        obj["then"] = {"anyOf": [{"required": [n]} for n in readers]}
     if "formats" in names and "split" in names:
         obj["not"] = {"required": ["formats", "split"]}
     shorthand = {
@@ -252,11 +303,32 @@ def _entry_def(options: list[OptionInfo], what: str, *, essential: bool = False)
         "pattern": r"\S",
         "description": f"{what}: the source column's header",
     }
+    if "column" not in names or "timezone" in names:  # a lookup, a datetime: no shorthand
+        return {"anyOf": [obj]}
     return {"anyOf": [shorthand, obj]}
 
 
-def _def_name(kind: FieldKind, essential: bool) -> str:
-    return f"{'required_' if essential else ''}{kind.value}_field"
+#: what decides a Reevo field's entry definition: kind, essential, lookup forms, stage entry
+_Shape = tuple[FieldKind, bool, tuple[str, ...] | None, bool]
+
+
+def _shape(spec: Target, name: str) -> _Shape:
+    kind = spec.fields[name]
+    forms = spec.lookups.get(name, ()) if kind is FieldKind.LOOKUP else None
+    stage = closed_stage(spec)
+    return kind, is_essential(spec, name), forms, stage is not None and name == stage[0]
+
+
+def field_options(spec: Target, name: str) -> list[OptionInfo]:
+    """The options the entry of ``spec``'s Reevo field ``name`` takes."""
+    kind, essential, forms, stage = _shape(spec, name)
+    return options_for(kind, essential=essential, forms=forms, stage=stage)
+
+
+def _def_name(shape: _Shape) -> str:
+    kind, essential, forms, stage = shape
+    extra = "".join(f"_{f}" for f in forms or ()) + ("_stage" if stage else "")
+    return f"{'required_' if essential else ''}{kind.value}{extra}_field"
 
 
 def _field_text(spec: Target, name: str) -> str:
@@ -269,8 +341,41 @@ def _field_text(spec: Target, name: str) -> str:
     return text
 
 
+def _key_groups(spec: Target) -> list[str]:
+    """The fields of which one must be mapped for ``key_of`` to make a key (besides the
+    required ones and the ``one_of`` groups); [] when those make one already."""
+    if spec.key_of is None:
+        return []
+    import polars as pl
+
+    base = {*spec.required, *(group[0] for group, _ in spec.one_of)}
+
+    def makes(names: set[str]) -> bool:
+        try:
+            assert spec.key_of is not None
+            spec.key_of({n: pl.lit(None, pl.String) for n in names})
+        except (KeyError, ValueError):
+            return False
+        return True
+
+    if makes(base):
+        return []
+    return [f for f in spec.fields if f not in base and makes({*base, f})]
+
+
+def _key_prop(spec: Target) -> Any:
+    """What ``key:`` may be for ``spec`` (False: it takes none)."""
+    forms: list[dict[str, Any]] = []
+    if spec.key_names:
+        forms.append({"enum": list(spec.key_names)})
+    if spec.external_key:
+        forms.append({"$ref": "#/definitions/KeySpec"})
+    return {"anyOf": forms} if forms else False
+
+
 def _target_rule(spec: Target, default: str) -> dict[str, Any]:
-    """``if target is spec.name then`` only its fields, its required ones, its sections."""
+    """``if target is spec.name then`` only its fields, its required ones, its sections, its
+    key forms and options; one of each ``one_of`` group and of the fields its key needs."""
     cond: dict[str, Any] = {"properties": {"target": {"const": spec.name}}}
     if spec.name != default:  # an absent target is the default one
         cond["required"] = ["target"]
@@ -278,18 +383,29 @@ def _target_rule(spec: Target, default: str) -> dict[str, Any]:
         "properties": {
             name: {
                 "description": _field_text(spec, name),
-                "allOf": [{"$ref": f"#/definitions/{_def_name(kind, is_essential(spec, name))}"}],
+                "allOf": [{"$ref": f"#/definitions/{_def_name(_shape(spec, name))}"}],
             }
-            for name, kind in spec.fields.items()
+            for name in spec.fields
         },
         "additionalProperties": False,
     }
     if spec.required:
         columns["required"] = list(spec.required)
-    then: dict[str, Any] = {"properties": {"columns": columns}}
+    groups = [{"anyOf": [{"required": [f]} for f in group]} for group, _ in spec.one_of]
+    if groups:
+        columns["allOf"] = groups
+    then: dict[str, Any] = {"properties": {"columns": columns, "key": _key_prop(spec)}}
     for section in FIELD_SECTIONS:
         if section != "columns" and section not in spec.custom_sections:
             then["properties"][section] = False
+    for option in TARGET_OPTIONS:
+        allowed = spec.options.get(option)
+        then["properties"][option] = {"enum": list(allowed)} if allowed else False
+    needed = _key_groups(spec)
+    if needed:  # unless key: {column: ...} gives the key
+        external = {"properties": {"key": {"type": "object"}}, "required": ["key"]}
+        mapped = {"properties": {"columns": {"anyOf": [{"required": [f]} for f in needed]}}}
+        then["anyOf"] = [external, mapped]
     return {"if": cond, "then": then}
 
 
@@ -314,15 +430,15 @@ def build_schema() -> dict[str, Any]:
         if section != "columns":
             props[section]["additionalProperties"] = {"$ref": "#/definitions/custom_field"}
             props[section]["propertyNames"] = {"pattern": r"\S"}
-    uses = {
-        (kind, is_essential(spec, name))
-        for spec in TARGETS.values()
-        for name, kind in spec.fields.items()
-    }
-    for kind, essential in uses:
+    uses = {_shape(spec, name) for spec in TARGETS.values() for name in spec.fields}
+    for shape in uses:
+        kind, essential, forms, stage = shape
         what = f"A {'required ' if essential else ''}{kind.value} field"
-        options = options_for(kind, essential=essential)
-        defs[_def_name(kind, essential)] = _entry_def(options, what, essential=essential)
+        options = options_for(kind, essential=essential, forms=forms, stage=stage)
+        defs[_def_name(shape)] = _entry_def(options, what, essential=essential)
+    for option, allowed in TARGET_OPTIONS.items():
+        props[option] = {**props[option], "enum": list(allowed)}
+        props[option].pop("anyOf", None)
     defs["custom_field"] = _entry_def(options_for(None), "A custom field")
     return {
         "$schema": DRAFT,
@@ -364,6 +480,12 @@ class TargetInfo:
     fields: list[FieldInfo]
     custom_sections: tuple[str, ...]
     custom_options: list[OptionInfo]
+    #: what ``key:`` may say (``domain``, ``{column: ...}``); empty: the key field only
+    key_forms: tuple[str, ...] = ()
+    #: the top-level options and their values (the first is the default)
+    options: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: groups of fields of which every row needs one, with the code of a row without
+    one_of: tuple[tuple[tuple[str, ...], str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
@@ -391,6 +513,9 @@ class TargetInfo:
             ],
             "custom_sections": list(self.custom_sections),
             "custom_options": opts(self.custom_options) if self.custom_sections else [],
+            "key_forms": list(self.key_forms),
+            "options": {name: list(values) for name, values in self.options.items()},
+            "one_of": [{"fields": list(g), "code": code} for g, code in self.one_of],
         }
 
 
@@ -404,16 +529,19 @@ def describe_target(name: str) -> TargetInfo:
         key=spec.key_field,
         fields=[
             FieldInfo(
-                name=field,
+                name=f,
                 kind=kind,
-                required=field in spec.required,
-                key=field == spec.key_field,
-                options=options_for(kind, essential=is_essential(spec, field)),
+                required=f in spec.required,
+                key=f == spec.key_field,
+                options=field_options(spec, f),
             )
-            for field, kind in spec.fields.items()
+            for f, kind in spec.fields.items()
         ],
         custom_sections=spec.custom_sections,
         custom_options=options_for(None),
+        key_forms=(*spec.key_names, *(["{column: ...}"] if spec.external_key else [])),
+        options={name: tuple(values) for name, values in spec.options.items()},
+        one_of=spec.one_of,
     )
 
 

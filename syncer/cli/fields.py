@@ -70,11 +70,16 @@ def fields_cmd(target: str | None, as_json: bool) -> None:
             click.echo(line)
 
 
+#: the options that say where an entry's value comes from (one of them per entry)
+_SOURCES = ("column", "value", "domain", "name")
+
+
 def _labels(options: list[OptionInfo]) -> str:
-    """``column | value, format: e164, ...``: column and value are one choice."""
-    names = [o.name for o in options]
-    out = ["column | value"] if {"column", "value"} <= set(names) else []
-    out += [o.label() for o in options if o.name not in ("column", "value")]
+    """``column | value, format: e164, ...``: the sources (column and value, or a lookup's
+    forms ``{domain: ...} | {name: ...}``) are one choice."""
+    sources = [o.name for o in options if o.name in _SOURCES]
+    out = [" | ".join(sources)] if sources else []
+    out += [o.label() for o in options if o.name not in _SOURCES]
     return ", ".join(out)
 
 
@@ -87,12 +92,13 @@ def _wrap(text: str, indent: int) -> list[str]:
 def _common(info: TargetInfo) -> list[OptionInfo]:
     """The options every field of the target takes, each as most fields take it (a required
     field may allow fewer values: its row then lists its own)."""
-    names = set.intersection(*({o.name for o in f.options} for f in info.fields))
+    plain = [f for f in info.fields if "column" in {o.name for o in f.options}] or info.fields
+    names = set.intersection(*({o.name for o in f.options} for f in plain))
     best: dict[str, OptionInfo] = {}
-    for option, _ in Counter(o for f in info.fields for o in f.options).most_common():
+    for option, _ in Counter(o for f in plain for o in f.options).most_common():
         if option.name in names:
             best.setdefault(option.name, option)
-    return [best[o.name] for o in info.fields[0].options if o.name in best]
+    return [best[o.name] for o in plain[0].options if o.name in best]
 
 
 def _target_lines(info: TargetInfo) -> list[str]:
@@ -100,7 +106,8 @@ def _target_lines(info: TargetInfo) -> list[str]:
     from syncer.schema import KIND_TEXT
 
     default = "the default target; " if info.default else ""
-    lines = [f"{info.name} ({default}key: {info.key})"]
+    key = " | ".join(info.key_forms) if info.key_forms else info.key
+    lines = [f"{info.name} ({default}key: {key})"]
     every = _common(info)
     name_w = max(len("FIELD"), *(len(f.name) for f in info.fields))
     kind_w = max(len("KIND"), *(len(f.kind.value) for f in info.fields))
@@ -113,6 +120,10 @@ def _target_lines(info: TargetInfo) -> list[str]:
         )
         lines += _wrap(text.rstrip(), 6 + name_w + kind_w)
     lines += _wrap(f"  Every field takes: {_labels(every)}.", 4)
+    for fields, code in info.one_of:
+        lines += _wrap(f"  Map one of {' or '.join(fields)}; a row without any is {code}.", 4)
+    for name, values in info.options.items():
+        lines += _wrap(f"  Top-level {name}: {'|'.join(values)} (default {values[0]}).", 4)
     if info.custom_sections:
         sections = " and ".join(info.custom_sections)
         lines += _wrap(

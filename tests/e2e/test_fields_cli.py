@@ -36,7 +36,7 @@ def test_fields_lists_every_field_with_kind_and_options(tmp_path: Path) -> None:
     assert "required; the key; on_invalid: reject, optional: false" in text
     assert "Every field takes: column | value, null_values, on_invalid: reject|drop|warn" in text
     assert "contact_custom_fields and account_custom_fields" in text
-    assert "take: column | value, split," in text and "formats." in text
+    assert "take: column | value, split," in text and "formats, values." in text
 
 
 def test_fields_of_one_target_as_json(tmp_path: Path) -> None:
@@ -68,7 +68,8 @@ def test_unknown_target_exits_2_with_did_you_mean(tmp_path: Path) -> None:
     assert res.stdout == ""
     assert res.stderr.strip() == (
         "error: unknown target 'acount_contact'; did you mean account_contact? "
-        "Known targets: account_contact (`syncer fields` lists them all)."
+        "Known targets: account_contact, accounts, opportunities (`syncer fields` lists them "
+        "all)."
     )
     res = syncer("fields", "leads", "--json", cwd=tmp_path)
     assert res.code == 2

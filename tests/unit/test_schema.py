@@ -14,11 +14,19 @@ import pytest
 import yaml
 
 from syncer.errors import ConfigError
-from syncer.mapping import TARGETS, FieldKind, load_mapping, read_mapping
+from syncer.mapping import (
+    LOOKUP_FORMS,
+    TARGETS,
+    FieldKind,
+    is_essential,
+    load_mapping,
+    read_mapping,
+)
 from syncer.schema import (
     KIND_TEXT,
     build_schema,
     describe_target,
+    field_options,
     modeline,
     options_for,
     schema_file,
@@ -146,8 +154,81 @@ GOOD: dict[str, Any] = {
     },
 }
 
+ACCOUNTS = {"target": "accounts", "columns": {"name": "Name", "domain_name": "Domain"}}
+DEALS = {"target": "opportunities", "columns": {"display_name": "Deal", "account_id": "Acc"}}
+GOOD.update(
+    {
+        "accounts": ACCOUNTS,
+        "accounts by website": {
+            "target": "accounts",
+            "columns": {"name": "N", "official_website": "W"},
+        },
+        "accounts keyed by domain": {**ACCOUNTS, "key": "domain", "on_ambiguous": "first"},
+        "accounts by external id": {
+            "target": "accounts",
+            "columns": {"name": "Name"},
+            "key": {"column": "External ID"},
+            "custom_fields": {"cus_field__Industry": "Industry"},
+        },
+        "deals with everything": {
+            "target": "opportunities",
+            "key": {"column": "Record ID"},
+            "columns": {
+                "display_name": "Deal",
+                "account": {"name": "Company", "values": {"acme": "Acme Inc"}},
+                "amount": {"column": "Amount", "on_invalid": "drop"},
+                "stage": {
+                    "column": "Stage",
+                    "values": {"closedwon": "Closed Won"},
+                    "closed": "Won",
+                },
+                "closed_reasons": {"column": "Reason", "split": ";"},
+                "additional_contact_emails": {"column": "CC", "split": ","},
+                "next_step_due_at": {
+                    "column": "Due",
+                    "timezone": "america/new_york",
+                    "formats": "us",
+                },
+            },
+            "on_missing_account": "create",
+        },
+    }
+)
+
 #: typical mistakes: syncer refuses them and so must the schema
 BAD: dict[str, Any] = {
+    "accounts without a domain": {"target": "accounts", "columns": {"name": "Name"}},
+    "accounts without a name": {"target": "accounts", "columns": {"domain_name": "D"}},
+    "a key for account_contact": {**_cols(), "key": "email"},
+    "an unknown key name": {**ACCOUNTS, "key": "website"},
+    "a named key for deals": {**DEALS, "key": "domain"},
+    "bad on_ambiguous": {**ACCOUNTS, "on_ambiguous": "last"},
+    "on_ambiguous for deals": {**DEALS, "on_ambiguous": "first"},
+    "on_missing_account for contacts": {**_cols(), "on_missing_account": "create"},
+    "custom_fields for contacts": {**_cols(), "custom_fields": {"cus_field__X": "X"}},
+    "contact sections for accounts": {**ACCOUNTS, "contact_custom_fields": {"x": "X"}},
+    "deals without an account": {"target": "opportunities", "columns": {"display_name": "D"}},
+    "a lookup as a column": {**DEALS, "columns": {"display_name": "D", "account": "Company"}},
+    "a lookup with two forms": {
+        **DEALS,
+        "columns": {"display_name": "D", "account": {"domain": "A", "name": "B"}},
+    },
+    "a datetime without timezone": {
+        **DEALS,
+        "columns": {**DEALS["columns"], "next_step_due_at": "Due"},
+    },
+    "split on a text field of deals": {
+        **DEALS,
+        "columns": {**DEALS["columns"], "pipeline_name": {"column": "P", "split": ";"}},
+    },
+    "closed on another field": {
+        **DEALS,
+        "columns": {**DEALS["columns"], "pipeline_name": {"column": "P", "closed": ["Won"]}},
+    },
+    "a domain form on a text field": {
+        **DEALS,
+        "columns": {**DEALS["columns"], "pipeline_name": {"domain": "P"}},
+    },
     "unknown field under columns": {"columns": {"email": "Email", "frist_name": "First"}},
     "misspelt email": {"columns": {"emial": "Email"}},
     "custom field under columns": _cols(cus_field__Region="Region"),
@@ -226,50 +307,80 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "optional": {"optional": True},
     "owners": {"owners": {"Jane Smith": "jane.smith@acme.com"}},
     "formats": {"formats": ["day_first"]},
+    "values": {"values": {"a": "b", "1": True}},
+    "timezone": {"timezone": "Europe/Berlin"},
+    "closed": {"closed": ["Closed Won"]},
+}
+#: the sources of an entry: one of them is the entry's column, not an option to try
+SOURCES = {"column", "value", *LOOKUP_FORMS}
+#: the least mapping of each target, and how an entry of a kind reads column X without options
+BASE: dict[str, dict[str, Any]] = {
+    "account_contact": {"email": "Email"},
+    "accounts": {"name": "Name", "domain_name": "Domain"},
+    "opportunities": {"display_name": "Deal", "account_id": "Account ID"},
+}
+ENTRY: dict[FieldKind | None, dict[str, Any]] = {
+    FieldKind.LOOKUP: {"domain": "X"},
+    FieldKind.DATETIME: {"column": "X", "timezone": "UTC"},
 }
 
 
 def test_every_option_has_a_sample() -> None:
-    names = {o.name for kind in [*FieldKind, None] for o in options_for(kind)}
-    assert names - {"column", "value"} <= set(SAMPLES), "add the new option to SAMPLES"
+    names = {
+        o.name
+        for kind in [*FieldKind, None]
+        for stage in (False, True)
+        for o in options_for(kind, stage=stage)
+    }
+    assert names - SOURCES <= set(SAMPLES), "add the new option to SAMPLES"
 
 
 def _yaml(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _one_field_per_kind() -> list[tuple[str, FieldKind]]:
-    seen: dict[FieldKind, str] = {}
+def _fields_to_try() -> list[tuple[str, str, FieldKind | None]]:
+    """(target, field, kind): a field of each kind of each target, every field that takes an
+    option of its own (the stage entry) or is essential, and a custom field of each target."""
+    out: list[tuple[str, str, FieldKind | None]] = []
     for spec in TARGETS.values():
+        seen: set[tuple[FieldKind, bool]] = set()
         for name, kind in spec.fields.items():
-            seen.setdefault(kind, name)
-    return [(name, kind) for kind, name in seen.items()]
+            shape = (kind, is_essential(spec, name))
+            if shape not in seen or name == "stage":
+                seen.add(shape)
+                out.append((spec.name, name, kind))
+        if spec.custom_sections:
+            out.append((spec.name, "cus_field__X", None))
+    return out
 
 
 @pytest.mark.parametrize("option", sorted(SAMPLES))
 @pytest.mark.parametrize(
-    ("field", "kind"),
-    [*_one_field_per_kind(), ("cus_field__X", None)],
-    ids=[*(k.value for _, k in _one_field_per_kind()), "custom"],
+    ("target", "field", "kind"),
+    _fields_to_try(),
+    ids=[f"{t}.{f}" for t, f, _ in _fields_to_try()],
 )
 def test_options_of_each_kind_agree_with_the_models(
     validator: jsonschema.Draft7Validator,
     tmp_path: Path,
     option: str,
+    target: str,
     field: str,
     kind: FieldKind | None,
 ) -> None:
-    """``options_for`` (the schema and ``syncer fields``) says a kind of field takes an option
-    exactly when syncer accepts that option on such a field."""
-    entry = {"column": "X", **SAMPLES[option]}
+    """``options_for`` (the schema and ``syncer fields``) says a field takes an option exactly
+    when syncer accepts that option on such a field, for every target."""
+    spec = TARGETS[target]
+    entry = {**ENTRY.get(kind, {"column": "X"}), **SAMPLES[option]}
+    columns = dict(BASE[target])
     if kind is None:
-        doc = {**_cols(), "contact_custom_fields": {field: entry}}
+        doc = {"target": target, "columns": columns, spec.custom_sections[0]: {field: entry}}
+        found = [o for o in options_for(None) if o.name == option]
     else:
-        doc = {"columns": {"email": "Email", field: entry}}
-        if kind is FieldKind.EMAIL:
-            doc = {"columns": {"email": entry}}
-    essential = kind is FieldKind.EMAIL  # account_contact's only required field and its key
-    found = [o for o in options_for(kind, essential=essential) if o.name == option]
+        columns[field] = entry
+        doc = {"target": target, "columns": columns}
+        found = [o for o in field_options(spec, field) if o.name == option]
     value = SAMPLES[option][option]
     takes = bool(found) and (not found[0].values or _yaml(value) in found[0].values)
     assert (model_problems(tmp_path, doc) == []) is takes
@@ -322,7 +433,7 @@ def test_unknown_target_says_did_you_mean() -> None:
         describe_target("acount_contact")
     assert info.value.message == (
         "unknown target 'acount_contact'; did you mean account_contact? Known targets: "
-        "account_contact (`syncer fields` lists them all)."
+        "account_contact, accounts, opportunities (`syncer fields` lists them all)."
     )
     assert info.value.code == "usage" and info.value.exit_code == 2
 
