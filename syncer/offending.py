@@ -28,6 +28,10 @@ _BY_KIND = {
     FieldKind.EMAIL: ("invalid_email",),
     FieldKind.OWNER_EMAIL: ("invalid_owner_email", "unknown_owner"),
     FieldKind.URL: ("invalid_url",),
+    FieldKind.DOMAIN: ("invalid_domain",),
+    FieldKind.CONTACT_EMAIL: ("invalid_email",),
+    FieldKind.CONTACT_EMAILS: ("invalid_email",),
+    FieldKind.DECIMAL: ("invalid_amount",),
 }
 _DATES = ("invalid_date", "ambiguous_date")
 
@@ -41,8 +45,10 @@ def field_codes(fields: Iterable[MappedField]) -> dict[str, list[MappedField]]:
         codes = list(_BY_KIND.get(f.kind, ()))
         if f.kind is FieldKind.PHONE and f.spec.format == "e164":
             codes.append("invalid_phone")
-        if f.spec.formats is not None:
+        if f.spec.formats is not None or f.kind is FieldKind.DATETIME:
             codes += _DATES
+        if f.spec.lookup == "domain":
+            codes.append("invalid_domain")
         if f.section == "columns":
             codes.append("missing_email" if f.kind is FieldKind.EMAIL else f"missing_{f.name}")
         for code in codes:

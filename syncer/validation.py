@@ -37,12 +37,12 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, valida
 from syncer.amounts import parse_amounts
 from syncer.dates import parse_dates
 from syncer.datetimes import parse_datetimes
-from syncer.mapping import closed_stage
 from syncer.models import KEY_COLUMN
 from syncer.owners import resolve_owners
 from syncer.phones import fast_e164
+from syncer.rowchecks import row_key, row_problems
 from syncer.targets import FieldKind, Target
-from syncer.transform import KEY_SECTION, MappedField, clean_text
+from syncer.transform import MappedField, clean_text
 
 __all__ = [
     "DROPPED",
@@ -67,8 +67,6 @@ _DOMAIN = (
     r"^(?:[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?\.)+"
     r"\p{L}[\p{L}\p{N}\-]*[\p{L}\p{N}]$"
 )
-#: a stage named so is closed when the stage entry gives no ``closed:`` list
-_CLOSED = r"(?i)\b(?:won|lost)\b"
 _URL = (
     r"(?i)^https?://(?:[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?\.)+"
     r"\p{L}[\p{L}\p{N}\-]*[\p{L}\p{N}](?::[0-9]+)?(?:[/?#]\S*)?$"
@@ -422,78 +420,6 @@ def _checked_email_lists(frame: pl.DataFrame, f: MappedField) -> Checked:
     return out["norm"], out["bad"]
 
 
-def _key_values(fields: list[MappedField]) -> dict[str, pl.Expr]:
-    """The mapped fields' normal values as a target's ``key_of`` takes them: a lookup field's
-    as ``domain:acme.com`` / ``name:acme inc`` (its form, then its value)."""
-    values: dict[str, pl.Expr] = {}
-    for f in fields:
-        if f.section != "columns":
-            continue
-        value = pl.col(f.out)
-        if f.spec.lookup == "name":
-            value = value.str.replace_all(r"\s+", " ").str.to_lowercase()
-        if f.spec.lookup is not None:
-            value = pl.lit(f"{f.spec.lookup}:") + value
-        values[f.name] = value
-    return values
-
-
-def _key(fields: list[MappedField], spec: Target) -> pl.Expr:
-    """The row's key: ``key: {column: ...}``'s trimmed value, else the target's ``key_of`` of
-    the normal values, else its key field's ``key_expr``; null when the row has none."""
-    none = pl.lit(None, dtype=pl.String)
-    own = next((f for f in fields if f.section == KEY_SECTION), None)
-    if own is not None:
-        return pl.col(own.out)
-    if spec.key_of is not None:
-        try:
-            return spec.key_of(_key_values(fields)).replace("", None)
-        except (KeyError, ValueError):  # the fields it needs are absent (optional columns)
-            return none
-    by_name = {f.name: f for f in fields if f.section == "columns"}
-    key_field = by_name.get(spec.key_field)
-    return spec.key_expr(pl.col(key_field.out)) if key_field is not None else none
-
-
-def _late_rules(fields: list[MappedField], spec: Target) -> list[_Rule]:
-    """The row's own problems, seen on its normal values: a ``one_of`` group without a value,
-    a closed stage without reasons."""
-    by_name = {f.name: f for f in fields if f.section == "columns"}
-    rules: list[_Rule] = []
-    for group, code in spec.one_of:
-        mapped = [by_name[n] for n in group if n in by_name]
-        if not mapped:
-            continue
-        cond = pl.all_horizontal([pl.col(f.out).is_null() for f in mapped])
-        labels = " and ".join(f"{f.label} ({f.name})" for f in mapped)
-        is_are = "is" if len(mapped) == 1 else "are"
-        rules.append(_Rule(cond, code, pl.lit(f"{labels} {is_are} blank; one is required")))
-    stage = closed_stage(spec)
-    f = by_name.get(stage[0]) if stage else None
-    if stage is not None and f is not None:
-        value = pl.col(f.out)
-        closed = (
-            value.str.to_lowercase().is_in([c.strip().lower() for c in f.spec.closed])
-            if f.spec.closed
-            else value.str.contains(_CLOSED)
-        )
-        reasons = by_name.get(stage[1])
-        if reasons is None:
-            none = pl.lit(True)
-            fix = f"map {stage[1]}"
-        else:
-            none = pl.col(reasons.out).is_null() | (pl.col(reasons.out).list.len() == 0)
-            fix = f"fill in {reasons.label} ({stage[1]})"
-        message = pl.format(
-            '{} "{}" is a closed stage: it needs closed reasons; {}',
-            pl.lit(f.label),
-            value,
-            pl.lit(fix),
-        )
-        rules.append(_Rule(value.is_not_null() & closed & none, "missing_closed_reason", message))
-    return rules
-
-
 def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.DataFrame:
     """Add ``status`` (ready|invalid), ``error``, ``error_code``, ``warnings`` and the key
     (``__key``: the target's key field in its ``key_expr`` form); rewrite e-mail, phone and
@@ -671,9 +597,10 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         *([warning_codes.alias(WARNING_CODES)] if soft else []),
     )
     out = out.with_columns(extra).drop(temp)
-    out = _add_errors(out, _late_rules(fields, spec))
+    late = [_Rule(cond, code, message) for cond, code, message in row_problems(fields, spec)]
+    out = _add_errors(out, late)
     # a row with no other problem but no key cannot be sent, deduped or remembered
-    key = _key(fields, spec)
+    key = row_key(fields, spec)
     missing = f"{spec.key_missing or f'no {spec.key_label}'}"
     no_key = _Rule(key.is_null(), "missing_key", pl.lit(missing))
     out = out.with_columns(key.alias(KEY_COLUMN))
