@@ -3,7 +3,6 @@ one summary with a section per step, and the worst step's exit code."""
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -11,8 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from syncer.cli.app import emit_json, fail, scrub
-from syncer.cli.run import echo_run, stop_error
-from syncer.cli.session import Progress, build_settings, embedded_sandbox, stop_on_signals
+from syncer.cli.run import echo_run, run_session, stop_error
 from syncer.cli.validate import echo_validate
 from syncer.errors import SyncerError
 
@@ -60,30 +58,14 @@ def job_mode(source: Path | None, mapping: Path | None, kw: dict[str, Any]) -> b
 def run_job_command(command: str, kw: dict[str, Any]) -> NoReturn:
     """``syncer run --job``: every run flag applies to each step."""
     from syncer.runner import run_job
-    from syncer.stopping import StopRequest
 
-    stop = StopRequest()
-    settings = build_settings(
-        kw, command, stop, dry_run=kw["dry_run"], wait_s=kw["wait_s"], again=kw["again"]
-    )
-    progress = Progress(kw["quiet"])
-    settings.progress = progress
-    settings.on_start = progress.start
-    try:
-        with (
-            stop_on_signals(stop),
-            embedded_sandbox(settings) if kw["sandbox"] else contextlib.nullcontext(),
-        ):
-            summary = run_job(
-                kw["job_path"],
-                settings,
-                results_dir=kw["results_dir"],
-                on_step=None if kw["quiet"] else _announce,
-            )
-    except SyncerError as err:
-        fail(err)
-    finally:
-        progress.close()
+    with run_session(kw, command) as settings:
+        summary = run_job(
+            kw["job_path"],
+            settings,
+            results_dir=kw["results_dir"],
+            on_step=None if kw["quiet"] else _announce,
+        )
     _print_job(summary, kw["as_json"])
     sys.exit(summary.exit_code)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -31,6 +32,9 @@ from syncer.cli.session import (
 )
 from syncer.errors import RunAborted, SyncerError
 from syncer.models import RUN_JSON_STATUSES, RunSummary
+
+if TYPE_CHECKING:
+    from syncer.runner.settings import Settings
 
 
 def _print_run(summary: RunSummary, as_json: bool) -> None:
@@ -116,17 +120,26 @@ def _do_run(
 ) -> None:
     from syncer.runner import retry as run_retry
     from syncer.runner import sync
+
+    with run_session(kw, command, results=kw["results_path"]) as settings:
+        if retry:
+            summary = run_retry(source, mapping, settings)
+        else:
+            assert mapping is not None
+            summary = sync(source, mapping, settings)
+    _print_run(summary, kw["as_json"])
+    sys.exit(summary.exit_code)
+
+
+@contextlib.contextmanager
+def run_session(kw: dict[str, Any], command: str, **extra: Any) -> Iterator[Settings]:
+    """The Settings the run flags in ``kw`` describe (plus ``extra``), with progress output,
+    Ctrl-C / SIGTERM handling and ``--sandbox`` around the command; a SyncerError ends it."""
     from syncer.stopping import StopRequest
 
     stop = StopRequest()
     settings = build_settings(
-        kw,
-        command,
-        stop,
-        results=kw["results_path"],
-        dry_run=kw["dry_run"],
-        wait_s=kw["wait_s"],
-        again=kw["again"],
+        kw, command, stop, dry_run=kw["dry_run"], wait_s=kw["wait_s"], again=kw["again"], **extra
     )
     progress = Progress(kw["quiet"])
     settings.progress = progress
@@ -136,17 +149,11 @@ def _do_run(
             stop_on_signals(stop),
             embedded_sandbox(settings) if kw["sandbox"] else contextlib.nullcontext(),
         ):
-            if retry:
-                summary = run_retry(source, mapping, settings)
-            else:
-                assert mapping is not None
-                summary = sync(source, mapping, settings)
+            yield settings
     except SyncerError as err:
         fail(err)
     finally:
         progress.close()
-    _print_run(summary, kw["as_json"])
-    sys.exit(summary.exit_code)
 
 
 @cli.command("run")
