@@ -111,6 +111,7 @@ def _print_job(summary: JobSummary, as_json: bool) -> None:
     shown = [k for k in totals if k not in ("rows", "requests", "blank_rows", "not_run_rows")]
     parts = ", ".join(f"{totals[k]} {k}" for k in shown if totals[k]) or "nothing to do"
     sent = f", {totals['requests']} requests" if "requests" in totals else ""
+    sent += " (dry run: nothing sent)" if summary.dry_run else ""
     click.echo(
         f"job {summary.path}: {len(summary.steps)} of {steps} steps run, {totals['rows']} rows: "
         f"{parts}{sent}; exit {summary.exit_code}"

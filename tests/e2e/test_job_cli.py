@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from wait_helpers import wait_until
 
+import syncer as syncer_lib
 from syncer.sandbox import SandboxHandle
 
 from .cli_helpers import CliResult, private_env, read_results, syncer, write_csv
@@ -357,3 +358,33 @@ def test_a_key_without_a_step_s_permission_stops_the_job_at_that_step(
     deals = {o["display_name"] for o in live_sandbox.admin.dump()["opportunities"]}
     assert not deals & {d for d, _ in DEAL_ROWS}
     assert not {r[0] for r in FIRST} & _upserted(live_sandbox)
+
+
+def test_a_stop_requested_as_a_step_ends_leaves_the_next_steps_not_run(
+    tmp_path: Path, live_sandbox: SandboxHandle
+) -> None:
+    """The library: ``run_job`` checks the stop request between steps (exit 130)."""
+    job = _migration(tmp_path)
+    stop = syncer_lib.StopRequest()
+    done: list[int] = []
+
+    def progress(n: int) -> None:  # the last row of step 1 is done: Ctrl-C now
+        done.append(n)
+        if sum(done) == len(FIRST):
+            stop.request()
+
+    settings = syncer_lib.Settings(
+        base_url=live_sandbox.base_url,
+        api_key=live_sandbox.api_key,
+        ledger=tmp_path / "ledger.db",
+        stop=stop,
+        progress=progress,
+    )
+    summary = syncer_lib.run_job(job, settings)
+    assert summary.exit_code == 130 and summary.interrupted == "SIGINT"
+    (step,) = summary.steps
+    assert step.summary is not None and step.summary.counts["succeeded"] == len(FIRST)
+    assert [(n.step.number, n.rows) for n in summary.not_run] == [(2, len(SECOND))]
+    out = summary.to_dict()
+    assert (out["rows"], out["not_run_rows"], out["exit_code"]) == (3, 3, 130)
+    assert not {r[0] for r in SECOND} & _upserted(live_sandbox)
