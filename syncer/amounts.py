@@ -107,6 +107,8 @@ def _read(text: str, convention: Convention | None) -> _Reading:
         s = _strip_currency(s)
     if _EXPONENT.fullmatch(s):
         return _done(Decimal(s), negative, None)
+    if not _NUMBER.fullmatch(_SPACES.sub("", s)):
+        return _Reading(problem="not a number")
     if _SPACES.search(s):  # spaces or apostrophes group thousands: a . or , is the decimal
         m = _SPACED.fullmatch(_SPACES.sub("_", s))
         if m is None or not _GROUPED.fullmatch(m["whole"]):
