@@ -11,7 +11,6 @@ import pytest
 
 from syncer.datetimes import localise, parse_datetimes
 
-
 Read = tuple[str | None, str | None, str | None]
 
 
