@@ -35,6 +35,7 @@ __all__ = [
     "ReadBack",
     "Row",
     "RowContext",
+    "SideWrite",
     "Target",
     "digest",
     "field_digests",
@@ -114,6 +115,18 @@ class Probe:
             return True
         name, _, value = self.when.partition("=")
         return options.get(name) == value if value else name in mapped
+
+
+@dataclass(frozen=True, slots=True)
+class SideWrite:
+    """A write a row makes to another object only when the mapping asks for it (the account
+    ``on_missing_account: create`` makes): its endpoint, the permission it needs and when."""
+
+    method: str
+    path: str
+    permission: str
+    #: as :attr:`Probe.when`: ``on_missing_account=create``
+    when: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +304,8 @@ class Target:
     options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: every (method, path) a row may write, for the contract test (default: :attr:`endpoint`)
     endpoints: tuple[tuple[str, str], ...] = ()
+    #: writes to other objects a mapping may ask for (each with a probe of the same ``when``)
+    side_writes: tuple[SideWrite, ...] = ()
     #: field -> its name in Reevo's requests where the mapping's differs (``stage`` ->
     #: ``target_stage_name``); None: the field is syncer's own (a lookup) and never sent
     wire: Mapping[str, str | None] = field(default_factory=dict)

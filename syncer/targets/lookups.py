@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from syncer.errors import RowRejected
+from syncer.errors import Retryable, RowRejected
 from syncer.targets.base import RowContext
 
 if TYPE_CHECKING:  # pure expression methods: polars is not loaded here
@@ -166,14 +166,33 @@ async def resolve_account(ctx: RowContext, ref: Mapping[str, str], *, create: bo
             code="missing_account",
         )
 
-    async def make() -> str:
-        data = await ctx.request("POST", ACCOUNTS, json=body, idempotent=False)
-        new = str((data or {}).get("id") or "")
-        if not new:
-            raise RowRejected("Reevo created the account but gave no id", code="missing_account")
+    async def make() -> str | None:
+        """The new account's id; None when the create failed in a way that may have been
+        applied and no single exact match shows it was (then no row creates it again)."""
+        try:
+            data = await ctx.request("POST", ACCOUNTS, json=body, idempotent=False)
+        except Retryable:
+            found = await exact_accounts(ctx, body["domain_name"]) if "domain" in ref else []
+            if len(found) != 1:
+                return None
+            new = found[0]
+        else:
+            new = str((data or {}).get("id") or "")
+            if not new:
+                raise RowRejected("Reevo created the account but gave no id", status=502)
         ctx.remember_other(ACCOUNTS, key, {"account_id": new})
+        ctx.warn("account_created", f"created account {what} (on_missing_account: create)")
         return new
 
-    created: str = await ctx.once(("account", "create", key), make)
-    ctx.warn("account_created", f"created account {what} (on_missing_account: create)")
+    created: str | None = await ctx.once(("account", "create", key), make)
+    if created is None:
+        raise RowRejected(
+            f"creating the missing account {what} failed in a way that may have been applied "
+            "(a timeout, a reset or a 5xx), and Reevo cannot show whether it was"
+            f"{'' if 'domain' in ref else ' (accounts cannot be searched by name)'}: "
+            "check Reevo for it before running again (import it with an accounts mapping, "
+            "or give account_id)",
+            status=502,
+            code="reevo_ambiguous",
+        )
     return created

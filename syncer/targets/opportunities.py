@@ -26,6 +26,7 @@ from syncer.targets.base import (
     ReadBack,
     Row,
     RowContext,
+    SideWrite,
     Target,
     digest,
     field_digests,
@@ -242,6 +243,9 @@ TARGET = Target(
     lookups={"account": ("domain", "name")},
     one_of=((("account", "account_id"), "missing_account"),),
     options={"on_missing_account": ("fail", "create")},
+    side_writes=(
+        SideWrite("POST", "accounts", "Accounts Write", when="on_missing_account=create"),
+    ),
     endpoints=(
         ("POST", "opportunities"),
         ("PATCH", "opportunities/{opportunity_id}"),

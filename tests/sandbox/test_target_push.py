@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from test_targets_contract import SEARCHES
 
 from syncer.models import RowOutcome, RowStatus
-from syncer.push import PushReport, PushSettings, make_client, push_rows
+from syncer.push import NoMemory, PushReport, PushSettings, make_client, push_rows
 from syncer.sandbox import EXAMPLE_ACCOUNT_ID, SandboxApp, SandboxSettings, create_app
 from syncer.sandbox.api import router
 from syncer.targets import TARGETS
@@ -34,27 +34,12 @@ def app() -> SandboxApp:
     return create_app(SandboxSettings(port=0, api_key=KEY, random_seed=7))
 
 
-class Book:
-    """A small ledger: what runs remembered per (target, key) and which key holds an id."""
-
-    def __init__(self) -> None:
-        self.kept: dict[tuple[str, str], dict[str, str]] = {}
-        self.owners: dict[tuple[str, str, str], str] = {}
+class Book(NoMemory):
+    """A small ledger carried from run to run: what runs remembered per (target, key) and
+    which key holds an id (:class:`NoMemory` keeps them; :meth:`record` adds the outcomes)."""
 
     def known(self, target: str, key: str) -> Mapping[str, str]:
-        return dict(self.kept.get((target, key), {}))
-
-    def owner(self, target: str, id_name: str, id_: str) -> str | None:
-        return self.owners.get((target, id_name, id_))
-
-    def claim(self, target: str, key: str, ids: Mapping[str, str]) -> None:
-        self.kept.setdefault((target, key), {}).update(ids)
-        for name, value in ids.items():
-            if value:
-                self.owners[(target, name, value)] = key
-
-    def keep(self, target: str, key: str, ids: Mapping[str, str]) -> None:
-        self.claim(target, key, ids)
+        return dict(super().known(target, key))  # a row sees what was known when it began
 
     def record(self, target: str, items: list[Item], outcomes: list[RowOutcome]) -> None:
         """What the runner writes to the ledger after a run: each row's ids and notes."""
@@ -429,12 +414,6 @@ def test_a_deal_with_its_account_id_needs_no_lookup(app: SandboxApp) -> None:
     assert "POST accounts/search" not in pushed.routes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lookups.resolve_account: after a create that may have been applied (commit-then-"
-    "fail), the next row of the parent POSTs accounts again (the once() search answer [] is "
-    "kept, the failed create is not): one account per row instead of one",
-)
 def test_on_missing_account_create_applied_then_failed_is_not_created_again(
     app: SandboxApp,
 ) -> None:
