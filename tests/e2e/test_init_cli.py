@@ -40,6 +40,8 @@ from click.testing import CliRunner, Result
 
 from syncer.cli import cli
 
+from .cli_helpers import private_env, syncer, write_csv
+
 EXPORTS = Path(__file__).resolve().parents[1] / "data" / "exports"
 
 
@@ -328,3 +330,151 @@ def test_fuzzy_headers_in_german(tmp_path: Path) -> None:
         "company": "Firma",
     }
     assert '  email: E-Mail-Adresse  # header ~ "E-Mail-Adresse" (German)' in text
+
+
+# --------------------------------------------------------------------------- accounts, deals
+
+#: a HubSpot companies export (headers: syncer/proposal/layouts/hubspot_companies.yaml)
+COMPANY_HEADER = [
+    "Record ID", "Company name", "Company Domain Name", "Website URL", "Company owner",
+    "Industry", "Phone Number", "City", "Country/Region", "LinkedIn Company Page",
+    "Number of Employees", "Annual Revenue", "Lifecycle Stage", "Create Date",
+]  # fmt: skip
+COMPANIES = [
+    ["101", "Umbrella Labs", "umbrella-labs.io", "https://www.umbrella-labs.io", "Jane Smith",
+     "Software", "+1 617 555 0101", "Boston", "United States",
+     "https://www.linkedin.com/company/umbrella-labs", "120", "12500000", "customer",
+     "2024-01-05 10:00"],
+    ["102", "Stark Freight", "starkfreight.com", "https://starkfreight.com/", "Bob Lee",
+     "Logistics", "+1 212 555 0100", "New York", "United States", "", "800", "", "lead",
+     "2024-02-01 09:30"],
+    ["103", "Nordwind GmbH", "", "https://www.nordwind.example/de", "Jane Smith", "Energy",
+     "+49 30 1234567", "Berlin", "Germany", "", "45", "", "opportunity", "2024-03-09 08:00"],
+]  # fmt: skip
+#: a HubSpot deals export (headers: syncer/proposal/layouts/hubspot_deals.yaml); stage, pipeline
+#: and reasons are the sandbox's own names, so the proposed mapping imports as it is
+DEAL_HEADER = [
+    "Record ID", "Deal Name", "Deal Stage", "Pipeline", "Amount", "Close Date", "Deal owner",
+    "Deal Type", "Associated Company", "Closed Won Reason", "Closed Lost Reason", "Next step",
+    "Create Date",
+]  # fmt: skip
+DEALS = [
+    ["9001", "Umbrella renewal", "Qualified", "Default Pipeline", "$12,500.00", "2024-05-01",
+     "Jane Smith", "existingbusiness", "Umbrella Labs", "", "", "Send the quote", "2024-01-05"],
+    ["9002", "Stark expansion", "Prospecting", "Default Pipeline", "8.000,50 €", "2024-06-01",
+     "Bob Lee", "newbusiness", "Stark Freight", "", "", "Call the CFO", "2024-02-01"],
+    ["9003", "Nordwind pilot", "Closed Lost", "Default Pipeline", "3000", "2024-04-01",
+     "Jane Smith", "newbusiness", "Nordwind GmbH", "", "Price", "", "2024-03-09"],
+    ["9004", "Umbrella add-on", "Closed Won", "Default Pipeline", "1200", "2024-04-15",
+     "Jane Smith", "existingbusiness", "Umbrella Labs", "Product fit", "", "", "2024-03-01"],
+]  # fmt: skip
+
+
+def test_hubspot_companies_and_deals_proposed_validated_and_imported(tmp_path: Path) -> None:
+    """init --target accounts / opportunities on HubSpot-like exports: the expected mappings,
+    with why; they validate and import into the sandbox (accounts first, deals on them)."""
+    companies = write_csv(tmp_path / "companies.csv", COMPANY_HEADER, COMPANIES)
+    deals = write_csv(tmp_path / "deals.csv", DEAL_HEADER, DEALS)
+
+    result = _init(companies, "--target", "accounts", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output.strip().splitlines()[-1])
+    assert out["layout"]["name"] == "hubspot_companies" and out["validate"]["ready"] == 3
+    assert out["key"] == {"column": "Record ID", "reason": out["key"]["reason"], "active": False}
+    text = (tmp_path / "companies.yaml").read_text(encoding="utf-8")
+    assert yaml.safe_load(text) == {
+        "target": "accounts",
+        "columns": {
+            "name": "Company name",
+            "domain_name": "Company Domain Name",
+            "official_website": "Website URL",
+            "linkedin_url": "LinkedIn Company Page",
+        },
+    }
+    assert "\n# key: {column: Record ID}  # " in text
+    assert "  # owner_email: Company owner  # holds names" in text
+    assert "\n# custom_fields:\n#   cus_field__Industry: Industry\n" in text
+
+    result = _init(deals, "--target", "opportunities")
+    assert result.exit_code == 1, result.output  # the won deal's reason is in the other column
+    assert "missing_closed_reason" in result.output
+    assert 'closed_reasons reads "Closed Lost Reason" only' in result.output
+    text = (tmp_path / "deals.yaml").read_text(encoding="utf-8")
+    assert yaml.safe_load(text) == {
+        "target": "opportunities",
+        "columns": {
+            "display_name": "Deal Name",
+            "account": {"name": "Associated Company"},
+            "amount": "Amount",
+            "pipeline_name": "Pipeline",
+            "stage": "Deal Stage",
+            "closed_reasons": {"column": "Closed Lost Reason", "split": ";"},
+            "next_step_details": "Next step",
+        },
+    }
+    assert "  account: {name: Associated Company}  # HubSpot deals export\n" in text
+    assert "  # closed_reasons: Closed Won Reason  # HubSpot deals export;" in text
+    assert "\n#   cus_field__Deal_Type: Deal Type\n" in text
+
+    env = private_env(tmp_path)
+    flags = ("--sandbox", "--json", "--quiet")
+    first = syncer(
+        "run", companies, "--mapping", tmp_path / "companies.yaml", *flags, cwd=tmp_path, env=env
+    )
+    assert first.code == 0 and first.json["succeeded"] == 3, first.stdout + first.stderr
+    second = syncer(
+        "run", deals, "--mapping", tmp_path / "deals.yaml", *flags, cwd=tmp_path, env=env
+    )
+    assert second.code == 1, second.stdout + second.stderr
+    assert (second.json["succeeded"], second.json["invalid"]) == (3, 1)
+
+
+def test_a_deals_file_with_a_domain_and_a_dated_next_step(tmp_path: Path) -> None:
+    """Plain headers (no layout): the account by domain, the amount by its values, the next
+    step date read in the zone of the country column."""
+    source = tmp_path / "pipeline.csv"
+    source.write_text(
+        "Opportunity,Kunde,Website,Wert,Phase,Next step date,Land\n"
+        'Pilot,Nordwind GmbH,nordwind.example,"12.500,00 €",Qualified,2026-06-03 10:00,DE\n'
+        'Rollout,Sudwind AG,https://www.sudwind.example,"3.000,00 €",Prospecting,2026-06-04,'
+        "Deutschland\n",
+        encoding="utf-8",
+    )
+    result = _init(source, "--target", "opportunities")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "pipeline.yaml").read_text(encoding="utf-8")
+    assert yaml.safe_load(text)["columns"] == {
+        "display_name": "Opportunity",
+        "account": {"domain": "Website"},
+        "amount": "Wert",
+        "stage": "Phase",
+        "next_step_due_at": {"column": "Next step date", "timezone": "Europe/Berlin"},
+    }
+    assert '  # account: {name: Kunde}  # header ~ "Kunde" (German); account: {domain:' in text
+    assert 'timezone Europe/Berlin: 2 of 2 rows in "Land" say DE' in text
+
+
+@pytest.mark.parametrize(
+    ("target", "csv", "message"),
+    [
+        ("accounts", "Domain,City\nacme.com,Boston\n", "no column can be the account's name"),
+        ("opportunities", "Deal Name,Amount\nPilot,5\n", "no column says which account"),
+    ],
+)
+def test_accounts_or_deals_without_a_needed_column_exit_2(
+    target: str, csv: str, message: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "f.csv"
+    source.write_text(csv, encoding="utf-8")
+    result = _init(source, "--target", target, "--json")
+    assert result.exit_code == 2 and not (tmp_path / "f.yaml").exists()
+    out = json.loads(result.output.strip().splitlines()[-1])
+    assert out["error"]["code"] == "source" and message in out["error"]["message"]
+    assert csv.split("\n")[0].split(",")[0] in out["error"]["message"]
+
+
+def test_target_choices_come_from_the_registry(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["init", "--help"])
+    assert "account_contact, accounts, opportunities" in " ".join(result.output.split())
+    result = _init(_copy("zoho_crm", tmp_path), "--target", "account")
+    assert result.exit_code == 2 and "did you mean accounts?" in result.output
