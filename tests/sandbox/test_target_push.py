@@ -421,7 +421,7 @@ def test_on_missing_account_create_applied_then_failed_is_not_created_again(
         app, commit_then_fail_rate=1.0, commit_then_fail_mode="500", fault_routes="POST accounts"
     )
     rows = [deal_row(i, f"New {i}", "fresh.com") for i in range(2, 6)]
-    push(
+    pushed = push(
         app,
         "opportunities",
         rows,
@@ -429,7 +429,10 @@ def test_on_missing_account_create_applied_then_failed_is_not_created_again(
         concurrency=1,
         also=("POST accounts",),
     )
-    assert len(accounts_of(app, "fresh.com")) == 1
+    (made,) = accounts_of(app, "fresh.com")
+    assert pushed.routes["POST accounts"] == 1
+    # the one create was applied and its single exact match adopted: every deal is on it
+    assert {o.ids["account_id"] for o in ok(pushed).values()} == {made["id"]}
 
 
 def test_an_ambiguous_parent_fails_its_deals_after_one_lookup(app: SandboxApp) -> None:
