@@ -88,11 +88,11 @@ def push(
     book: Book | None = None,
     options: Mapping[str, str] | None = None,
     concurrency: int = 4,
-    also: tuple[str, ...] = (),
 ) -> Pushed:
     """Push ``items`` as ``target``, then record the outcomes in ``book`` (as the runner
-    does). Every request must be to a route the target declares (``Target.writes`` or its
-    searches in the contract test; ``also``: more) with only fields that route's schema has."""
+    does). Every request must be to a route the target declares (``Target.writes``, its
+    searches in the contract test, a side write its ``options`` ask for) with only fields
+    that route's schema has."""
     book = book if book is not None else Book()
     settings = PushSettings(
         concurrency=concurrency, initial_rate=1000.0, backoff_base_s=0.001, backoff_cap_s=0.01
@@ -118,18 +118,26 @@ def push(
     book.record(target, items, outcomes)
     routes: dict[str, int] = {}
     bodies: dict[str, list[Any]] = {}
-    declared = {f"{m} {p}" for m, p in (*TARGETS[target].writes, *SEARCHES[target])}
+    spec = TARGETS[target]
+    sides = [(w.method, w.path) for w in spec.side_writes if _applies(w.when, options or {})]
+    declared = {f"{m} {p}" for m, p in (*spec.writes, *SEARCHES[target], *sides)}
     for method, path, body in transport.sent:
         route = _route(method, path)
         name = f"{method} {route.path.removeprefix('/api/v1/public/')}"
         routes[name] = routes.get(name, 0) + 1
         bodies.setdefault(name, []).append(body)
-        assert name in declared or name in also, f"{target} sent {name}, which it does not declare"
+        assert name in declared, f"{target} sent {name}, which it does not declare"
         schema = get_type_hints(route.endpoint).get("body")
         unknown = set(body or {}) - set(schema.model_fields if schema else ())
         assert not unknown, f"{name} got {unknown}: not in its schema (the sandbox ignores them)"
     assert sum(routes.values()) == report.requests
     return Pushed(report, {o.source_row: o for o in outcomes}, routes, bodies)
+
+
+def _applies(when: str, options: Mapping[str, str]) -> bool:
+    """Whether a side write's ``when`` (``on_missing_account=create``) holds for ``options``."""
+    name, _, value = when.partition("=")
+    return not value or options.get(name) == value
 
 
 def dump(app: SandboxApp) -> dict[str, list[dict[str, Any]]]:
@@ -273,13 +281,11 @@ def test_a_missing_account_fails_the_row(app: SandboxApp) -> None:
 
 def test_on_missing_account_create_creates_it_once_for_many_rows(app: SandboxApp) -> None:
     rows = [deal_row(i, f"New {i}", "fresh.com") for i in range(2, 8)]
-    # POST accounts is not among the target's declared writes (see the contract test's xfail)
     pushed = push(
         app,
         "opportunities",
         rows,
         options={"on_missing_account": "create"},
-        also=("POST accounts",),
     )
     out = ok(pushed)
     (made,) = accounts_of(app, "fresh.com")
@@ -427,7 +433,6 @@ def test_on_missing_account_create_applied_then_failed_is_not_created_again(
         rows,
         options={"on_missing_account": "create"},
         concurrency=1,
-        also=("POST accounts",),
     )
     (made,) = accounts_of(app, "fresh.com")
     assert pushed.routes["POST accounts"] == 1

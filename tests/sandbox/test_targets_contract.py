@@ -136,34 +136,29 @@ def test_the_read_permissions_are_exactly_what_its_searches_need(target: Target)
     assert _permissions(target.read_permissions) == _needs(SEARCHES[target.name])
 
 
-#: targets whose declaration does not hold yet, and why (xfail strict: fixing it fails them)
-_OPEN = {
-    "opportunities": "on_missing_account: create POSTs accounts (a probe asks Accounts Write) "
-    "but neither Target.endpoints nor write_permissions says so",
-}
+@pytest.mark.parametrize("target", TARGETS, ids=IDS)
+def test_a_side_write_needs_its_declared_permission_and_is_probed_when_it_applies(
+    target: Target,
+) -> None:
+    """A write to another object (``on_missing_account: create`` POSTs accounts) names the
+    permission its endpoint needs, and a probe with the same ``when`` proves it."""
+    for side in target.side_writes:
+        assert _permissions([side.permission]) == _needs([(side.method, side.path)])
+        assert Probe(side.method, side.path, when=side.when) in target.probes
 
 
-def _cases(broken: dict[str, str]) -> list[Any]:
-    return [
-        pytest.param(
-            t,
-            id=t.name,
-            marks=[pytest.mark.xfail(strict=True, reason=broken[t.name])]
-            if t.name in broken
-            else [],
-        )
-        for t in TARGETS
-    ]
+def _declared(target: Target) -> set[Permission]:
+    side = (s.permission for s in target.side_writes)
+    return _permissions((*target.write_permissions, *target.read_permissions, *side))
 
 
-@pytest.mark.parametrize("target", _cases(_OPEN))
+@pytest.mark.parametrize("target", TARGETS, ids=IDS)
 def test_the_probes_prove_exactly_the_declared_permissions(target: Target) -> None:
-    """Before a row is sent every declared permission is proven by a probe, and no probe
-    asks for a permission the target did not declare."""
-    declared = _permissions((*target.write_permissions, *target.read_permissions))
+    """Before a row is sent every declared permission (side writes' too) is proven by a
+    probe, and no probe asks for a permission the target did not declare."""
     asked = _needs((p.method, p.path) for p in target.probes)
-    assert declared <= _implied(asked)
-    assert asked <= _implied(declared)
+    assert _declared(target) <= _implied(asked)
+    assert asked <= _implied(_declared(target))
 
 
 PROBES = [(t, p) for t in TARGETS for p in t.probes]
@@ -208,15 +203,14 @@ def _preflight(app: SandboxApp, target: Target, permissions: dict[str, str]) -> 
     asyncio.run(go())
 
 
-@pytest.mark.parametrize("target", _cases(_OPEN))
+@pytest.mark.parametrize("target", TARGETS, ids=IDS)
 def test_preflight_passes_with_exactly_the_declared_permissions(
     sandbox_app: SandboxApp, target: Target
 ) -> None:
     """Through the runner's preflight (every probe): the declared permissions are enough,
     and a key without any one of their resources is stopped, naming it."""
-    declared = _permissions((*target.write_permissions, *target.read_permissions))
     strongest: dict[str, str] = {}
-    for resource, level in sorted(declared, key=lambda p: p[1] == "write"):
+    for resource, level in sorted(_declared(target), key=lambda p: p[1] == "write"):
         strongest[resource] = level  # write (sorted last) wins over read
     _preflight(sandbox_app, target, strongest)
     for resource in strongest:
