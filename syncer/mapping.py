@@ -545,16 +545,17 @@ def _check_semantics(data: dict[str, Any], spec: Target, lines: Lines) -> list[P
                         f"columns: {req} is required (e.g. '{req}: {example}')",
                     )
                 )
-        for group, _code in spec.one_of:
-            if not any(f in columns or f in meant for f in group):
-                problems.append(
-                    (
-                        lines.line(("columns",)),
-                        f"columns: map one of {' or '.join(group)} (target {spec.name} needs "
-                        "one on every row)",
-                    )
+        lacking = [g for g, _ in spec.one_of if not any(f in columns or f in meant for f in g)]
+        for group in lacking:
+            problems.append(
+                (
+                    lines.line(("columns",)),
+                    f"columns: map one of {' or '.join(group)} (target {spec.name} needs "
+                    "one on every row)",
                 )
-        problems += _key_problems(data, columns, spec, lines)
+            )
+        # without a group's field the key lacks it too: that problem says so already
+        problems += _key_problems(data, columns, spec, lines, probe=not lacking)
     for option, allowed in spec.options.items():
         value = data.get(option)
         if value is not None and value not in allowed:
@@ -595,9 +596,10 @@ def _check_semantics(data: dict[str, Any], spec: Target, lines: Lines) -> list[P
 
 
 def _key_problems(
-    data: dict[str, Any], columns: dict[str, Any], spec: Target, lines: Lines
+    data: dict[str, Any], columns: dict[str, Any], spec: Target, lines: Lines, *, probe: bool
 ) -> list[Problem]:
-    """``key:`` fits the target, and without ``{column: ...}`` the mapped fields make one."""
+    """``key:`` fits the target, and (``probe``) without ``{column: ...}`` the mapped fields
+    make one."""
     key = data.get("key")
     at = lines.line(("key",))
     forms = [*spec.key_names, *(["{column: ...}"] if spec.external_key else [])]
@@ -617,7 +619,7 @@ def _key_problems(
             return [(at, f"key: {key!r} is not a key of target {spec.name}: {' | '.join(forms)}")]
         if not isinstance(key, str):
             return [(at, f"key: give {' | '.join(forms)}")]
-    if spec.key_of is None or isinstance(key, dict):
+    if not probe or spec.key_of is None or isinstance(key, dict):
         return []
     import polars as pl  # only here: key_of builds an expression of the mapped fields
 

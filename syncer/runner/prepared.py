@@ -169,11 +169,19 @@ _NEVER = object()
 def _wire(f: MappedField) -> Callable[[Any], Any] | None:
     """How a field's normal value goes into the body (None: as it is)."""
     if f.kind is FieldKind.DECIMAL and not f.is_list:
-        return to_json_number
+        return _amount
     form = f.spec.lookup
     if form is not None:
         return lambda v: {form: v}
     return None
+
+
+def _amount(value: str) -> int | float | str:
+    """An amount as a JSON number; one ``on_invalid: warn`` kept as written stays text."""
+    try:
+        return to_json_number(value)
+    except ValueError:
+        return value
 
 
 def _cleared(f: MappedField) -> Any:
