@@ -37,6 +37,8 @@ LANGUAGES = {
 _TYPOS = ((4, 0), (9, 1), (16, 2))
 _MAX_TYPOS = 3
 _COUNTRY = "_country"
+#: a header naming an id: its last word is id / ids (``Company ID``, ``organization_id``)
+_ID_END = re.compile(r"(?:^|\s)ids?$")
 
 
 def normalize(header: str) -> str:
@@ -100,20 +102,24 @@ def match_header(header: str, fields: tuple[str, ...]) -> HeaderMatch | None:
 
     Compared as :func:`normalize` gives them, spaces dropped. An exact synonym wins (the one
     spelled like the header, accents included, first); otherwise the fewest typos, up to 0 for
-    words of 4 letters, 1 up to 9, 2 up to 16 and 3 beyond; English first on ties.
+    words of 4 letters, 1 up to 9, 2 up to 16 and 3 beyond; English first on ties. A header
+    naming an id (last word ``id``) is never a typo of a name without one.
     """
     flat = normalize(header).replace(" ", "")
     if not flat:
         return None
     raw = " ".join(header.replace("\ufeff", "").split()).casefold()
+    is_id = _ID_END.search(normalize(header)) is not None
     best: tuple[float, bool] | None = None
     found: HeaderMatch | None = None
-    for _, choice_flat, name, word, lang in _choices(fields):
+    for norm, choice_flat, name, word, lang in _choices(fields):
         if abs(len(choice_flat) - len(flat)) > _allowed(choice_flat):
             continue
         edits = DamerauLevenshtein.distance(flat, choice_flat, score_cutoff=_allowed(choice_flat))
         if edits > _allowed(choice_flat):
             continue
+        if edits and is_id and _ID_END.search(norm) is None:
+            continue  # "organization_id" is an id, not a typo of "organization"
         score = round(100 * (1 - edits / max(len(flat), len(choice_flat))), 1)
         rank = (score, word.casefold() == raw)
         if best is None or rank > best:

@@ -266,7 +266,7 @@ def _key_line(out: Proposal, spec: Target, layout: Layout | None) -> KeyLine | N
     if not _default_key(out, spec):
         return KeyLine(
             col,
-            f'no column gives a {noun}\'s {default}: each {noun} is keyed by "{col}", the id '
+            f'no column gives the {noun}s\' {default}: each {noun} is keyed by "{col}", the id '
             "the tool the file comes from gave it",
             True,
         )

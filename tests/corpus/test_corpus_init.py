@@ -1,6 +1,6 @@
-"""`syncer init` on every corpus file (in-process): it ends with exit 0 or 1 and a mapping that
-`syncer validate` accepts, or with a clear exit-2 message and nothing written; never a
-traceback."""
+"""`syncer init` on every corpus file (in-process), for every target: it ends with exit 0 or 1
+and a mapping that `syncer validate` accepts, or with a clear exit-2 message and nothing
+written; never a traceback."""
 
 from __future__ import annotations
 
@@ -17,10 +17,14 @@ pytestmark = [requires_corpus, pytest.mark.timeout(120)]
 FILES = corpus_files()
 
 
+@pytest.mark.parametrize("target", ["account_contact", "accounts", "opportunities"])
 @pytest.mark.parametrize("path", FILES, ids=ids(FILES))
-def test_init_writes_a_working_mapping_or_says_why_not(path: Path, tmp_path: Path) -> None:
+def test_init_writes_a_working_mapping_or_says_why_not(
+    path: Path, target: str, tmp_path: Path
+) -> None:
     mapping = tmp_path / "proposed.yaml"
-    result = CliRunner().invoke(cli, ["init", str(path), "-o", str(mapping), "--json"])
+    args = ["init", str(path), "-o", str(mapping), "--target", target, "--json"]
+    result = CliRunner().invoke(cli, args)
     assert "Traceback" not in result.output
     out = json.loads(result.output.strip().splitlines()[-1])
     assert out["exit_code"] == result.exit_code

@@ -303,6 +303,11 @@ def test_headers_of_no_field_are_not_taken_by_a_typo(header: str) -> None:
     assert all(c.column != header for c in proposal.chosen), proposal.chosen
 
 
+@pytest.mark.parametrize("header", ["organization_id", "Associated Company IDs", "Deal ID"])
+def test_an_id_column_is_no_typo_of_a_name(header: str) -> None:
+    assert match_header(header, _fields("opportunities")) is None
+
+
 # --------------------------------------------------------------------------- values
 
 
