@@ -92,6 +92,18 @@ async def put_faults(request: Request, body: JsonBody) -> JSONResponse:
     return JSONResponse(st.faults.as_dict())
 
 
+@router.delete("/objects/{kind}/{obj_id}")
+async def delete_object(request: Request, kind: str, obj_id: str) -> JSONResponse:
+    """Delete one stored object (``accounts``, ``opportunities``...), as someone deleting or
+    merging it in Reevo would: what syncer remembers of it is then stale."""
+    store = _state(request).store
+    if kind not in store.objects or kind == "meta":
+        raise SandboxHTTPError(404, f"No kind {kind!r}; kinds: {', '.join(store.dump())}")
+    if not store.delete(kind, obj_id):
+        raise SandboxHTTPError(404, f"No {kind} with id {obj_id!r}")
+    return JSONResponse({"deleted": obj_id})
+
+
 @router.get("/dump")
 async def dump(request: Request) -> JSONResponse:
     """Every stored object by kind; contacts carry ``upsert_count``."""

@@ -97,6 +97,16 @@ class Store:
             )
         return obj
 
+    def delete(self, kind: str, obj_id: str) -> bool:
+        """Remove one object (as deleting or merging it in Reevo's UI would); False if none."""
+        old = self.objects[kind].pop(obj_id, None)
+        if old is None:
+            return False
+        self._unindex(kind, old)
+        if self._db is not None:
+            self._db.execute("DELETE FROM objects WHERE kind = ? AND id = ?", (kind, obj_id))
+        return True
+
     def _index(self, kind: str, obj: Obj) -> None:
         if kind == "contacts":
             self.contact_by_email[obj["email"].lower()] = obj["id"]
@@ -124,6 +134,12 @@ class Store:
                 _discard(self.accounts_by_domain, obj["domain_name"].lower(), obj["id"])
             if obj.get("name"):
                 _discard(self.accounts_by_name, obj["name"].strip().lower(), obj["id"])
+        elif kind == "users":
+            self.user_by_email.pop(obj["email"].lower(), None)
+        elif kind == "mailboxes":
+            self.mailbox_by_email.pop(obj["email"].lower(), None)
+        elif kind == "enrollments":
+            self.enrolled.discard((obj["contact_id"], obj["sequence_id"]))
 
     # -- reads ---------------------------------------------------------------------------------
     def get(self, kind: str, obj_id: str) -> Obj | None:

@@ -206,3 +206,24 @@ def test_fault_routes_aim_the_failures_at_some_routes(api: Any) -> None:
     for bad in ("accounts", "FETCH accounts", "POST /accounts", 3):
         resp = api.request("PUT", "/_sandbox/faults", json={"fault_routes": bad})
         assert resp.status_code == 422, bad
+
+
+def test_an_object_deleted_in_reevo_is_gone_everywhere(api: Any) -> None:
+    """``DELETE /_sandbox/objects/{kind}/{id}`` plays someone deleting or merging an object in
+    Reevo's UI: its id answers 404 and searches no longer find it."""
+    gone = account(api, "Gone", "gone.com")
+    opp = opportunity(api, "Gone deal", gone)["id"]
+    assert api.request("DELETE", f"/_sandbox/objects/accounts/{gone}").json() == {"deleted": gone}
+    assert api.request("DELETE", f"/_sandbox/objects/opportunities/{opp}").status_code == 200
+    assert api.patch(f"accounts/{gone}", json={"name": "X"}).status_code == 404
+    assert (
+        api.post(
+            f"opportunities/{opp}/shift_stage", json={"target_stage_name": "Qualified"}
+        ).status_code
+        == 404
+    )
+    assert api.post("accounts/search", json={"domain_name": "gone.com"}).json() == []
+    assert api.post("opportunities/search", json={"display_name": "Gone deal"}).json() == []
+    assert api.get("account_and_contact_retrieval?account_domain=gone.com").status_code == 404
+    for path in (f"accounts/{gone}", f"nothings/{gone}", "meta/custom_fields_mode"):
+        assert api.request("DELETE", f"/_sandbox/objects/{path}").status_code == 404
