@@ -18,7 +18,7 @@ from syncer.errors import SourceError
 from syncer.proposal.headers import LANGUAGES, is_country_header, match_header, normalize
 from syncer.proposal.layouts import Layout, detect, header_key
 from syncer.proposal.model import Choice, KeyLine, Line, Proposal, listed_columns
-from syncer.proposal.relations import field_kinds, finish, header_fields
+from syncer.proposal.relations import field_kinds, finish, header_fields, other_target
 from syncer.proposal.values import Profile, country_region, list_share, phone_region, profile
 from syncer.sources import SourceTable, read_source
 from syncer.targets import TARGETS, FieldKind, Target
@@ -403,7 +403,8 @@ def require_email(proposal: Proposal, source: str) -> None:
         f"Correo electrónico...) or when at least {_pct(EMAIL_SHARE)} of its values in the "
         f"first {proposal.sampled_rows:,} rows are e-mail addresses."
         + (f" Closest:\n{seen}\n" if seen else " ")
-        + f"The file's columns are: {listed}. Add a column of e-mail addresses (or export the "
+        + f"The file's columns are: {listed}.{other_target(proposal)} Add a column of e-mail "
+        "addresses (or export the "
         "list with one), or write the mapping by hand (README, 'Mapping files') with "
         "'email: <column>'. Nothing was written.",
         path=source,

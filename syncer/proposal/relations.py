@@ -22,7 +22,14 @@ from syncer.targets import FieldKind, Target
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["HUBSPOT_STAGES", "field_kinds", "finish", "header_fields", "require_fields"]
+__all__ = [
+    "HUBSPOT_STAGES",
+    "field_kinds",
+    "finish",
+    "header_fields",
+    "other_target",
+    "require_fields",
+]
 
 #: HubSpot's default sales pipeline: internal stage id -> the stage's label
 HUBSPOT_STAGES = {
@@ -287,14 +294,19 @@ def _examples(name: str) -> str:
     return ", ".join(dict.fromkeys(w[:1].upper() + w[1:] for w in words[:6])) + "..."
 
 
-def _fail(out: Proposal, source: str, what: str, how: str) -> SourceError:
+def other_target(out: Proposal) -> str:
+    """`` It looks like a HubSpot companies export: try --target accounts.`` when the file's
+    header is a known export of another target than the proposal's, else ``""``."""
     other = detect(out.columns, None)
-    hint = ""
     if other is not None and other.target != out.target:
-        hint = f" It looks like a {other.label}: try --target {other.target}."
+        return f" It looks like a {other.label}: try --target {other.target}."
+    return ""
+
+
+def _fail(out: Proposal, source: str, what: str, how: str) -> SourceError:
     return SourceError(
-        f"{source}: {what} The file's columns are: {listed_columns(out.columns)}.{hint} {how} "
-        "Nothing was written.",
+        f"{source}: {what} The file's columns are: {listed_columns(out.columns)}."
+        f"{other_target(out)} {how} Nothing was written.",
         path=source,
     )
 

@@ -13,7 +13,7 @@ import yaml
 
 from syncer.errors import SourceError
 from syncer.mapping import TARGETS
-from syncer.proposal import Proposal, propose, render, require_fields
+from syncer.proposal import Proposal, propose, render, require_email, require_fields
 from syncer.proposal import relations as relations_module
 from syncer.proposal.headers import match_header
 from syncer.proposal.layouts import detect
@@ -464,6 +464,12 @@ def test_a_contacts_export_given_as_accounts_says_which_target_fits() -> None:
     )
     with pytest.raises(SourceError, match="HubSpot contacts export: try --target account_contact"):
         require_fields(proposal, TARGETS["accounts"], "f.csv")
+
+
+def test_a_companies_export_given_as_contacts_says_which_target_fits() -> None:
+    columns, frame = _frame(HUBSPOT_COMPANIES)
+    with pytest.raises(SourceError, match="HubSpot companies export: try --target accounts"):
+        require_email(propose(columns, frame), "f.csv")
 
 
 # --------------------------------------------------------------------------- time zones
