@@ -49,6 +49,8 @@ _FORM_KINDS = {"domain": FieldKind.DOMAIN}
 _NOUN = {"accounts": "account", "opportunities": "deal"}
 _DEFAULT_KEY = {"accounts": "domain", "opportunities": "name and account"}
 _LIST_KINDS = (FieldKind.TEXT_LIST, FieldKind.CONTACT_EMAILS)
+#: the fields a target's default key is made of (accounts: the domain, else the website's)
+_KEY_FIELDS = {"accounts": ("domain_name", "official_website")}
 
 
 def field_kinds(spec: Target) -> dict[str, FieldKind]:
@@ -81,7 +83,25 @@ def finish(out: Proposal, spec: Target, sample: pl.DataFrame, layout: Layout | N
     _stages(out, sample)
     _account_ids(out)
     out.key = _key_line(out, spec, layout)
+    _keyless(out, spec, sample)
     return {out.key.column} if out.key else set()
+
+
+def _keyless(out: Proposal, spec: Target, sample: pl.DataFrame) -> None:
+    """A check when some rows have none of the key's source fields (accounts without a domain
+    or website): they are ``missing_key`` unless keyed by the record id column."""
+    sources = [c.column for c in out.chosen if c.field in _KEY_FIELDS.get(spec.name, ())]
+    if not sources or out.key is None or out.key.active:
+        return
+    rows = list(zip(*(sample[c].to_list() for c in sources), strict=True))
+    blank = sum(1 for row in rows if not any(v and v.strip() for v in row))
+    if blank:
+        noun = _NOUN.get(spec.name, "row")
+        out.checks.append(
+            f"{blank} of {len(rows)} sampled rows have no {_DEFAULT_KEY.get(spec.name, 'key')}: "
+            f"they are invalid (missing_key) unless each {noun} is keyed by "
+            f'"{out.key.column}" (uncomment the key line)'
+        )
 
 
 def _merge_lookups(out: Proposal, spec: Target) -> None:

@@ -417,6 +417,23 @@ def test_accounts_without_a_domain_are_keyed_by_their_record_id() -> None:
     require_fields(proposal, TARGETS["accounts"], "x.csv")
 
 
+def test_accounts_without_a_domain_in_some_rows_are_listed_to_check() -> None:
+    proposal = _propose(
+        {
+            "Record ID": ["1", "2", "3"],
+            "Company name": ["Acme", "Globex", "Initech"],
+            "Website": ["acme.com", "", None],
+            "LinkedIn": ["", "https://linkedin.com/company/globex", ""],
+        },
+        "accounts",
+    )
+    assert proposal.key is not None and not proposal.key.active
+    assert (
+        "2 of 3 sampled rows have no domain: they are invalid (missing_key) unless each "
+        'account is keyed by "Record ID" (uncomment the key line)'
+    ) in proposal.checks
+
+
 @pytest.mark.parametrize(
     ("target", "data", "message"),
     [
