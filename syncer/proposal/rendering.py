@@ -93,4 +93,8 @@ def render(proposal: Proposal, *, source: str, mapping: str) -> str:
                 out += [_line(x, "#   ") for x in lines]
             else:
                 out += [f"# not mapped: {_flow(x.column)}{_comment(x.reason)}" for x in lines]
+    for name, allowed in spec.options.items():  # on_ambiguous, on_missing_account...
+        others = " | ".join(allowed[1:])
+        why = f"the default; or {others} (README, 'Accounts and opportunities')"
+        out.append(f"# {name}: {allowed[0]}{_comment(why)}")
     return "\n".join(out) + "\n"

@@ -223,6 +223,8 @@ def test_each_layout_with_its_real_header_gives_the_expected_mapping(name: str) 
     require_fields(proposal, TARGETS[target], "x.csv")  # nothing missing
     text = render(proposal, source="x.csv", mapping="x.yaml")
     assert f"# key: {{column: {key}}}  # " in text
+    option = "on_ambiguous" if target == "accounts" else "on_missing_account"
+    assert f"\n# {option}: fail  # the default; or " in text  # the target's option, commented
     owner = next(c for c in rows if "Owner" in c or "owner" in c) if name != "zoho_deals" else None
     if owner is not None:  # every tool exports owner names: left out, with the reason
         assert f"  # owner_email: {owner}  # holds names" in text
