@@ -15,11 +15,17 @@ from pathlib import Path
 import polars as pl
 
 from syncer.errors import SourceError
-from syncer.proposal.headers import LANGUAGES, is_country_header, match_header, normalize
+from syncer.proposal.headers import LANGUAGES, match_header, normalize
 from syncer.proposal.layouts import Layout, detect, header_key
 from syncer.proposal.model import Choice, KeyLine, Line, Proposal, listed_columns
-from syncer.proposal.relations import field_kinds, finish, header_fields, other_target
-from syncer.proposal.values import Profile, country_region, list_share, phone_region, profile
+from syncer.proposal.relations import (
+    best_country,
+    field_kinds,
+    finish,
+    header_fields,
+    other_target,
+)
+from syncer.proposal.values import Profile, list_share, phone_region, profile
 from syncer.sources import SourceTable, read_source
 from syncer.targets import TARGETS, FieldKind, Target
 
@@ -226,13 +232,8 @@ def _region(
     columns: list[str], frame: pl.DataFrame, phone: str | None, languages: Counter[str]
 ) -> tuple[str, str, bool]:
     """(default region, why, is it a guess to check) for phone numbers without a +prefix."""
-    best: tuple[int, int, str, str] | None = None
-    for col in columns:
-        if is_country_header(col):
-            region, n, total = country_region(frame[col].to_list())
-            if region is not None and (best is None or n > best[0]):
-                best = (n, total, region, col)
-    if best is not None and best[0] * 2 >= best[1]:
+    best = best_country(columns, frame)
+    if best is not None:
         n, total, region, col = best
         return region, f'{n} of {total} rows in "{col}" say {region}', False
     if phone is not None:

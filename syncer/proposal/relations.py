@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HUBSPOT_STAGES",
+    "best_country",
     "field_kinds",
     "finish",
     "header_fields",
@@ -152,6 +153,18 @@ def _lists(out: Proposal, spec: Target, layout: Layout | None) -> None:
             c.reason += f'; {round(lists[best] * 100)} % of values are "{best}"-separated lists'
 
 
+def best_country(columns: list[str], sample: pl.DataFrame) -> tuple[int, int, str, str] | None:
+    """(rows saying it, rows naming a country, region, column) of the country column whose most
+    common country most rows name, when at least half its recognised rows do; else None."""
+    best: tuple[int, int, str, str] | None = None
+    for col in columns:
+        if is_country_header(col):
+            region, n, total = country_region(sample[col].to_list())
+            if region is not None and (best is None or n > best[0]):
+                best = (n, total, region, col)
+    return best if best is not None and best[0] * 2 >= best[1] else None
+
+
 def _zone(columns: list[str], sample: pl.DataFrame) -> ZoneGuess:
     """The zone of values written without an offset: a time zone column, else a country
     column (a country of one zone), else this machine's zone (a guess)."""
@@ -162,13 +175,8 @@ def _zone(columns: list[str], sample: pl.DataFrame) -> ZoneGuess:
         zone, n, total = zone_in(sample[col].to_list())
         if zone is not None and n * 2 >= total:
             return ZoneGuess(zone, f'{n} of {total} rows in "{col}" say {zone}', False)
-    best: tuple[int, int, str, str] | None = None
-    for col in columns:
-        if is_country_header(col):
-            region, n, total = country_region(sample[col].to_list())
-            if region is not None and (best is None or n > best[0]):
-                best = (n, total, region, col)
-    if best is not None and best[0] * 2 >= best[1]:
+    best = best_country(columns, sample)
+    if best is not None:
         n, total, region, col = best
         found = country_zone(region)
         if found is not None:
