@@ -540,3 +540,52 @@ def test_a_new_deal_on_a_remembered_account_that_is_gone_finds_the_account_again
     assert ok(pushed)[2].ids["account_id"] == survivor["id"]
     (opp,) = dump(app)["opportunities"]
     assert opp["account_id"] == survivor["id"]
+
+
+# -- faults everywhere -----------------------------------------------------------------------------
+def test_under_faults_nothing_is_created_twice_and_reruns_finish_the_job(app: SandboxApp) -> None:
+    """Commit-then-fail and resets on every route: each run's failed rows are sent again by
+    the next run with what the ledger kept; at the end there is one account per domain and
+    one deal per key, each on its account in its stage."""
+    domains = [f"co{i}.com" for i in range(6)]
+    accounts = [
+        account_row(i + 2, d, official_website=f"https://{d}") for i, d in enumerate(domains)
+    ]
+    stages = ["Qualified", "Proposal", "Prospecting", "Closed Won"]
+    deals = [
+        deal_row(
+            i + 2,
+            f"Deal {i}",
+            domains[i % 6],
+            **({**WON} if i % 4 == 3 else {"stage": stages[i % 4]}),
+        )
+        for i in range(30)
+    ]
+    faults(app, commit_then_fail_rate=0.3, reset_rate=0.1)
+    book = Book()
+    for target, items in (("accounts", accounts), ("opportunities", deals)):
+        left = items
+        for _ in range(12):
+            pushed = push(app, target, left, book=book, concurrency=4)
+            failed = {r for r, o in pushed.outcomes.items() if o.status != "succeeded"}
+            assert {pushed.outcomes[r].code for r in failed} <= {
+                "reevo_ambiguous",
+                "reevo_unavailable",
+                "stage_not_set",
+            }
+            left = [i for i in left if i[0] in failed]
+            if not left:
+                break
+        assert not left, f"{target}: rows still failing after 12 runs"
+    faults(app, commit_then_fail_rate=0.0, reset_rate=0.0)
+    stored = dump(app)
+    by_domain = {d: [a["id"] for a in stored["accounts"] if a["domain_name"] == d] for d in domains}
+    assert all(len(ids) == 1 for ids in by_domain.values()), by_domain
+    opps = stored["opportunities"]
+    assert sorted(o["display_name"] for o in opps) == sorted(d[2]["display_name"] for d in deals)
+    for _row, _key, body in deals:
+        (opp,) = [o for o in opps if o["display_name"] == body["display_name"]]
+        assert opp["account_id"] == by_domain[body["account"]["domain"]][0]
+        assert opp["stage_name"] == body["stage"]
+    again = push(app, "opportunities", deals, book=book)
+    assert again.writes == 0 and len(ok(again)) == 30
