@@ -416,17 +416,17 @@ def test_hubspot_companies_and_deals_proposed_validated_and_imported(tmp_path: P
     assert "  # closed_reasons: Closed Won Reason  # HubSpot deals export;" in text
     assert "\n#   cus_field__Deal_Type: Deal Type\n" in text
 
+    job = tmp_path / "migration.job.yaml"  # one process: accounts first, then the deals on them
+    job.write_text(
+        "steps:\n  - {source: companies.csv, mapping: companies.yaml}\n"
+        "  - {source: deals.csv, mapping: deals.yaml}\n",
+        encoding="utf-8",
+    )
     env = private_env(tmp_path)
-    flags = ("--sandbox", "--json", "--quiet")
-    first = syncer(
-        "run", companies, "--mapping", tmp_path / "companies.yaml", *flags, cwd=tmp_path, env=env
-    )
-    assert first.code == 0 and first.json["succeeded"] == 3, first.stdout + first.stderr
-    second = syncer(
-        "run", deals, "--mapping", tmp_path / "deals.yaml", *flags, cwd=tmp_path, env=env
-    )
-    assert second.code == 1, second.stdout + second.stderr
-    assert (second.json["succeeded"], second.json["invalid"]) == (3, 1)
+    res = syncer("run", "--job", job, "--sandbox", "--json", "--quiet", cwd=tmp_path, env=env)
+    assert res.code == 1, res.stdout + res.stderr
+    steps = [(s["succeeded"], s["invalid"], s["failed"]) for s in res.json["steps"]]
+    assert steps == [(3, 0, 0), (3, 1, 0)], res.json
 
 
 def test_a_deals_file_with_a_domain_and_a_dated_next_step(tmp_path: Path) -> None:
