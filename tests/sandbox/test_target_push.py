@@ -279,18 +279,19 @@ def test_a_missing_account_fails_the_row(app: SandboxApp) -> None:
     assert pushed.writes == 0 and dump(app)["opportunities"] == []
 
 
-def test_on_missing_account_create_creates_it_once_for_many_rows(app: SandboxApp) -> None:
+@pytest.mark.parametrize("fault", [False, True], ids=["clean", "commit_then_fail"])
+def test_on_missing_account_create_creates_it_once_for_many_rows(
+    app: SandboxApp, fault: bool
+) -> None:
+    """With commit-then-fail, the one create that was applied is adopted (its single exact
+    match), never sent again for the parent's other rows."""
+    if fault:
+        faults(app, commit_then_fail_rate=1.0, fault_routes="POST accounts")
     rows = [deal_row(i, f"New {i}", "fresh.com") for i in range(2, 8)]
-    pushed = push(
-        app,
-        "opportunities",
-        rows,
-        options={"on_missing_account": "create"},
-    )
-    out = ok(pushed)
+    pushed = push(app, "opportunities", rows, options={"on_missing_account": "create"})
     (made,) = accounts_of(app, "fresh.com")
     assert pushed.routes["POST accounts"] == 1
-    assert {o.ids["account_id"] for o in out.values()} == {made["id"]}
+    assert {o.ids["account_id"] for o in ok(pushed).values()} == {made["id"]}
     assert {o["account_id"] for o in dump(app)["opportunities"]} == {made["id"]}
 
 
@@ -418,26 +419,6 @@ def test_a_deal_with_its_account_id_needs_no_lookup(app: SandboxApp) -> None:
     pushed = push(app, "opportunities", [row])
     assert ok(pushed)[2].ids["account_id"] == EXAMPLE_ACCOUNT_ID
     assert "POST accounts/search" not in pushed.routes
-
-
-def test_on_missing_account_create_applied_then_failed_is_not_created_again(
-    app: SandboxApp,
-) -> None:
-    faults(
-        app, commit_then_fail_rate=1.0, commit_then_fail_mode="500", fault_routes="POST accounts"
-    )
-    rows = [deal_row(i, f"New {i}", "fresh.com") for i in range(2, 6)]
-    pushed = push(
-        app,
-        "opportunities",
-        rows,
-        options={"on_missing_account": "create"},
-        concurrency=1,
-    )
-    (made,) = accounts_of(app, "fresh.com")
-    assert pushed.routes["POST accounts"] == 1
-    # the one create was applied and its single exact match adopted: every deal is on it
-    assert {o.ids["account_id"] for o in ok(pushed).values()} == {made["id"]}
 
 
 def test_an_ambiguous_parent_fails_its_deals_after_one_lookup(app: SandboxApp) -> None:
