@@ -570,3 +570,35 @@ def test_under_faults_nothing_is_created_twice_and_reruns_finish_the_job(app: Sa
         assert opp["stage_name"] == body["stage"]
     again = push(app, "opportunities", deals, book=book)
     assert again.writes == 0 and len(ok(again)) == 30
+
+
+def test_a_deal_finds_its_account_by_name_through_what_the_accounts_step_kept(
+    app: SandboxApp,
+) -> None:
+    """Reevo cannot search accounts by name: a name finds the accounts syncer imported (the
+    ledger), one name of two accounts is ambiguous, an unknown name is missing."""
+    book = Book()
+    accounts = [
+        (2, "one.com", {"name": "Acme One", "domain_name": "one.com"}),
+        (3, "two.com", {"name": "Twin Name", "domain_name": "two.com"}),
+        (4, "three.com", {"name": "Twin  name", "domain_name": "three.com"}),
+    ]
+    made = ok(push(app, "accounts", accounts, book=book, concurrency=1))
+
+    def deal(row: int, name: str) -> Item:
+        body = {"display_name": f"D{row}", "account": {"name": name}}
+        return (row, f"d{row}\x1fname:{name.lower()}", body)
+
+    pushed = push(
+        app,
+        "opportunities",
+        [deal(2, "ACME one"), deal(3, "twin name"), deal(4, "Nobody")],
+        book=book,
+    )
+    assert "POST accounts/search" not in pushed.routes
+    assert pushed.outcomes[2].ids["account_id"] == made[2].ids["account_id"]
+    assert pushed.outcomes[2].status == RowStatus.SUCCEEDED
+    assert pushed.outcomes[3].code == "ambiguous_match"
+    twins = (made[3].ids["account_id"], made[4].ids["account_id"])
+    assert all(t in (pushed.outcomes[3].error or "") for t in twins)
+    assert pushed.outcomes[4].code == "missing_account"
