@@ -551,3 +551,31 @@ def test_optional_columns_and_clear(tmp_path: Path) -> None:
         "closed_reasons": [],
         "next_step_due_at": None,
     }
+
+
+def test_values_work_for_account_contact_too(tmp_path: Path) -> None:
+    rows = [
+        {"Email": "a@acme.com", "Title": " ceo ", "Phone": "office"},
+        {"Email": "b@acme.com", "Title": "CTO", "Phone": "(415) 555-0132"},
+    ]
+    doc = {
+        "columns": {
+            "email": "Email",
+            "title": {"column": "Title", "values": {"CEO": "Chief Executive Officer"}},
+            # mapped before the check: "office" is the switchboard's number
+            "phone_number": {
+                "column": "Phone",
+                "format": "e164",
+                "default_region": "US",
+                "values": {"office": "+1 415 555 0100"},
+            },
+        }
+    }
+    p = prepare(table(rows), load(tmp_path, doc))
+    b = bodies(p)
+    assert b[2][1] == {
+        "email": "a@acme.com",
+        "title": "Chief Executive Officer",
+        "phone_number": "+14155550100",
+    }
+    assert b[3][1]["title"] == "CTO" and b[3][1]["phone_number"] == "+14155550132"
