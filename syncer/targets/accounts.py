@@ -27,7 +27,7 @@ from syncer.targets.base import (
     Target,
     field_digests,
 )
-from syncer.targets.lookups import ACCOUNTS, domain_expr, exact_accounts, name_key, pick
+from syncer.targets.lookups import NAMES, domain_expr, exact_accounts, name_key, pick
 
 if TYPE_CHECKING:
     import polars as pl
@@ -136,16 +136,17 @@ async def _update(ctx: RowContext, row: Row, account_id: str) -> None:
 
 def remember_name(ctx: RowContext, row: Row, account_id: str) -> None:
     """Let ``account: {name: ...}`` lookups find this account: the ledger keeps its name
-    (``name:<name>``); two accounts of one name make the name ambiguous."""
+    (under :data:`~syncer.targets.lookups.NAMES`); two accounts of one name make the name
+    ambiguous."""
     name = row.body.get("name")
     if not isinstance(name, str) or not name.strip():
         return
     key = name_key(name)
-    known = ctx.known_ids(ACCOUNTS, key).get("account_id")
+    known = ctx.known_ids(NAMES, key).get("account_id")
     if known and known != account_id:
-        ctx.remember_other(ACCOUNTS, key, {"account_id": "", "ambiguous": f"{known},{account_id}"})
+        ctx.remember_other(NAMES, key, {"account_id": "", "ambiguous": f"{known},{account_id}"})
     elif not known:
-        ctx.remember_other(ACCOUNTS, key, {"account_id": account_id})
+        ctx.remember_other(NAMES, key, {"account_id": account_id})
 
 
 def _probe_search() -> Probe:
@@ -182,4 +183,5 @@ TARGET = Target(
     external_key=True,
     options={"on_ambiguous": ("fail", "first")},
     endpoints=(("POST", "accounts"), ("PATCH", "accounts/{account_id}")),
+    reads=(("POST", "accounts/search"),),
 )

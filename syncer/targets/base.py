@@ -304,6 +304,8 @@ class Target:
     options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: every (method, path) a row may write, for the contract test (default: :attr:`endpoint`)
     endpoints: tuple[tuple[str, str], ...] = ()
+    #: every (method, path) a row may read: searches, and GETs checking an id still exists
+    reads: tuple[tuple[str, str], ...] = ()
     #: writes to other objects a mapping may ask for (each with a probe of the same ``when``)
     side_writes: tuple[SideWrite, ...] = ()
     #: field -> its name in Reevo's requests where the mapping's differs (``stage`` ->

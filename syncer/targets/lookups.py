@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # pure expression methods: polars is not loaded here
 
 __all__ = [
     "ACCOUNTS",
+    "NAMES",
     "domain_expr",
     "exact_accounts",
     "exact_opportunities",
@@ -25,6 +26,9 @@ __all__ = [
 
 #: the accounts target's name (its ledger rows are what account lookups read first)
 ACCOUNTS = "accounts"
+#: where the ledger keeps account names (key: :func:`name_key`) for ``account: {name: ...}``:
+#: apart from the accounts' own keys, so a name never owns an id the domain key holds
+NAMES = "accounts:name"
 _PAGE = 100
 _SCHEME = r"^[a-z][a-z0-9+.\-]*://"
 
@@ -56,8 +60,8 @@ def normal_domain(text: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """The ledger key under which an account's name is remembered (see accounts.py)."""
-    return "name:" + " ".join(name.split()).casefold()
+    """The ledger key (of :data:`NAMES`) under which an account's name is remembered."""
+    return " ".join(name.split()).casefold()
 
 
 async def _pages(ctx: RowContext, path: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -113,13 +117,16 @@ def pick(
     return free[0] if free else None
 
 
-async def resolve_account(ctx: RowContext, ref: Mapping[str, str], *, create: bool) -> str:
+async def resolve_account(
+    ctx: RowContext, ref: Mapping[str, str], *, create: bool, remembered: bool = True
+) -> str:
     """The id of the account ``ref`` (``{"domain": d}`` or ``{"name": n}``) names: the
-    ledger (what an accounts import created), else Reevo (exact domain, once per run per
-    value); none is a row failure ``missing_account`` unless ``create`` (created once)."""
+    ledger (what an accounts import created; not with ``remembered=False``, when that id
+    proved gone), else Reevo (exact domain, once per run per value); none is a row failure
+    ``missing_account`` unless ``create`` (created once)."""
     if "domain" in ref:
         domain = ref["domain"]
-        known = ctx.known_ids(ACCOUNTS, domain).get("account_id")
+        known = ctx.known_ids(ACCOUNTS, domain).get("account_id") if remembered else None
         if known:
             return known
 
@@ -136,21 +143,22 @@ async def resolve_account(ctx: RowContext, ref: Mapping[str, str], *, create: bo
             )
         if found:
             return found[0]
-        what, body, key = f"domain {domain!r}", {"name": domain, "domain_name": domain}, domain
+        what, body = f"domain {domain!r}", {"name": domain, "domain_name": domain}
+        store, key = ACCOUNTS, domain
     else:
         name = ref["name"]
-        key = name_key(name)
-        remembered = ctx.known_ids(ACCOUNTS, key)
-        if remembered.get("ambiguous"):
+        store, key = NAMES, name_key(name)
+        alias = ctx.known_ids(NAMES, key)
+        if alias.get("ambiguous"):
             raise RowRejected(
                 f"account name {name!r} is the name of several accounts syncer imported "
-                f"({remembered['ambiguous'].replace(',', ', ')}); look the account up by "
+                f"({alias['ambiguous'].replace(',', ', ')}); look the account up by "
                 "domain, or give account_id",
                 status=409,
                 code="ambiguous_match",
             )
-        if remembered.get("account_id"):
-            return remembered["account_id"]
+        if alias.get("account_id") and remembered:
+            return alias["account_id"]
         what, body = f"name {name!r}", {"name": name}
     if not create:
         how = (
@@ -180,7 +188,7 @@ async def resolve_account(ctx: RowContext, ref: Mapping[str, str], *, create: bo
             new = str((data or {}).get("id") or "")
             if not new:
                 raise RowRejected("Reevo created the account but gave no id", status=502)
-        ctx.remember_other(ACCOUNTS, key, {"account_id": new})
+        ctx.remember_other(store, key, {"account_id": new})
         ctx.warn("account_created", f"created account {what} (on_missing_account: create)")
         return new
 

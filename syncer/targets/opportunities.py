@@ -107,32 +107,71 @@ def key_of(values: Mapping[str, pl.Expr]) -> pl.Expr:
 
 
 async def push(ctx: RowContext, row: Row) -> None:
-    """Find or create the deal, PATCH what changed, then move it to its stage."""
+    """Find or create the deal on its account, PATCH what changed, move it to its stage.
+
+    A 404 on the way is checked (one GET): an account the ledger remembered that Reevo no
+    longer has (deleted, merged) is looked up again; so is a deal."""
     body = dict(row.body)
-    ref = body.pop("account", None)
+    ref = body.pop("account", None) or {}
     stage = {STAGE_FIELDS[f]: body.pop(f) for f in list(body) if f in STAGE_FIELDS}
-    if "account_id" not in body:
-        create = ctx.options.get("on_missing_account") == "create"
-        body["account_id"] = await resolve_account(ctx, ref or {}, create=create)
-    account_id = str(body["account_id"])
-    ctx.remember({"account_id": account_id})
+    given = "account_id" in body
+    create = ctx.options.get("on_missing_account") == "create"
+    if not given:
+        body["account_id"] = await resolve_account(ctx, ref, create=create)
+    ctx.remember({"account_id": str(body["account_id"])})
+    try:
+        await _upsert(ctx, row, body, stage)
+    except RowRejected as exc:
+        gone = str(body["account_id"])
+        if exc.status != 404 or given or await _exists(ctx, f"accounts/{gone}"):
+            raise
+        body["account_id"] = await resolve_account(ctx, ref, create=create, remembered=False)
+        ctx.warn(
+            "account_gone",
+            f"account {gone} remembered for this deal's company is no longer in Reevo "
+            f"(deleted or merged): found {body['account_id']} instead",
+        )
+        ctx.remember({"account_id": str(body["account_id"])})
+        await _upsert(ctx, row, body, stage)
+
+
+async def _exists(ctx: RowContext, path: str) -> bool:
+    """Whether Reevo still has the object at ``path`` (a GET; 404: no)."""
+    try:
+        await ctx.request("GET", path, idempotent=True)
+    except RowRejected as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
+
+
+async def _upsert(ctx: RowContext, row: Row, body: dict[str, Any], stage: dict[str, Any]) -> None:
+    """The deal the ledger remembers (PATCH the changed fields, move), else the one found on
+    the account, else a new one."""
     opp_id = row.known.get("opportunity_id")
     if opp_id is not None:
-        pending = {k: body[k] for k in row.changed(body) if k in PATCHABLE}
+        changed = row.changed(body)
+        pending = {k: body[k] for k in changed if k in PATCHABLE}
+        if "pipeline_name" in changed and row.known.get("f:pipeline_name"):
+            ctx.warn(
+                "pipeline_not_updated",
+                f"pipeline_name {body['pipeline_name']!r} is not sent: Reevo's API cannot move "
+                "a deal to another pipeline (move it in Reevo)",
+            )
         try:
             await _save(ctx, opp_id, pending, body)
-        except RowRejected as exc:
-            if exc.status != 404:
-                raise
-            ctx.warn(
-                "opportunity_gone",
-                f"opportunity {opp_id} that this key was imported as is no longer in Reevo "
-                "(deleted or merged): looked up again",
-            )
-            row, opp_id = replace(row, known={}), None
-        else:
             await _move(ctx, row, opp_id, stage, None)
             return
+        except RowRejected as exc:
+            if exc.status != 404 or await _exists(ctx, f"opportunities/{opp_id}"):
+                raise
+        ctx.warn(
+            "opportunity_gone",
+            f"opportunity {opp_id} that this key was imported as is no longer in Reevo "
+            "(deleted or merged): looked up again",
+        )
+        row = replace(row, known={})
     at_stage: str | None = None  # the stage a deal we just created is in
     opp_id = await _find(ctx, body)
     if opp_id is None:
@@ -243,6 +282,12 @@ TARGET = Target(
     lookups={"account": ("domain", "name")},
     one_of=((("account", "account_id"), "missing_account"),),
     options={"on_missing_account": ("fail", "create")},
+    reads=(
+        ("POST", "accounts/search"),
+        ("POST", "opportunities/search"),
+        ("GET", "accounts/{account_id}"),
+        ("GET", "opportunities/{opportunity_id}"),
+    ),
     side_writes=(
         SideWrite("POST", "accounts", "Accounts Write", when="on_missing_account=create"),
     ),

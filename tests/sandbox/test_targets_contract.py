@@ -30,13 +30,6 @@ from syncer.targets.base import FieldKind, Probe, Target
 TARGETS = targets.every()
 IDS = [t.name for t in TARGETS]
 
-#: the searches a target's push makes (syncer/targets/lookups.py): its read permissions are
-#: exactly what these need; tests/sandbox/test_target_push.py holds every push to this list
-SEARCHES: dict[str, tuple[tuple[str, str], ...]] = {
-    "account_contact": (),
-    "accounts": (("POST", "accounts/search"),),
-    "opportunities": (("POST", "accounts/search"), ("POST", "opportunities/search")),
-}
 
 Permission = tuple[str, str]  # (resource, level) as the sandbox's key table names them
 
@@ -133,7 +126,7 @@ def test_the_write_permissions_are_exactly_what_its_writes_need(target: Target) 
 
 @pytest.mark.parametrize("target", TARGETS, ids=IDS)
 def test_the_read_permissions_are_exactly_what_its_searches_need(target: Target) -> None:
-    assert _permissions(target.read_permissions) == _needs(SEARCHES[target.name])
+    assert _permissions(target.read_permissions) == _needs(target.reads)
 
 
 @pytest.mark.parametrize("target", TARGETS, ids=IDS)
