@@ -27,6 +27,10 @@ PIPELINE = (
     "nulls",
     "owners",
     "yamldoc",
+    "amounts",
+    "datetimes",
+    "rowchecks",
+    "cells",
 )
 FORBIDDEN = {
     **{m: ("reevo", "push", "runner", "ledger", "sandbox", "cli") for m in PIPELINE},

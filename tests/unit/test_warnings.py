@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from pipeline_helpers import by_row, mapping, run
 
-from syncer import validation
+from syncer import cells
 from syncer.errors import MappingError
 from syncer.mapping import load_mapping
 from syncer.models import RowOutcome, RowStatus, RowWarning
@@ -49,13 +49,13 @@ def test_a_phone_extension_is_a_warning_naming_the_value() -> None:
 
 def test_phonenumbers_runs_once_per_distinct_value(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = validation._parse_phone_ext
+    real = cells._parse_phone_ext
 
     def counted(value: str, region: str | None) -> tuple[str | None, str | None]:
         calls.append(value)
         return real(value, region)
 
-    monkeypatch.setattr(validation, "_parse_phone_ext", counted)
+    monkeypatch.setattr(cells, "_parse_phone_ext", counted)
     phones = ["+1 415 555 0100 x23", "(415) 555-0132 ext. 7", "+1 415 555 0100"] * 400
     p = run(rows(Phone=phones), {"email": "Email", "phone_number": PHONE})
     assert p.warning_counts() == {"phone_extension_dropped": 800}
