@@ -306,7 +306,7 @@ def generate(
         contact_rows.append([str(9_200_000 + len(contact_rows)), "Bad", "Email", email, "", "",
                              "", "", "Lead", "", "", "2024-01-06 11:20", ""])  # fmt: skip
         truth.contact_rows[len(contact_rows)] = ("invalid", "invalid_email")
-    for k in (3, 7):  # the same person twice: the later row wins
+    for k in (3, 5):  # the same person twice: the later row wins
         again = list(contact_rows[k])
         again[0] = str(9_300_000 + k)
         contact_rows.append(again)
