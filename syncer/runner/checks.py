@@ -80,7 +80,7 @@ async def preflight(
     """
     result = PreflightResult()
     mapped = set(mapping.columns) if mapping is not None else None
-    options = target_options(mapping) if mapping is not None else {}
+    options = mapping.target_options() if mapping is not None else {}
     for probe in TARGETS[target].probes:
         if mapped is not None and not probe.needed(mapped, options):
             continue
@@ -128,14 +128,6 @@ async def preflight(
         f"{_shown(list(missing))}; {what}"
     )
     return result
-
-
-def target_options(mapping: Mapping) -> dict[str, str]:
-    """The mapping's values of its target's options (``on_ambiguous``...), defaults filled."""
-    return {
-        name: str(getattr(mapping, name, None) or allowed[0])
-        for name, allowed in mapping.spec.options.items()
-    }
 
 
 def _shown(emails: list[str]) -> str:

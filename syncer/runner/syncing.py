@@ -34,7 +34,6 @@ from syncer.runner.checks import (
     owner_emails,
     preflight,
     screen_owners,
-    target_options,
 )
 from syncer.runner.lock import RunLock
 from syncer.runner.memory import LedgerMemory
@@ -458,7 +457,7 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
             pacer=RecordingPacer(job.timeline, settings.push),
             stop=stop,
             memory=LedgerMemory(job.ledger, job.org, job.run_id, job.plan.known, job.target),
-            options=target_options(job.prepared.mapping),
+            options=job.prepared.mapping.target_options(),
             full=settings.full,
         )
     if report.aborted is not None and report.aborted.reason == "circuit_breaker":

@@ -94,6 +94,8 @@ _STAGE = "f:stage"  # the digest of the last stage move that succeeded
 def key_of(values: Mapping[str, pl.Expr]) -> pl.Expr:
     """The lowercased name and the account it is on: its id, or the lookup's
     ``domain:acme.com`` / ``name:acme inc`` (how the pipeline gives a LOOKUP field here)."""
+    if "display_name" not in values:
+        raise ValueError("opportunities: map display_name, or give key: {column: ...}")
     name = values["display_name"].str.to_lowercase()
     if "account_id" in values and "account" in values:
         parent = values["account_id"].str.to_lowercase().fill_null(values["account"])
