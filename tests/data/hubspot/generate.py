@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -51,6 +52,7 @@ __all__ = [
     "Deal",
     "Export",
     "Truth",
+    "change_companies",
     "change_deals",
     "generate",
     "write_csv",
@@ -416,6 +418,30 @@ def change_deals(
         export.truth.deals[d.record_id] = _replace(d, stage_id=stage_id, stage=STAGES[stage_id])
     write_csv(export.paths["deals"], export.deals)
     return [d.record_id for d in picked], [d.record_id for d in moved]
+
+
+def change_companies(export: Export, n: int, seed: int = 6) -> list[str]:
+    """Change the LinkedIn page of ``n`` companies that went through (a row exported once),
+    rewrite companies.csv; returns their domains."""
+    rng = random.Random(seed)
+    rows = export.companies
+    seen = Counter(r[2] or r[3] for r in rows[1:])
+    lines = [
+        i
+        for i, r in enumerate(rows[1:], start=1)
+        if i + 1 not in export.truth.company_rows and seen[r[2] or r[3]] == 1
+    ]
+    picked = rng.sample(lines, n)
+    for i in picked:
+        rows[i][9] += "-inc"
+    write_csv(export.paths["companies"], rows)
+    return sorted({_domain_of(rows[i]) for i in picked})
+
+
+def _domain_of(row: list[str]) -> str:
+    """The normalised domain of a company row (its domain, else its website's)."""
+    text = (row[2] or row[3]).lower().split("://")[-1].removeprefix("www.")
+    return text.split("/")[0]
 
 
 def _replace(deal: Deal, **changes: object) -> Deal:
