@@ -72,6 +72,16 @@ def accepted_writes(stats: dict[str, Any]) -> Counter[str]:
     )
 
 
+def by_route_status(after: dict[str, Any], before: dict[str, Any]) -> dict[str, int]:
+    """Answers between two stats snapshots, as ``"PATCH accounts/{account_id} 200": n``."""
+    out: Counter[str] = Counter()
+    for snap, sign in ((after, 1), (before, -1)):
+        for route, answers in snap["by_route_status"].items():
+            for status, n in answers.items():
+                out[f"{route} {status}"] += sign * n
+    return {k: v for k, v in sorted(out.items()) if v}
+
+
 def parent_lookups(stats: dict[str, Any]) -> int:
     """Answered parent lookups (2xx: preflight's probe of accounts/search is refused, 422)."""
     by: dict[str, dict[str, int]] = stats["by_route_status"]
@@ -157,7 +167,9 @@ def main() -> None:
             "account: {name: Associated Company}", "account: {domain: Company Domain Name}"
         )
         (folder / "deals_by_domain.yaml").write_text(mapping, encoding="utf-8")
-        sent_to = {d.domain for d in export.truth.deals.values() if d.domain}
+        sent_to = {
+            d.domain for d in export.truth.deals.values() if d.domain and d.status != "invalid"
+        }
         t0 = time.monotonic()
         cold = syncer(
             "run", folder / "deals_by_domain.csv", "--mapping", folder / "deals_by_domain.yaml",
@@ -187,6 +199,7 @@ def main() -> None:
             "wall_s": round(rerun_s, 1),
             "client_cpu_s": rerun["_cpu_s"],
             "requests": s2["total_requests"] - s1["total_requests"],
+            "by_route_status": by_route_status(s2, s1),
             "writes": dict(writes),
             "writes_per_changed_row": round(sum(writes.values()) / changed_rows, 3),
             "parent_lookups": rerun_lookups,
@@ -197,6 +210,7 @@ def main() -> None:
             "wall_s": round(cold_s, 1),
             "client_cpu_s": cold["_cpu_s"],
             "requests": s3["total_requests"] - s2["total_requests"],
+            "by_route_status": by_route_status(s3, s2),
             "parent_lookups": cold_lookups,
             "distinct_parents": len(sent_to),
             "lookups_per_distinct_parent": round(cold_lookups / len(sent_to), 3),
