@@ -270,6 +270,18 @@ def test_job_imports_every_company_contact_and_deal_once(migration: Migration) -
     summary = m.first.json
     assert [s["name"] for s in summary["steps"]] == list(STEPS)
     assert all(s["aborted"] is None for s in summary["steps"]), summary
+    truth = m.export.truth
+    deal_statuses = Counter(d.status or "succeeded" for d in truth.deals.values())
+    counted = {
+        "companies": Counter(s for s, _ in truth.company_rows.values())
+        + Counter(succeeded=len(truth.accounts)),
+        "contacts": Counter(s for s, _ in truth.contact_rows.values())
+        + Counter(succeeded=len(truth.contacts)),
+        "deals": deal_statuses,
+    }
+    for step in summary["steps"]:
+        got = {k: step[k] for k in ("succeeded", "duplicate", "invalid", "failed") if step[k]}
+        assert got == dict(counted[step["name"]]), step["name"]
     assert_state(m.sb, m.export, m.base)
     assert_rows(m.folder, m.export)
     contacts = {str(c["email"]).lower() for c in m.sb.admin.dump()["contacts"]}
