@@ -123,10 +123,11 @@ TopOwners = Annotated[OwnersSpec | None, BeforeValidator(top_owners_option)]
 
 
 def _lookup_form_fields(namespace: dict[str, Any]) -> None:
-    """Add a ``str | None`` option per lookup form (:data:`LOOKUP_FORMS`): ``account:
-    {domain: Column}`` reads the column and finds the account by its domain."""
+    """Add an option per lookup form (:data:`LOOKUP_FORMS`), a column or a list of them like
+    ``column:``: ``account: {domain: Column}`` reads the column and finds the account by its
+    domain."""
     for form in LOOKUP_FORMS:
-        namespace["__annotations__"][form] = "str | None"
+        namespace["__annotations__"][form] = "str | tuple[str, ...] | None"
         namespace[form] = Field(
             default=None,
             description=f"Lookup fields: the column holding the {form} the object is found by.",
@@ -136,7 +137,12 @@ def _lookup_form_fields(namespace: dict[str, Any]) -> None:
 class FieldSpec(_Strict):
     """One entry under columns / contact_custom_fields / account_custom_fields."""
 
-    column: str | None = None
+    column: str | tuple[str, ...] | None = Field(
+        default=None,
+        description="The source column's header (spaces, a BOM and case are ignored), or a "
+        "list of them: each row reads the first whose cell is not blank (null_values count "
+        "as blank), e.g. [Closed Won Reason, Closed Lost Reason].",
+    )
     value: str | None = None
     format: Literal["e164"] | None = None
     default_region: str | None = None
@@ -184,6 +190,13 @@ class FieldSpec(_Strict):
     )
     _lookup_form_fields(locals())
     line: int | None = None
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """The source columns the entry reads, in order (none for a ``value:``)."""
+        if self.column is None:
+            return ()
+        return (self.column,) if isinstance(self.column, str) else self.column
 
     @property
     def lookup(self) -> str | None:
@@ -239,6 +252,30 @@ class FieldSpec(_Strict):
                 raise ValueError(problem)
         return v
 
+    @field_validator("column", *LOOKUP_FORMS, mode="before")
+    @classmethod
+    def _columns(cls, v: Any) -> Any:
+        """A column, or a list of them (read in order: the first cell not blank); a list of
+        one is that column."""
+        if not isinstance(v, list):
+            return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+        if not v:
+            raise ValueError("an empty list names no column: give one or more, e.g. [A, B]")
+        out: list[str] = []
+        seen: dict[str, str] = {}
+        for item in v:
+            if isinstance(item, bool) or not isinstance(item, str | int | float):
+                raise ValueError(f"{item!r} in the list is not a column name")
+            name = str(item)
+            folded = name.strip(" \t" + _BOM).casefold()
+            if not folded:
+                raise ValueError("a column name in the list is blank")
+            if folded in seen:
+                raise ValueError(f"{seen[folded]!r} and {name!r} in the list are the same column")
+            seen[folded] = name
+            out.append(name)
+        return out[0] if len(out) == 1 else tuple(out)
+
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
@@ -246,6 +283,11 @@ class FieldSpec(_Strict):
             return {"column": data}
         if isinstance(data, int | float) and not isinstance(data, bool):
             return {"column": str(data)}
+        if isinstance(data, list):
+            raise ValueError(
+                "a list of columns goes under column: (e.g. {column: [A, B]}): each row reads "
+                "the first of them whose cell is not blank"
+            )
         if isinstance(data, dict):  # a lookup form names the column: {domain: Column}
             forms = [k for k in data if k in LOOKUP_FORMS]
             if len(forms) > 1 or (forms and ("column" in data or "value" in data)):
@@ -254,8 +296,8 @@ class FieldSpec(_Strict):
                     f"give exactly one source: {given} are several (a lookup field takes one "
                     f"of {', '.join(f'{{{f}: <column>}}' for f in LOOKUP_FORMS)})"
                 )
-            if forms and isinstance(data[forms[0]], str | int | float):
-                return {**data, forms[0]: str(data[forms[0]]), "column": str(data[forms[0]])}
+            if forms and isinstance(data[forms[0]], str | int | float | list):
+                return {**data, "column": data[forms[0]]}
         return data
 
     @field_validator("value", mode="before")
@@ -290,7 +332,7 @@ class FieldSpec(_Strict):
     def _one_source(self) -> FieldSpec:
         if (self.column is None) == (self.value is None):
             raise ValueError("give exactly one of column: <source column> or value: <constant>")
-        if self.column is not None and not self.column.strip(" \t" + _BOM):
+        if isinstance(self.column, str) and not self.column.strip(" \t" + _BOM):
             raise ValueError("column name is blank")
         if self.default_region is not None and self.format is None:
             raise ValueError("default_region only applies with format: e164")
@@ -430,8 +472,7 @@ class Mapping(_Strict):
         seen: dict[str, None] = {}
         for section in FIELD_SECTIONS:
             for fs in getattr(self, section).values():
-                if fs.column is not None:
-                    seen.setdefault(fs.column, None)
+                seen.update(dict.fromkeys(fs.headers))
         if self.key_column is not None:
             seen.setdefault(self.key_column, None)
         return list(seen)
@@ -764,12 +805,15 @@ def _raw_entries(data: dict[str, Any], lines: Lines) -> list[_Entry]:
             column = entry.get("column") if isinstance(entry, dict) else entry
             if isinstance(entry, dict) and column is None:  # a lookup form: {domain: Column}
                 column = next((entry[f] for f in LOOKUP_FORMS if f in entry), None)
-            if isinstance(column, bool) or not isinstance(column, str | int | float):
-                continue  # value: constants, and entries reported as malformed
-            if str(column).strip(" \t" + _BOM):
-                optional = isinstance(entry, dict) and entry.get("optional") is True
-                at = lines.line((section, name))
-                out.append(_Entry(section, str(name), str(column), at, optional))
+            optional = isinstance(entry, dict) and entry.get("optional") is True
+            at = lines.line((section, name))
+            # column: [A, B] reads each (a bare list is reported as malformed)
+            many = column if isinstance(entry, dict) and isinstance(column, list) else [column]
+            for one in many:
+                if isinstance(one, bool) or not isinstance(one, str | int | float):
+                    continue  # value: constants, and entries reported as malformed
+                if str(one).strip(" \t" + _BOM):
+                    out.append(_Entry(section, str(name), str(one), at, optional))
     key = data.get("key")
     column = key.get("column") if isinstance(key, dict) else None
     readable = isinstance(column, str | int | float) and not isinstance(column, bool)
@@ -780,10 +824,10 @@ def _raw_entries(data: dict[str, Any], lines: Lines) -> list[_Entry]:
 
 def _entries(mapping: Mapping) -> list[_Entry]:
     out = [
-        _Entry(section, name, fs.column, fs.line, fs.optional)
+        _Entry(section, name, column, fs.line, fs.optional)
         for section in FIELD_SECTIONS
         for name, fs in getattr(mapping, section).items()
-        if fs.column is not None
+        for column in fs.headers
     ]
     if mapping.key_column is not None:
         out.append(_Entry("key", "column", mapping.key_column, mapping.key_line))
@@ -842,7 +886,7 @@ class MappingDraft:
         if headers is not None:
             _, missing = _match(self.entries, headers)
             if missing:
-                _raise_missing(str(self.path), self.problems, missing, headers, note)
+                _raise_missing(str(self.path), self.problems, missing, headers, note, self.entries)
         self.raise_problems()
         assert self.mapping is not None  # pydantic only fails with problems listed
         return self.mapping
@@ -956,14 +1000,22 @@ def _match(entries: list[_Entry], available: list[str]) -> tuple[dict[str, str],
 
 
 def _raise_missing(
-    where: str, problems: list[Problem], missing: list[_Entry], available: list[str], note: str
+    where: str,
+    problems: list[Problem],
+    missing: list[_Entry],
+    available: list[str],
+    note: str,
+    entries: list[_Entry],
 ) -> NoReturn:
     """One error: the mapping's own ``problems``, a line per entry whose column the file lacks
-    (with the closest real header), then the file's columns and ``note``."""
+    (with the closest real header, not one the same entry reads already: ``column: [A, B]``),
+    then the file's columns and ``note``."""
     loose = _loose(available)
     listed_missing: list[Problem] = []
     for entry in missing:
-        close = _close(_norm_header(entry.column), list(loose))
+        ours = (entry.section, entry.name)
+        read = {_norm_header(e.column) for e in entries if (e.section, e.name) == ours}
+        close = _close(_norm_header(entry.column), [h for h in loose if h not in read])
         hint = f"; did you mean {loose[close]!r}?" if close is not None else ""
         text = f"column {entry.column!r} not found in the file{hint}"
         listed_missing.append((entry.line, f"{entry.section}.{entry.name}: {text}"))
@@ -992,22 +1044,30 @@ def resolve_columns(mapping: Mapping, available: list[str], *, note: str = "") -
     Raises SourceError naming the mapping line of every column the file lacks, with the
     closest real header, and listing the file's columns (``note`` follows that list).
     """
-    found, missing = _match(_entries(mapping), available)
+    entries = _entries(mapping)
+    found, missing = _match(entries, available)
     if missing:
-        _raise_missing(str(mapping.path or "the mapping"), [], missing, available, note)
+        _raise_missing(str(mapping.path or "the mapping"), [], missing, available, note, entries)
     return found
 
 
 def absent_optional(mapping: Mapping, found: dict[str, str]) -> list[str]:
-    """A note for each ``optional: true`` entry whose column the file lacks (``found``: what
-    :func:`resolve_columns` returned): the field is not sent."""
+    """A note for each ``optional: true`` entry some of whose columns the file lacks
+    (``found``: what :func:`resolve_columns` returned): the field is not sent, or (``column:
+    [A, B]``) reads the columns the file has."""
     where = str(mapping.path or "the mapping")
     notes = []
-    for entry in _entries(mapping):
-        if entry.optional and entry.column not in found:
-            at = f"{where}:{entry.line}" if entry.line else where
+    for section in FIELD_SECTIONS:
+        for name, fs in getattr(mapping, section).items():
+            absent = [c for c in fs.headers if c not in found]
+            if not fs.optional or not absent:
+                continue
+            at = f"{where}:{fs.line}" if fs.line else where
+            what = ", ".join(repr(c) for c in absent)
+            are = "columns {} are" if len(absent) > 1 else "column {} is"
+            there = [repr(c) for c in fs.headers if c in found]
+            then = f"reads {' and '.join(there)} only" if there else "is not sent"
             notes.append(
-                f"{at}: optional column {entry.column!r} is not in the file: "
-                f"{entry.section}.{entry.name} is not sent"
+                f"{at}: optional {are.format(what)} not in the file: {section}.{name} {then}"
             )
     return notes

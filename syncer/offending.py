@@ -83,17 +83,21 @@ def offending_cells(
             .otherwise(pl.col("error"))
         )
         for f in fields_:
-            column = column_of.get(f.source or "")
-            if column is None:
-                continue
-            hit = pl.col("codes").list.contains(code)
-            if len(fields_) > 1:
-                hit &= pl.col("error").str.contains(f'{f.label} "', literal=True) | pl.col(
-                    "error"
-                ).str.contains(f"{f.label} is blank", literal=True)
-            found.append(
-                bad.filter(hit).select("row", pl.lit(column).alias("column"), text.alias("text"))
-            )
+            # column: [A, B]: a value's message names the column it was read from
+            for source in f.sources:
+                column = column_of.get(source)
+                if column is None:
+                    continue
+                hit = pl.col("codes").list.contains(code)
+                if len(fields_) > 1 or f.also:
+                    hit &= pl.col("error").str.contains(f'{source} "', literal=True) | pl.col(
+                        "error"
+                    ).str.contains(f"{f.label} is blank", literal=True)
+                found.append(
+                    bad.filter(hit).select(
+                        "row", pl.lit(column).alias("column"), text.alias("text")
+                    )
+                )
     if not found:
         return {}
     cells = (

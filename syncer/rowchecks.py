@@ -90,7 +90,7 @@ def row_problems(fields: list[MappedField], spec: Target) -> list[Problem]:
             fix = f"fill in {reasons.label} ({stage[1]})"
         message = pl.format(
             '{} "{}" is a closed stage: it needs closed reasons; {}',
-            pl.lit(f.label),
+            f.named(),
             value,
             pl.lit(fix),
         )

@@ -112,7 +112,8 @@ _TEXT: dict[str, str] = {
     "dedupe": "Which of several rows with the same key is sent.",
     "keep": "first or last (default) of the rows with the same key.",
     "on_empty": "omit (default): a blank cell leaves Reevo's value alone; clear: it is sent as "
-    '"" and clears the field.',
+    '"" and clears the field (text fields only: a blank amount, date-time, list, lookup or '
+    "stage is left out even then, and a note says so).",
 }
 
 
@@ -242,8 +243,10 @@ def _as_written(name: str, prop: dict[str, Any]) -> dict[str, Any]:
     if name == "timezone":  # an IANA zone, any case (checked by zoneinfo)
         zone = {"type": "string", "pattern": r"^\S+$", "examples": ["Europe/Berlin", "UTC"]}
         return {**doc, "anyOf": [zone, null]}
-    if name in LOOKUP_FORMS:  # the column a lookup reads, as the shorthand is written
-        return {**doc, "type": ["string", "number"], "pattern": r"\S"}
+    if name == "column" or name in LOOKUP_FORMS:  # a column, or several read in order
+        one: dict[str, Any] = {"type": ["string", "number"], "pattern": r"\S"}
+        many = {"type": "array", "items": one, "minItems": 1, "uniqueItems": True}
+        return {**doc, "anyOf": [one, many]}
     if name == "default_region":  # checked against phonenumbers' regions, any case
         region = {"type": "string", "pattern": r"^\s*[A-Za-z]{2}\s*$", "examples": ["US", "GB"]}
         return {**doc, "anyOf": [region, null]}

@@ -45,9 +45,12 @@ class MappedField:
     name: str  # Reevo field or custom field API name
     kind: FieldKind  # custom fields are TEXT
     spec: FieldSpec
-    source: str | None  # the file's actual header (None for a constant)
+    source: str | None  # the file's actual header (None for a constant); the first of several
     nulls: tuple[str, ...] = ()  # cells that count as blank (trimmed, any case)
     owners: dict[str, str] | None = None  # owner names -> e-mails (owner e-mail fields)
+    #: the headers after ``source`` of ``column: [A, B]`` the file has: a row reads the first
+    #: of :attr:`sources` whose cell is not blank
+    also: tuple[str, ...] = ()
 
     @property
     def out(self) -> str:
@@ -55,20 +58,51 @@ class MappedField:
         return _prefix(self.section) + self.name
 
     @property
+    def sources(self) -> tuple[str, ...]:
+        """Every header the field reads, in order (none for a constant)."""
+        return () if self.source is None else (self.source, *self.also)
+
+    @property
     def label(self) -> str:
-        """How messages name this value: the source column, or the constant's field."""
-        return self.source if self.source is not None else f"{self.name} (constant)"
+        """How messages name this value as a whole: the source column (``A or B`` for
+        ``column: [A, B]``: a message about a row's value names the one read, :meth:`named`),
+        or the constant's field."""
+        if self.source is None:
+            return f"{self.name} (constant)"
+        return " or ".join(self.sources)
 
     @property
     def is_list(self) -> bool:
         """True when the value is a list (split, or a list kind)."""
         return self.spec.split is not None or self.kind in LIST_KINDS
 
+    def _read(self) -> list[tuple[str, pl.Expr]]:
+        """(header, whether the row reads it) for each of several sources: the first whose
+        cell is not blank (trimmed, NFC, the null values blank)."""
+        filled = [clean_text(pl.col(c), nulls=self.nulls).is_not_null() for c in self.sources]
+        out: list[tuple[str, pl.Expr]] = []
+        for i, c in enumerate(self.sources):
+            before = [~f for f in filled[:i]]
+            out.append((c, pl.all_horizontal([*before, filled[i]]) if before else filled[i]))
+        return out
+
+    def named(self) -> pl.Expr:
+        """How a message about a row's value names it: :attr:`label`, except that with several
+        sources it is the column the row's value was read from."""
+        if not self.also:
+            return pl.lit(self.label, dtype=pl.String)
+        picks = [pl.when(read).then(pl.lit(c, dtype=pl.String)) for c, read in self._read()]
+        return pl.coalesce([*picks, pl.lit(self.label, dtype=pl.String)])
+
     def raw(self) -> pl.Expr:
-        """The value as the file (or the mapping's constant) has it, for messages."""
-        if self.source is not None:
+        """The value as the file (or the mapping's constant) has it, for messages: with several
+        sources, the cell of the one read."""
+        if self.source is None:
+            return pl.lit(self.spec.value, dtype=pl.String)
+        if not self.also:
             return pl.col(self.source).cast(pl.String)
-        return pl.lit(self.spec.value, dtype=pl.String)
+        cells = [pl.when(read).then(pl.col(c).cast(pl.String)) for c, read in self._read()]
+        return pl.coalesce([*cells, pl.col(self.source).cast(pl.String)])
 
 
 def plan(mapping: Mapping, resolved: dict[str, str]) -> list[MappedField]:
@@ -80,12 +114,14 @@ def plan(mapping: Mapping, resolved: dict[str, str]) -> list[MappedField]:
         block: dict[str, FieldSpec] = getattr(mapping, section)
         for name, fs in block.items():
             kind = spec.fields[name] if section == "columns" else FieldKind.TEXT
-            if fs.column is not None and fs.column not in resolved and fs.optional:
+            # an absent column is optional (resolve_columns raised otherwise): skipped
+            read = tuple(dict.fromkeys(resolved[c] for c in fs.headers if c in resolved))
+            if fs.headers and not read:
                 continue
-            source = resolved[fs.column] if fs.column is not None else None
+            source = read[0] if read else None
             nulls = mapping.nulls_for(fs) if source is not None else ()
             owners = mapping.owners_for(fs) if kind is FieldKind.OWNER_EMAIL else None
-            out.append(MappedField(section, name, kind, fs, source, nulls, owners))
+            out.append(MappedField(section, name, kind, fs, source, nulls, owners, read[1:]))
     if mapping.key_column is not None:  # key: {column: ...}: read and trimmed, never sent
         fs = FieldSpec(column=mapping.key_column, line=mapping.key_line)
         source = resolved[mapping.key_column]
@@ -157,14 +193,24 @@ def _nfc_rows(column: pl.Series) -> pl.Series:
 
 def normalise(frame: pl.DataFrame, fields: list[MappedField]) -> pl.DataFrame:
     """Add one internal column per mapped field holding its normalised value."""
-    sources = sorted({f.source for f in fields if f.source is not None})
+    sources = sorted({c for f in fields for c in f.sources})
     nfc = {c: _nfc_rows(frame[c].cast(pl.String)).alias(f"__nfc:{c}") for c in sources}
     out = frame.with_columns(nfc.values())
+    # column: [A, B]: the first cell that is not blank, as one column read like any other
+    base = {f.out: f"__nfc:{f.source}" for f in fields if f.source is not None}
+    several = [f for f in fields if f.also]
+    out = out.with_columns(
+        pl.coalesce(
+            [clean_text(pl.col(f"__nfc:{c}"), nfc=False, nulls=f.nulls) for c in f.sources]
+        ).alias(f"__in:{f.out}")
+        for f in several
+    )
+    base.update({f.out: f"__in:{f.out}" for f in several})
     # multi-value fields repeat a handful of values: split each distinct value once
     by_value = [f for f in fields if f.source is not None and f.spec.split is not None]
     out = out.with_columns(
         [
-            field_expr(f, nfc=False, base=pl.col(f"__nfc:{f.source}"))
+            field_expr(f, nfc=False, base=pl.col(base[f.out]))
             if f.source is not None
             else field_expr(f)
             for f in fields
@@ -172,7 +218,7 @@ def normalise(frame: pl.DataFrame, fields: list[MappedField]) -> pl.DataFrame:
         ]
     )
     for f in by_value:
-        key = f"__nfc:{f.source}"
+        key = base[f.out]
         distinct = out.select(pl.col(key).unique().drop_nulls())
         parsed = distinct.with_columns(field_expr(f, nfc=False, base=pl.col(key)))
         out = out.join(parsed, on=key, how="left", maintain_order="left")

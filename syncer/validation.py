@@ -213,7 +213,7 @@ def _email_normalised(f: MappedField, norm: pl.Expr) -> _Rule:
     value = pl.col(f.out)
     at = value.str.find("@", literal=True) + 1
     as_written = value.str.slice(0, at) + value.str.slice(at).str.to_lowercase()
-    message = pl.format('{} "{}" is sent as "{}"', pl.lit(f.label), f.raw(), norm)
+    message = pl.format('{} "{}" is sent as "{}"', f.named(), f.raw(), norm)
     cond = norm.is_not_null() & value.is_not_null() & (norm != as_written)
     return _Rule(cond, "email_normalised", message, f, notice=True)
 
@@ -224,17 +224,16 @@ def _repeated_header_rules(frame: pl.DataFrame, fields: list[MappedField]) -> li
     trimmed, the field's null values blank)."""
     taken = {c.strip().casefold(): c for c in frame.columns}
     rules: list[_Rule] = []
-    for f in {f.source: f for f in fields if f.source is not None}.values():
-        assert f.source is not None
+    for source, f in {c: field for field in fields for c in field.sources}.items():
         k = 2
-        while (other := taken.get(f"{f.source.strip()}_{k}".casefold())) is not None:
+        while (other := taken.get(f"{source.strip()}_{k}".casefold())) is not None:
             k += 1
-            first = clean_text(pl.col(f.source), nfc=False, nulls=f.nulls)
+            first = clean_text(pl.col(source), nfc=False, nulls=f.nulls)
             second = clean_text(pl.col(other), nfc=False, nulls=f.nulls)
             message = pl.format(
                 'the file has more than one "{}" column: the first is read ("{}"), not "{}" ("{}")',
-                pl.lit(f.source),
-                pl.col(f.source).cast(pl.String).fill_null(""),
+                pl.lit(source),
+                pl.col(source).cast(pl.String).fill_null(""),
                 pl.lit(other),
                 pl.col(other).cast(pl.String).fill_null(""),
             )
@@ -251,7 +250,7 @@ def _owner_message(f: MappedField) -> pl.Expr:
         .then(
             pl.format(
                 '{} "{}" is not a valid e-mail address: {}',
-                pl.lit(f.label),
+                f.named(),
                 f.raw(),
                 pl.col(f"__why{f.out}"),
             )
@@ -260,7 +259,7 @@ def _owner_message(f: MappedField) -> pl.Expr:
             pl.format(
                 '{} "{}" is a name, not an e-mail address: add it to owners: in the mapping '
                 "with the owner's e-mail",
-                pl.lit(f.label),
+                f.named(),
                 f.raw(),
             )
         )
@@ -411,7 +410,7 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
             if f.kind is FieldKind.OWNER_EMAIL
             else pl.format(
                 '{} "{}" is not a valid e-mail address: {}',
-                pl.lit(f.label),
+                f.named(),
                 f.raw(),
                 pl.col(f"__why{f.out}"),
             )
@@ -424,7 +423,7 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         e164 = pl.col(f"__norm{f.out}")
         region = f" (default region {f.spec.default_region})" if f.spec.default_region else ""
         message = pl.format(
-            '{} "{}" is not a valid phone number{}', pl.lit(f.label), f.raw(), pl.lit(region)
+            '{} "{}" is not a valid phone number{}', f.named(), f.raw(), pl.lit(region)
         )
         rules.append(
             _Rule(pl.col(f.out).is_not_null() & e164.is_null(), "invalid_phone", message, f)
@@ -432,7 +431,7 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         ext = pl.col(f"__why{f.out}")
         dropped_ext = pl.format(
             '{} "{}" is sent as {}: its extension {} is left out (E.164 has none)',
-            pl.lit(f.label),
+            f.named(),
             f.raw(),
             e164,
             ext,
@@ -448,26 +447,26 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         )
         normal[f.out] = e164
     for f in urls:
-        message = pl.format('{} "{}" is not a valid web address', pl.lit(f.label), f.raw())
+        message = pl.format('{} "{}" is not a valid web address', f.named(), f.raw())
         cond = pl.col(f.out).is_not_null() & ~pl.col(f.out).str.contains(_URL)
         rules.append(_Rule(cond, "invalid_url", message, f))
     for f in domains:
-        message = pl.format('{} "{}" is not a web domain (like acme.com)', pl.lit(f.label), f.raw())
+        message = pl.format('{} "{}" is not a web domain (like acme.com)', f.named(), f.raw())
         cond = pl.col(f.out).is_not_null() & ~pl.col(f.out).str.contains(_DOMAIN)
         rules.append(_Rule(cond, "invalid_domain", message, f))
     for f in amounts:
         why = pl.col(f"__why{f.out}")
-        message = pl.format('{} "{}" is not a clear amount: {}', pl.lit(f.label), f.raw(), why)
+        message = pl.format('{} "{}" is not a clear amount: {}', f.named(), f.raw(), why)
         rules.append(_Rule(why.is_not_null(), "invalid_amount", message, f))
         normal[f.out] = pl.col(f"__norm{f.out}")
     for f in email_lists:
         why = pl.col(f"__why{f.out}")
-        message = pl.format("{} {} is not a valid e-mail address", pl.lit(f.label), why)
+        message = pl.format("{} {} is not a valid e-mail address", f.named(), why)
         rules.append(_Rule(why.is_not_null(), "invalid_email", message, f))
         normal[f.out] = pl.col(f"__norm{f.out}")
     for f in dates:
         code_col, why = pl.col(f"__code{f.out}"), pl.col(f"__why{f.out}")
-        label, raw = pl.lit(f.label), f.raw()
+        label, raw = f.named(), f.raw()
         invalid = pl.format('{} "{}" is not a date in the formats tried: {}', label, raw, why)
         ambiguous = pl.format(
             '{} "{}" could be {}: list only the convention the file uses in formats:',

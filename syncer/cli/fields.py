@@ -120,6 +120,11 @@ def _target_lines(info: TargetInfo) -> list[str]:
         )
         lines += _wrap(text.rstrip(), 6 + name_w + kind_w)
     lines += _wrap(f"  Every field takes: {_labels(every)}.", 4)
+    lines += _wrap(
+        "  A column (or a lookup's form) may list columns, column: [A, B]: each row reads "
+        "the first of them whose cell is not blank.",
+        4,
+    )
     for fields, code in info.one_of:
         lines += _wrap(f"  Map one of {' or '.join(fields)}; a row without any is {code}.", 4)
     for name, values in info.options.items():

@@ -23,6 +23,7 @@ from syncer.mapping import (
     MappingDraft,
     SourceSpec,
     absent_optional,
+    closed_stage,
     read_mapping,
     resolve_columns,
 )
@@ -36,7 +37,7 @@ from syncer.results import (
 from syncer.results import issue_counts as issue_counts  # moved there; still importable here
 from syncer.sources import SourceTable, read_source
 from syncer.targets import FieldKind
-from syncer.transform import MappedField, normalise, plan
+from syncer.transform import KEY_SECTION, MappedField, normalise, plan
 from syncer.validation import (
     DROPPED,
     DROPPED_SEP,
@@ -124,46 +125,98 @@ class Prepared:
     def iter_bodies(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
         """(source_row, key, exact JSON body) of every ready row, in file order.
 
-        Blank values are omitted (on_empty: omit) or sent to clear (on_empty: clear: "", an
-        empty list for a list, null for an amount or a datetime; a lookup is never cleared); a
-        value dropped by ``on_invalid: drop`` is always omitted. An amount is a JSON number
-        (an int when integral); a lookup field is ``{form: value}``
-        (``"account": {"domain": "acme.com"}``); ``key: {column: ...}`` is not sent.
+        Blank values are omitted (on_empty: omit) or sent as "" to clear them (on_empty:
+        clear), which Reevo's API does for text fields only: a blank amount, date-time, list,
+        lookup or stage is omitted even then (:func:`_uncleared_notes` says so once); a value
+        dropped by ``on_invalid: drop`` is always omitted. An amount is a JSON number (an int
+        when integral); a lookup field is ``{form: value}`` (``"account": {"domain":
+        "acme.com"}``); ``key: {column: ...}`` is not sent.
         """
         clear = self.mapping.on_empty == "clear"
         cols = [f.out for f in self.fields]
         ready = self.frame.filter(pl.col("status") == RowStatus.READY.value)
+        stage = _stage_field(self.mapping)
         plain = [
-            (i, f, _wire(f), _cleared(f))
+            (i, f, _wire(f), clear and _clearable(f, stage))
             for i, f in enumerate(self.fields)
             if f.section == "columns"
         ]
         # custom fields go under the body key of their section (the target declares it)
         body_key = {c.name: c.body_key for c in self.mapping.spec.custom}
         custom = [
-            (i, f, body_key[f.section]) for i, f in enumerate(self.fields) if f.section in body_key
+            (i, f, body_key[f.section], clear and _clearable(f, stage))
+            for i, f in enumerate(self.fields)
+            if f.section in body_key
         ]
         dropped = [DROPPED] if DROPPED in self.frame.columns else []
         for row in ready.select("source_row", KEY_COLUMN, *cols, *dropped).iter_rows():
             values = row[2:]
             skip = set(row[-1].split(DROPPED_SEP)) if dropped and row[-1] else set()
             body: dict[str, Any] = {}
-            for i, f, wire, empty in plain:
+            for i, f, wire, cleared in plain:
                 v = values[i]
                 if v is not None:
                     body[f.name] = wire(v) if wire is not None else v
-                elif clear and f.out not in skip and empty is not _NEVER:
-                    body[f.name] = empty() if callable(empty) else empty
-            for i, f, section in custom:
+                elif cleared and f.out not in skip:
+                    body[f.name] = ""
+            for i, f, section, cleared in custom:
                 v = values[i]
-                if v is None and (not clear or f.out in skip):
+                if v is None and (not cleared or f.out in skip):
                     continue
                 body.setdefault(section, {})[f.name] = "" if v is None else v
             yield int(row[0]), str(row[1]), body
 
 
-#: a field that is never cleared (a lookup: clearing it would mean no parent)
-_NEVER = object()
+def _stage_field(mapping: Mapping) -> str | None:
+    """The target's stage field (moved by its own request, never cleared), if it has one."""
+    stage = closed_stage(mapping.spec)
+    return stage[0] if stage is not None else None
+
+
+def _clearable(f: MappedField, stage: str | None) -> bool:
+    """Whether Reevo's API clears ``f`` when sent "": text fields only (its README: "an
+    omitted or null field leaves the stored value unchanged; an empty string clears a text
+    field"). Not an amount, a date-time, a list (unspecified: left alone), a lookup (it would
+    mean no parent) or the stage (moved, not cleared)."""
+    if f.spec.lookup is not None or f.is_list:
+        return False
+    return not (f.section == "columns" and (f.kind in _NOT_TEXT or f.name == stage))
+
+
+#: kinds whose values are not text: "" would not clear them
+_NOT_TEXT = frozenset({FieldKind.DECIMAL, FieldKind.DATETIME})
+
+
+def _uncleared_notes(frame: pl.DataFrame, fields: list[MappedField], mapping: Mapping) -> list[str]:
+    """Under ``on_empty: clear``, one note naming the fields blank in some ready row that the
+    API cannot clear (their blank cells are omitted: the stored values stay), with the rows."""
+    if mapping.on_empty != "clear":
+        return []
+    stage = _stage_field(mapping)
+    kept = [f for f in fields if f.section != KEY_SECTION and not _clearable(f, stage)]
+    if not kept:
+        return []
+    ready = frame.filter(pl.col("status") == RowStatus.READY.value)
+    dropped = (
+        pl.col(DROPPED).fill_null("").str.split(DROPPED_SEP)
+        if DROPPED in frame.columns
+        else pl.lit([], dtype=pl.List(pl.String))
+    )
+    counts = ready.select(
+        (pl.col(f.out).is_null() & ~dropped.list.contains(f.out)).sum().alias(f.out) for f in kept
+    ).row(0)
+    blank = [(f, int(n)) for f, n in zip(kept, counts, strict=True) if n]
+    if not blank:
+        return []
+    listed = ", ".join(
+        f"{f.name if f.section == 'columns' else f'{f.section}.{f.name}'} "
+        f"({n:,} row{'s' if n != 1 else ''})"
+        for f, n in blank
+    )
+    return [
+        f"on_empty: clear cannot clear {listed}: Reevo's API clears only text fields (with an "
+        "empty value), so these blank cells were left out and the values stored in Reevo stay"
+    ]
 
 
 def _wire(f: MappedField) -> Callable[[Any], Any] | None:
@@ -182,17 +235,6 @@ def _amount(value: str) -> int | float | str:
         return to_json_number(value)
     except ValueError:
         return value
-
-
-def _cleared(f: MappedField) -> Any:
-    """What ``on_empty: clear`` sends for a blank value of ``f`` (a factory for a list)."""
-    if f.spec.lookup is not None:
-        return _NEVER
-    if f.is_list:
-        return list
-    if f.kind in (FieldKind.DECIMAL, FieldKind.DATETIME):
-        return None
-    return ""
 
 
 def _internal_names(source: SourceTable) -> tuple[pl.DataFrame, dict[str, str]]:
@@ -227,6 +269,7 @@ def prepare(source: Path | SourceTable, mapping: Mapping | Path) -> Prepared:
         *_repeated_header_notes(found.values(), list(headers)),
         *absent_optional(mapping, found),
         *warning_notes(frame),
+        *_uncleared_notes(frame, fields, mapping),
     ]
     ordered = ["source_row", "status", "error", "error_code", "warnings", KEY_COLUMN]
     internal = [f.out for f in fields] + [c for c in (DROPPED, WARNING_CODES) if c in frame.columns]

@@ -35,6 +35,7 @@ def test_fields_lists_every_field_with_kind_and_options(tmp_path: Path) -> None:
     text = " ".join(res.stdout.split())
     assert "required; the key; on_invalid: reject, optional: false" in text
     assert "Every field takes: column | value, null_values, on_invalid: reject|drop|warn" in text
+    assert "may list columns, column: [A, B]: each row reads the first of them whose cell" in text
     assert "contact_custom_fields and account_custom_fields" in text
     assert "take: column | value, split," in text and "formats, values." in text
 
@@ -60,6 +61,7 @@ def test_fields_of_one_target_as_json(tmp_path: Path) -> None:
     assert "owners" not in phone and "split" not in phone
     assert target["custom_sections"] == ["contact_custom_fields", "account_custom_fields"]
     assert {"column", "value", "split"} <= {o["name"] for o in target["custom_options"]}
+    assert "or a list of them: each row reads the first" in phone["column"]["description"]
 
 
 def test_unknown_target_exits_2_with_did_you_mean(tmp_path: Path) -> None:

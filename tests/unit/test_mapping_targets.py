@@ -534,23 +534,28 @@ def test_a_datetime_in_the_dst_gap_and_overlap(tmp_path: Path) -> None:
 
 
 def test_optional_columns_and_clear(tmp_path: Path) -> None:
-    rows = deal_rows(Amount=[None], Reason=[None], Due=[None])
+    rows = deal_rows(Amount=[None], Reason=[None], Due=[None], Next=[None])
     columns = {
         **DEAL,
         "amount": "Amount",
         "closed_reasons": {"column": "Reason", "split": ";"},
         "next_step_due_at": {"column": "Due", "timezone": "UTC"},
+        "next_step_details": "Next",
         "pipeline_name": {"column": "Pipeline", "optional": True},
     }
     p = deals(tmp_path, rows, columns, on_empty="clear")
     assert p.notes and "optional column 'Pipeline' is not in the file" in p.notes[0]
+    # Reevo's API clears a text field with "" only: a blank amount, list or date-time is left
+    # out (null would leave the stored value anyway), and a note says so
     assert bodies(p)[2][1] == {
         "display_name": "Deal 0",
         "account": {"domain": "acme.com"},
-        "amount": None,
-        "closed_reasons": [],
-        "next_step_due_at": None,
+        "next_step_details": "",
     }
+    assert p.notes[1].startswith(
+        "on_empty: clear cannot clear amount (1 row), closed_reasons (1 row), "
+        "next_step_due_at (1 row): "
+    )
 
 
 def test_values_work_for_account_contact_too(tmp_path: Path) -> None:

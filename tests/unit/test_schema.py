@@ -192,6 +192,21 @@ GOOD.update(
             },
             "on_missing_account": "create",
         },
+        "several columns, the first not blank": {
+            "target": "opportunities",
+            "columns": {
+                "display_name": {"column": ["Deal", "Name"]},
+                "account": {"domain": ["Company Domain", "Website"]},
+                "closed_reasons": {
+                    "column": ["Closed Won Reason", "Closed Lost Reason"],
+                    "split": ";",
+                    "optional": True,
+                },
+                "amount": {"column": ["Amount", 2024]},
+                "pipeline_name": {"column": ["Pipeline"]},
+            },
+            "custom_fields": {"cus_field__Source": {"column": ["Source", "Origin"]}},
+        },
     }
 )
 
@@ -278,6 +293,14 @@ BAD: dict[str, Any] = {
         contact_owner_email={"column": "O", "owners": {"unknown": "omit"}}
     ),
     "an owner named Unknown inline": {**_cols(), "owners": {" Unknown": "a@b.com"}},
+    "a bare list of columns": _cols(title=["Title", "Job Title"]),
+    "an empty list of columns": _cols(title={"column": []}),
+    "a blank column in a list": _cols(title={"column": ["Title", " "]}),
+    "a column twice in a list": _cols(title={"column": ["Title", "Title"]}),
+    "a list in a lookup form of two": {
+        **DEALS,
+        "columns": {"display_name": "D", "account": {"domain": ["A"], "name": ["B"]}},
+    },
 }
 
 
