@@ -92,7 +92,8 @@ def _echo_proposal(proposal: Proposal, out: Path) -> None:
     width = max((len(c.field) for c in proposal.chosen), default=0)
     for c in proposal.chosen:
         opts = "".join(f", {k}: {v}" for k, v in c.options.items())
-        column = f"{{{c.form}: {c.column!r}}}" if c.form else repr(c.column)
+        read = repr(c.column) if not c.also else f"[{', '.join(map(repr, [c.column, *c.also]))}]"
+        column = f"{{{c.form}: {read}}}" if c.form else read
         click.echo(f"  {c.field:<{width}} <- {column}{opts}  ({c.confidence:.2f}: {c.reason})")
     key = proposal.key
     if key is not None:

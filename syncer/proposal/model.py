@@ -25,12 +25,15 @@ class Choice:
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
     language: str | None = None  # of the synonym a header matched
     form: str | None = None  # a lookup field's form: account: {domain: Column}
+    #: columns read after ``column`` when it is blank (``column: [A, B]``)
+    also: list[str] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form (``syncer init --json``)."""
+        """The JSON form (``syncer init --json``); ``columns`` when it reads several."""
         return {
             "field": self.field,
             "column": self.column,
+            **({"columns": [self.column, *self.also]} if self.also else {}),
             **({"form": self.form} if self.form else {}),
             "stage": self.stage,
             "confidence": round(self.confidence, 2),

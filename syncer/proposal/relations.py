@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from syncer.errors import SourceError
 from syncer.proposal.headers import is_country_header, match_header, normalize, synonyms_of
 from syncer.proposal.layouts import Layout, detect, header_key
-from syncer.proposal.model import KeyLine, Line, Proposal, listed_columns
+from syncer.proposal.model import Choice, KeyLine, Line, Proposal, listed_columns
 from syncer.proposal.values import country_region
 from syncer.proposal.zones import ZoneGuess, country_zone, local_zone, zone_in
 from syncer.targets import FieldKind, Target
@@ -247,10 +247,23 @@ def _stages(out: Proposal, sample: pl.DataFrame) -> None:
         )
     left = [x for x in out.commented if x.section == "columns" and x.name == "closed_reasons"]
     if reasons is not None and left:
-        out.checks.append(
-            f'closed_reasons reads "{reasons.column}" only: "{left[0].column}" is left out '
-            "(one entry reads one column; merge the two columns to keep both)"
-        )
+        _reason_columns(out, reasons, left)
+
+
+def _reason_columns(out: Proposal, reasons: Choice, left: list[Line]) -> None:
+    """Several reason columns (HubSpot's "Closed Won Reason" and "Closed Lost Reason") -> one
+    ``closed_reasons: {column: [A, B]}`` line, in the file's order: each row reads the first
+    of them that is not blank."""
+    order = {c: i for i, c in enumerate(out.columns)}
+    read = sorted([reasons.column, *(x.column for x in left)], key=lambda c: order.get(c, 0))
+    for x in left:
+        out.commented.remove(x)
+    reasons.column, reasons.also = read[0], read[1:]
+    listed = " and ".join(f'"{c}"' for c in read)
+    reasons.reason += (
+        f"; {listed} both hold reasons (won and lost deals each in their own): a row reads the "
+        "first of them that is not blank"
+    )
 
 
 def _account_ids(out: Proposal) -> None:

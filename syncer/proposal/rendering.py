@@ -32,10 +32,13 @@ def _flow(value: Any) -> str:
     return text.strip()[1:-1]
 
 
-def _entry(column: str, options: dict[str, Any], form: str | None = None) -> str:
+def _entry(
+    column: str, options: dict[str, Any], form: str | None = None, also: list[str] | None = None
+) -> str:
+    read: str | list[str] = [column, *also] if also else column  # column: [A, B]
     if form is not None:  # a lookup: account: {domain: Company Domain}
-        return _flow({form: column, **options})
-    return _flow({"column": column, **options}) if options else _flow(column)
+        return _flow({form: read, **options})
+    return _flow({"column": read, **options}) if options or also else _flow(column)
 
 
 def _comment(text: str) -> str:
@@ -43,7 +46,8 @@ def _comment(text: str) -> str:
 
 
 def _chosen(c: Choice) -> str:
-    return f"  {_flow(c.field)}: {_entry(c.column, c.options, c.form)}{_comment(c.reason)}"
+    entry = _entry(c.column, c.options, c.form, c.also)
+    return f"  {_flow(c.field)}: {entry}{_comment(c.reason)}"
 
 
 def _line(line: Line, indent: str) -> str:

@@ -140,7 +140,10 @@ LAYOUTS: dict[str, tuple[str, Rows, dict[str, Any], str]] = {
             "amount": "Amount",
             "pipeline_name": "Pipeline",
             "stage": "Deal Stage",
-            "closed_reasons": {"column": "Closed Lost Reason", "split": ";"},
+            "closed_reasons": {
+                "column": ["Closed Won Reason", "Closed Lost Reason"],
+                "split": ";",
+            },
             "next_step_details": "Next step",
         },
         "Record ID",
