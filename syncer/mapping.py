@@ -699,12 +699,14 @@ def _kind_problems(name: str, entry: dict[str, Any], spec: Target, lines: Lines)
             )
         )
     if kind is FieldKind.DATETIME and entry.get("timezone") is None:
+        column = entry.get("column") or "<column>"
+        if isinstance(column, list):  # column: [A, B], as written
+            column = f"[{', '.join(map(str, column))}]"
         problems.append(
             (
                 at,
                 f"{where}: {name} needs timezone: the zone of values written without an "
-                f"offset, e.g. {name}: {{column: {entry.get('column') or '<column>'}, "
-                "timezone: America/New_York}",
+                f"offset, e.g. {name}: {{column: {column}, timezone: America/New_York}}",
             )
         )
     if kind is not FieldKind.DATETIME and entry.get("timezone") is not None:

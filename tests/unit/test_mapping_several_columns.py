@@ -325,3 +325,15 @@ def test_clear_still_clears_contact_text_fields(tmp_path: Path) -> None:
         "and the values stored in Reevo stay"
     ]
     assert pl.Series(p.notes).str.contains("title").sum() == 0
+
+
+def test_a_datetime_read_from_several_columns_still_needs_its_timezone(tmp_path: Path) -> None:
+    doc = {
+        "target": "opportunities",
+        "columns": {**DEAL, "next_step_due_at": {"column": ["Due", "Due 2"]}},
+    }
+    with pytest.raises(MappingError) as info:
+        load_mapping(write(tmp_path, doc))
+    assert info.value.problems[0].endswith(
+        "e.g. next_step_due_at: {column: [Due, Due 2], timezone: America/New_York}"
+    )
