@@ -238,14 +238,10 @@ def generate(
     contacts: int = 2000,
     deals: int = 800,
     seed: int = 12,
-    *,
-    one_reason_column: bool = True,
 ) -> Export:
-    """Write the three files into ``folder``; the same arguments give the same files.
-
-    HubSpot keeps a won deal's reason in "Closed Won Reason" and a lost one's in "Closed Lost
-    Reason" (``one_reason_column=False``). A mapping entry reads one column, so by default both
-    go to "Closed Lost Reason", the column mappings/hubspot_deals.yaml reads (see there)."""
+    """Write the three files into ``folder``; the same arguments give the same files. As
+    HubSpot does, a won deal's reasons are in "Closed Won Reason", a lost one's in "Closed Lost
+    Reason" (mappings/hubspot_deals.yaml reads the first of the two that is not blank)."""
     if companies < 12 or deals < 40 or contacts < 10:
         raise ValueError("at least 12 companies, 10 contacts and 40 deals (the bad rows need them)")
     rng = random.Random(seed)
@@ -357,7 +353,7 @@ def generate(
             table = WON_REASONS if stage_id == "closedwon" else LOST_REASONS
             picked = rng.sample(list(table), rng.choice((1, 1, 1, 2)))
             reasons = tuple(table[p] for p in picked)
-            if stage_id == "closedwon" and not one_reason_column:
+            if stage_id == "closedwon":
                 won = ";".join(picked)
             else:
                 lost = ";".join(picked)
