@@ -22,10 +22,11 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from syncer import events
 from syncer.errors import ReevoError, Retryable, RowRejected, RunAborted
+from syncer.memory import Memory, NoMemory
 from syncer.models import RowOutcome, RowStatus, RowWarning
 from syncer.reevo.classify import normalise_error
 from syncer.reevo.client import ReevoClient
@@ -169,52 +170,6 @@ class _RowState:
         self.throttles = 0
         self.decision: Decision | None = None
         self.idempotent = True
-
-
-class Memory(Protocol):
-    """What the run remembers across rows and runs (the ledger, for the runner): how a
-    target's push finds what earlier steps and runs created, and claims what it found."""
-
-    def known(self, target: str, key: str) -> Mapping[str, str]:
-        """What is remembered of ``key`` of ``target`` (ids and notes), empty when nothing."""
-        ...
-
-    def owner(self, target: str, id_name: str, id_: str) -> str | None:
-        """The key of ``target`` that holds ``id_`` as ``id_name``, if any."""
-        ...
-
-    def claim(self, target: str, key: str, ids: Mapping[str, str]) -> None:
-        """``key`` of ``target`` holds ``ids`` from now on, for this run's rows (a pushed
-        row's own outcome reaches the ledger the usual way)."""
-        ...
-
-    def keep(self, target: str, key: str, ids: Mapping[str, str]) -> None:
-        """Remember ``ids`` for ``key`` of ``target`` in the ledger too: an object a row
-        created besides its own (this run's rows see them at once)."""
-        ...
-
-
-class NoMemory:
-    """A run without a ledger: nothing is known, nothing is kept beyond the run."""
-
-    def __init__(self) -> None:
-        self._kept: dict[tuple[str, str], dict[str, str]] = {}
-        self._owners: dict[tuple[str, str, str], str] = {}
-
-    def known(self, target: str, key: str) -> Mapping[str, str]:
-        return self._kept.get((target, key), {})
-
-    def owner(self, target: str, id_name: str, id_: str) -> str | None:
-        return self._owners.get((target, id_name, id_))
-
-    def claim(self, target: str, key: str, ids: Mapping[str, str]) -> None:
-        self._kept.setdefault((target, key), {}).update(ids)
-        for name, value in ids.items():
-            if value:
-                self._owners.setdefault((target, name, value), key)
-
-    def keep(self, target: str, key: str, ids: Mapping[str, str]) -> None:
-        self.claim(target, key, ids)
 
 
 class _RowContext:

@@ -35,8 +35,8 @@ from syncer.runner.checks import (
     preflight,
     screen_owners,
 )
+from syncer.runner.ledger_memory import LedgerMemory
 from syncer.runner.lock import RunLock
-from syncer.runner.memory import LedgerMemory
 from syncer.runner.orgs import resolve_org
 from syncer.runner.plan import Collected, Plan, stale_rows
 from syncer.runner.prepared import Prepared, issue_counts, prepare

@@ -15,8 +15,9 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
+from syncer.memory import NoMemory
 from syncer.models import RowOutcome, RowStatus
-from syncer.push import NoMemory, PushReport, PushSettings, make_client, push_rows
+from syncer.push import PushReport, PushSettings, make_client, push_rows
 from syncer.sandbox import EXAMPLE_ACCOUNT_ID, SandboxApp, SandboxSettings, create_app
 from syncer.sandbox.api import router
 from syncer.targets import TARGETS

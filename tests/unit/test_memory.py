@@ -1,4 +1,4 @@
-"""The ledger as a create-or-update target's memory (syncer.runner.memory): what a push finds
+"""The ledger as a create-or-update target's memory (syncer.runner.ledger_memory): what a push finds
 of earlier runs and steps, which key owns an id, and ids committed the moment a create gets
 them (a run killed right after a create must not create again)."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from syncer.ledger import Ledger
 from syncer.models import RowOutcome, RowStatus
-from syncer.runner.memory import LedgerMemory
+from syncer.runner.ledger_memory import LedgerMemory
 from syncer.targets.base import Row, field_digests
 
 ORG = "http://127.0.0.1:1#test"

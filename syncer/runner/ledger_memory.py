@@ -1,4 +1,4 @@
-"""The ledger as a target's push sees it (:class:`syncer.push.Memory`): what earlier runs and
+"""The ledger as a target's push sees it (:class:`syncer.memory.Memory`): what earlier runs and
 steps created, which key holds which id, and what this run has found or created so far."""
 
 from __future__ import annotations
