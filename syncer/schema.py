@@ -542,7 +542,10 @@ def describe_target(name: str) -> TargetInfo:
         ],
         custom_sections=spec.custom_sections,
         custom_options=options_for(None),
-        key_forms=(*spec.key_names, *(["{column: ...}"] if spec.external_key else [])),
+        key_forms=(
+            *(spec.key_names or ([spec.key_text] if spec.key_text else [])),
+            *(["{column: ...}"] if spec.external_key else []),
+        ),
         options={name: tuple(values) for name, values in spec.options.items()},
         one_of=spec.one_of,
     )

@@ -293,6 +293,9 @@ class Target:
     key_missing: str = ""
     #: the named keys ``key:`` may give (the first is the default), besides ``{column: ...}``
     key_names: tuple[str, ...] = ()
+    #: how ``syncer fields`` describes a default key that has no name (``display_name +
+    #: account``); a named key (:attr:`key_names`) describes itself
+    key_text: str = ""
     #: True when ``key: {column: External ID}`` may replace the default key
     external_key: bool = False
     #: LOOKUP field -> the forms the mapping may give it (``account: {domain: Column}``)

@@ -280,6 +280,7 @@ TARGET = Target(
     ),
     key_of=key_of,
     key_missing="no deal name and account to key it by (or give key: {column: ...})",
+    key_text="display_name + account (default)",
     external_key=True,
     lookups={"account": ("domain", "name")},
     one_of=((("account", "account_id"), "missing_account"),),
