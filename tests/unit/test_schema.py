@@ -60,7 +60,7 @@ def model_problems(tmp_path: Path, doc: Any) -> list[str]:
 def test_shipped_schema_is_generated_from_the_models() -> None:
     shipped = json.loads(schema_file().read_text(encoding="utf-8"))
     assert shipped == build_schema(), (
-        f"{schema_file()} is out of date with syncer/mapping.py: "
+        f"{schema_file()} is out of date with syncer/mapping/: "
         "run `python -m syncer.schema --write` and commit the file"
     )
 
