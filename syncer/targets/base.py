@@ -307,6 +307,9 @@ class Target:
     options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: every (method, path) a row may write, for the contract test (default: :attr:`endpoint`)
     endpoints: tuple[tuple[str, str], ...] = ()
+    #: False for a create-only object (tasks, activities, enrollments: the API has no update):
+    #: a key created before is never sent again, a changed body is ``cannot_update``
+    updatable: bool = True
     #: every (method, path) a row may read: searches, and GETs checking an id still exists
     reads: tuple[tuple[str, str], ...] = ()
     #: writes to other objects a mapping may ask for (each with a probe of the same ``when``)
