@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from syncer.errors import Retryable, RowRejected
 from syncer.targets.base import (
@@ -27,7 +27,7 @@ from syncer.targets.base import (
     Target,
     field_digests,
 )
-from syncer.targets.lookups import NAMES, domain_expr, exact_accounts, name_key, pick
+from syncer.targets.lookups import NAMES, differs, domain_expr, exact_accounts, name_key, pick
 
 if TYPE_CHECKING:
     import polars as pl
@@ -72,7 +72,8 @@ def _domain(row: Row) -> str | None:
     return None
 
 
-async def _find(ctx: RowContext, row: Row) -> str | None:
+async def _find(ctx: RowContext, row: Row) -> dict[str, Any] | None:
+    """The one account of the row's domain no other key owns (None: none, or no domain)."""
     domain = _domain(row)
     if domain is None:
         return None
@@ -98,7 +99,7 @@ async def push(ctx: RowContext, row: Row) -> None:
             row = replace(row, known={})
     found = await _find(ctx, row)
     if found is not None:
-        await _update(ctx, replace(row, known={}), found)
+        await _update(ctx, replace(row, known={}), str(found["id"]), found)
         return
     try:
         data = await ctx.request("POST", "accounts", json=row.body, idempotent=False)
@@ -106,7 +107,7 @@ async def push(ctx: RowContext, row: Row) -> None:
         adopted = await _find(ctx, row)  # it may have been created: adopt it
         if adopted is None:
             raise
-        await _update(ctx, row, adopted)
+        await _update(ctx, row, str(adopted["id"]), adopted)
         return
     ids = TARGET.ids_in(data)
     ctx.remember(ids)
@@ -115,13 +116,17 @@ async def push(ctx: RowContext, row: Row) -> None:
     ctx.remember(field_digests(row.body))
 
 
-async def _update(ctx: RowContext, row: Row, account_id: str) -> None:
-    """Remember ``account_id`` for the row and PATCH the fields that changed (all of them
-    for an account found by a search: ``row.known`` is then empty)."""
+async def _update(
+    ctx: RowContext, row: Row, account_id: str, found: Mapping[str, Any] | None = None
+) -> None:
+    """Remember ``account_id`` for the row and PATCH the fields that changed since the last
+    accepted body; for an account a search ``found``, the fields that differ from it."""
     body = row.body
     ctx.remember({"account_id": account_id})
     remember_name(ctx, row, account_id)
     changed = row.changed()
+    if found is not None:
+        changed = [k for k in changed if differs(found, k, body[k])]
     patch = {k: body[k] for k in changed if k in PATCHABLE}
     if "domain_name" in changed and row.known.get("f:domain_name"):
         ctx.warn(

@@ -59,6 +59,9 @@ class FieldKind(StrEnum):
     DATETIME = "datetime"  # a zone-required timestamp; the mapping gives timezone:
     TEXT_LIST = "text_list"  # a list of texts (split: in the mapping)
     LOOKUP = "lookup"  # another object found by one of its keys: account: {domain: Column}
+    #: other objects found by one key each: contacts: {email: Column, split: ";"}
+    LOOKUP_LIST = "lookup_list"
+    ENUM = "enum"  # one of the values the target lists (Target.enums): any case, sent upper-case
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,11 +320,16 @@ class Target:
     #: field -> its name in Reevo's requests where the mapping's differs (``stage`` ->
     #: ``target_stage_name``); None: the field is syncer's own (a lookup) and never sent
     wire: Mapping[str, str | None] = field(default_factory=dict)
+    #: ENUM field -> the values Reevo takes, as it spells them (``("URGENT", "HIGH", ...)``)
+    enums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         problems = [f for f in (*self.required, self.key_field) if f not in self.fields]
         if problems:
             raise ValueError(f"target {self.name}: {problems} are not among its fields")
+        enums = {f for f, k in self.fields.items() if k is FieldKind.ENUM}
+        if enums != set(self.enums):
+            raise ValueError(f"target {self.name}: enums must list the values of {enums}")
         if self.read_back and self.read_back.id_name not in {c.name for c in self.id_columns}:
             raise ValueError(f"target {self.name}: read_back names an id it does not have")
 

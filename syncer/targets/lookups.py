@@ -15,9 +15,11 @@ if TYPE_CHECKING:  # pure expression methods: polars is not loaded here
 __all__ = [
     "ACCOUNTS",
     "NAMES",
+    "differs",
     "domain_expr",
     "exact_accounts",
     "exact_opportunities",
+    "ids_of",
     "name_key",
     "normal_domain",
     "pick",
@@ -79,42 +81,85 @@ async def _pages(ctx: RowContext, path: str, body: Mapping[str, Any]) -> list[di
         offset += _PAGE
 
 
-async def exact_accounts(ctx: RowContext, domain: str) -> list[str]:
-    """Ids of the accounts whose domain is exactly ``domain`` (``accounts/search`` matches
-    any domain *containing* it: ``acme.com`` also finds ``notacme.com`` and ``acme.com.au``)."""
+async def exact_accounts(ctx: RowContext, domain: str) -> list[dict[str, Any]]:
+    """The accounts whose domain is exactly ``domain`` (``accounts/search`` matches any
+    domain *containing* it: ``acme.com`` also finds ``notacme.com`` and ``acme.com.au``)."""
     hits = await _pages(ctx, "accounts/search", {"domain_name": domain})
-    return [str(a["id"]) for a in hits if normal_domain(str(a.get("domain_name") or "")) == domain]
+    return [a for a in hits if normal_domain(str(a.get("domain_name") or "")) == domain]
 
 
-async def exact_opportunities(ctx: RowContext, name: str, account_id: str) -> list[str]:
-    """Ids of the opportunities on ``account_id`` named exactly ``name`` (any case)."""
+async def exact_opportunities(ctx: RowContext, name: str, account_id: str) -> list[dict[str, Any]]:
+    """The opportunities on ``account_id`` named exactly ``name`` (any case)."""
     hits = await _pages(
         ctx, "opportunities/search", {"display_name": name, "account_id": account_id}
     )
     wanted = name.strip().casefold()
     return [
-        str(o["id"])
+        o
         for o in hits
         if str(o.get("display_name") or "").strip().casefold() == wanted
         and str(o.get("account_id") or account_id) == account_id
     ]
 
 
+def ids_of(found: list[dict[str, Any]]) -> list[str]:
+    """The ids of objects a search found."""
+    return [str(o["id"]) for o in found if o.get("id") is not None]
+
+
 def pick(
-    ctx: RowContext, ids: list[str], id_name: str, what: str, *, first: bool = False
-) -> str | None:
-    """The one match of a search that no other key owns: None when there is none; several
-    fail the row (``ambiguous_match``, the candidates named) unless ``first``."""
-    free = [i for i in ids if not ctx.taken(id_name, i)]
+    ctx: RowContext,
+    found: list[dict[str, Any]],
+    id_name: str,
+    what: str,
+    *,
+    first: bool = False,
+) -> dict[str, Any] | None:
+    """The one object a search found that no other key owns: None when there is none;
+    several fail the row (``ambiguous_match``, the candidates named) unless ``first``."""
+    free = [o for o in found if o.get("id") is not None and not ctx.taken(id_name, str(o["id"]))]
     if len(free) > 1 and not first:
+        shown = ids_of(free)
         raise RowRejected(
-            f"{len(free)} {what} match: {', '.join(free[:10])}"
+            f"{len(free)} {what} match: {', '.join(shown[:10])}"
             f"{' ...' if len(free) > 10 else ''}. Merge them in Reevo, or give the key column, "
             "or set on_ambiguous: first to take the first",
             status=409,
             code="ambiguous_match",
         )
     return free[0] if free else None
+
+
+def differs(existing: Mapping[str, Any], field: str, value: Any) -> bool:
+    """Whether ``value`` (as the row would send it) differs from what Reevo holds in
+    ``existing`` (a search's answer): an object adopted is PATCHed only where it differs.
+    A field the answer lacks counts as different; custom fields compare the ones sent."""
+    if field not in existing:
+        return True
+    have = existing[field]
+    if field == "custom_fields" and isinstance(value, Mapping):
+        held = have if isinstance(have, Mapping) else {}
+        return any(k not in held or bool(held[k] != v) for k, v in value.items())
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, str) and isinstance(have, str) and "@" in value:
+            return value.casefold() != have.casefold()  # e-mail addresses: any case
+        if isinstance(value, str) and isinstance(have, str) and value.endswith(("Z", ":00")):
+            return bool(_instant(value) != _instant(have))
+        return bool(have != value)
+    try:
+        return abs(float(have) - float(value)) > 1e-9
+    except (TypeError, ValueError):
+        return True
+
+
+def _instant(text: str) -> Any:
+    """A timestamp as an instant (so ``Z`` and ``+00:00`` compare equal), else the text."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return text
 
 
 async def resolve_account(
@@ -131,7 +176,7 @@ async def resolve_account(
             return known
 
         async def by_domain() -> list[str]:
-            return await exact_accounts(ctx, domain)
+            return ids_of(await exact_accounts(ctx, domain))
 
         found: list[str] = await ctx.once(("account", "domain", domain), by_domain)
         if len(found) > 1:
@@ -183,7 +228,7 @@ async def resolve_account(
             found = await exact_accounts(ctx, body["domain_name"]) if "domain" in ref else []
             if len(found) != 1:
                 return None
-            new = found[0]
+            new = ids_of(found)[0]
         else:
             new = str((data or {}).get("id") or "")
             if not new:

@@ -31,7 +31,7 @@ from syncer.targets.base import (
     digest,
     field_digests,
 )
-from syncer.targets.lookups import exact_opportunities, pick, resolve_account
+from syncer.targets.lookups import differs, exact_opportunities, pick, resolve_account
 
 if TYPE_CHECKING:
     import polars as pl
@@ -174,17 +174,13 @@ async def _upsert(ctx: RowContext, row: Row, body: dict[str, Any], stage: dict[s
             "(deleted or merged): looked up again",
         )
         row = replace(row, known={})
-    at_stage: str | None = None  # the stage a deal we just created is in
-    opp_id = await _find(ctx, body)
-    if opp_id is None:
-        opp_id, at_stage = await _create(ctx, body)
-        pending = {k: v for k, v in body.items() if k in PATCHABLE and k not in CREATE}
-        if at_stage is None:  # adopted after an ambiguous create: its fields are not known
-            pending = {k: v for k, v in body.items() if k in PATCHABLE}
-    else:
-        pending = {k: v for k, v in body.items() if k in PATCHABLE}
+    # a deal found on the account (or made now) is PATCHed only where it differs from Reevo's
+    found = await _find(ctx, body) or await _create(ctx, body)
+    opp_id = str(found["id"])
+    pending = {k: v for k, v in body.items() if k in PATCHABLE and differs(found, k, v)}
     await _save(ctx, opp_id, pending, body)
-    await _move(ctx, row, opp_id, stage, at_stage)
+    at_stage = found.get("stage_name")
+    await _move(ctx, row, opp_id, stage, str(at_stage) if at_stage else None)
 
 
 async def _save(
@@ -197,14 +193,16 @@ async def _save(
     ctx.remember(field_digests(body))
 
 
-async def _find(ctx: RowContext, body: Mapping[str, Any]) -> str | None:
+async def _find(ctx: RowContext, body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The one deal of that name on that account no other key owns (None: none)."""
     name, account_id = str(body["display_name"]), str(body["account_id"])
     found = await exact_opportunities(ctx, name, account_id)
     return pick(ctx, found, "opportunity_id", f"opportunities named {name!r} on the account")
 
 
-async def _create(ctx: RowContext, body: Mapping[str, Any]) -> tuple[str, str | None]:
-    """POST the deal; after a failure that may have been applied, adopt the one it made."""
+async def _create(ctx: RowContext, body: Mapping[str, Any]) -> dict[str, Any]:
+    """POST the deal and return it as Reevo answered; after a failure that may have been
+    applied, the one it made (found by the same search), else the failure."""
     create = {k: v for k, v in body.items() if k in CREATE}
     try:
         data = await ctx.request("POST", "opportunities", json=create, idempotent=False)
@@ -212,12 +210,12 @@ async def _create(ctx: RowContext, body: Mapping[str, Any]) -> tuple[str, str | 
         found = await _find(ctx, body)
         if found is None:
             raise
-        return found, None
+        return found
     ids = TARGET.ids_in(data)
     if "opportunity_id" not in ids:
-        raise RowRejected("Reevo created the opportunity but gave no id", code="reevo_rejected")
-    stage = data.get("stage_name") if isinstance(data, dict) else None
-    return ids["opportunity_id"], str(stage) if stage else None
+        raise RowRejected("Reevo created the opportunity but gave no id", status=502)
+    answer = data if isinstance(data, dict) and "id" in data else {}
+    return {**answer, "id": ids["opportunity_id"]}
 
 
 async def _move(

@@ -589,3 +589,27 @@ def test_a_deal_finds_its_account_by_name_through_what_the_accounts_step_kept(
     twins = (made[3].ids["account_id"], made[4].ids["account_id"])
     assert all(t in (pushed.outcomes[3].error or "") for t in twins)
     assert pushed.outcomes[4].code == "missing_account"
+
+
+def test_objects_already_in_reevo_are_adopted_without_writes_when_nothing_differs(
+    app: SandboxApp,
+) -> None:
+    """A second import with a new ledger (another machine, a lost ledger) finds every account
+    and deal by search and sends nothing where Reevo already holds the row's values: no
+    PATCH, no stage move. One field that differs is the only one PATCHed."""
+    accounts = [account_row(2, "same.com", official_website="https://same.com")]
+    deals = [deal_row(3, "Same deal", "same.com", stage="Closed Won", closed_reasons=["Price"])]
+    ok(push(app, "accounts", accounts))
+    ok(push(app, "opportunities", deals))
+    again_accounts = push(app, "accounts", accounts)  # a fresh Book: nothing remembered
+    again_deals = push(app, "opportunities", deals)
+    ok(again_accounts), ok(again_deals)
+    assert again_accounts.writes == 0 and again_deals.writes == 0
+    changed = [deal_row(3, "Same deal", "same.com", amount=99.0, stage="Closed Won",
+                        closed_reasons=["Price"])]  # fmt: skip
+    third = push(app, "opportunities", changed)
+    ok(third)
+    assert third.bodies["PATCH opportunities/{opportunity_id}"] == [{"amount": 99.0}]
+    assert third.writes == 1
+    assert len(accounts_of(app, "same.com")) == 1
+    assert [o["display_name"] for o in dump(app)["opportunities"]].count("Same deal") == 1
