@@ -18,7 +18,14 @@ from contextlib import contextmanager
 from types import MappingProxyType
 
 from syncer.errors import ConfigError
-from syncer.targets import account_contact, accounts, opportunities
+from syncer.targets import (
+    account_contact,
+    accounts,
+    manual_activities,
+    opportunities,
+    sequence_enrollments,
+    tasks,
+)
 from syncer.targets.base import CustomSection, FieldKind, IdColumn, Target
 
 __all__ = [
@@ -38,7 +45,14 @@ __all__ = [
 ]
 
 #: every shipped target, in the order ``syncer fields`` lists them: a new target goes here
-_SHIPPED: tuple[Target, ...] = (account_contact.TARGET, accounts.TARGET, opportunities.TARGET)
+_SHIPPED: tuple[Target, ...] = (
+    account_contact.TARGET,
+    accounts.TARGET,
+    opportunities.TARGET,
+    tasks.TARGET,
+    manual_activities.TARGET,
+    sequence_enrollments.TARGET,
+)
 
 #: the target of a mapping without ``target:``
 DEFAULT = "account_contact"

@@ -341,6 +341,7 @@ BASE: dict[str, dict[str, Any]] = {
     "account_contact": {"email": "Email"},
     "accounts": {"name": "Name", "domain_name": "Domain"},
     "opportunities": {"display_name": "Deal", "account_id": "Account ID"},
+    "sequence_enrollments": {"contact_email": "Email", "sequence_id": "Sequence"},
 }
 ENTRY: dict[FieldKind | None, dict[str, Any]] = {
     FieldKind.LOOKUP: {"domain": "X"},
