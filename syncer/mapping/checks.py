@@ -6,9 +6,18 @@ which entry options fit which field kind.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from syncer.mapping.models import DedupeSpec, FieldSpec, KeySpec, Mapping, SourceSpec
+from syncer.mapping.models import (
+    DedupeSpec,
+    EnrollSpec,
+    FieldSpec,
+    KeySpec,
+    Mapping,
+    SourceSpec,
+    ThenSpec,
+)
 from syncer.mapping.problems import Problem, _close, _suggest
 from syncer.mapping.vocabulary import (
     FIELD_SECTIONS,
@@ -58,6 +67,7 @@ def _check_keys(data: dict[str, Any], lines: Lines, where: str) -> list[Problem]
             for key in block:
                 if key not in _MODEL_KEYS[sub]:
                     unknown((sub, key), f"{sub} option", _MODEL_KEYS[sub])
+    _then_keys(data, unknown)
     if spec is not None:
         for option in TARGET_OPTIONS:
             if option in data and option not in spec.options:
@@ -96,12 +106,42 @@ def _check_keys(data: dict[str, Any], lines: Lines, where: str) -> list[Problem]
     return problems
 
 
+def _then_keys(data: dict[str, Any], unknown: Callable[..., None]) -> None:
+    """Unknown keys under ``then:`` and ``then.enroll`` (reported through ``unknown``)."""
+    then = data.get("then")
+    if not isinstance(then, dict):
+        return
+    steps = list(ThenSpec.model_fields)
+    for key in then:
+        if key not in steps:
+            unknown(("then", key), "then: step", steps)
+    enroll = then.get("enroll")
+    if isinstance(enroll, dict):
+        options = list(EnrollSpec.model_fields)
+        for key in enroll:
+            if key not in options:
+                unknown(("then", "enroll", key), "enroll option", options)
+
+
+def _then_problems(data: dict[str, Any], spec: Target, lines: Lines) -> list[Problem]:
+    """``then: enroll`` follows a contact import only."""
+    if data.get("then") is None or spec.name == DEFAULT:
+        return []
+    return [
+        (
+            lines.line(("then",)),
+            f"then: only an account_contact mapping takes then: (target {spec.name} has no "
+            "step after it); to enroll contacts on their own, use target: sequence_enrollments",
+        )
+    ]
+
+
 def _check_semantics(data: dict[str, Any], spec: Target, lines: Lines) -> list[Problem]:
     """Rules that need the target table: required fields, options that fit the field kind.
 
     Read from the raw YAML, so they are listed with the other problems in the same pass.
     """
-    problems: list[Problem] = []
+    problems: list[Problem] = _then_problems(data, spec, lines)
     columns = data.get("columns")
     if isinstance(columns, dict):  # otherwise 'columns' itself is already reported
         # "emial: ...; did you mean email?" already says how to give the required field

@@ -49,6 +49,13 @@ def _raw_entries(data: dict[str, Any], lines: Lines) -> list[_Entry]:
                     continue  # value: constants, and entries reported as malformed
                 if str(one).strip(" \t" + _BOM):
                     out.append(_Entry(section, str(name), str(one), at, optional))
+    then = data.get("then")
+    enroll = then.get("enroll") if isinstance(then, dict) else None
+    for name, entry in (enroll or {}).items() if isinstance(enroll, dict) else ():
+        column = entry.get("column") if isinstance(entry, dict) else entry
+        if isinstance(column, str) and column.strip(" \t" + _BOM) and name != "only":
+            at = lines.line(("then", "enroll", name))
+            out.append(_Entry("then.enroll", str(name), column, at))
     key = data.get("key")
     column = key.get("column") if isinstance(key, dict) else None
     readable = isinstance(column, str | int | float) and not isinstance(column, bool)
@@ -66,6 +73,11 @@ def _entries(mapping: Mapping) -> list[_Entry]:
     ]
     if mapping.key_column is not None:
         out.append(_Entry("key", "column", mapping.key_column, mapping.key_line))
+    out += [
+        _Entry("then.enroll", name, column, fs.line, fs.optional)
+        for name, fs in mapping.enroll_entries().items()
+        for column in fs.headers
+    ]
     return out
 
 

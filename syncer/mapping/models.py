@@ -299,6 +299,31 @@ class DedupeSpec(_Strict):
     keep: Literal["first", "last"] = "last"
 
 
+class EnrollSpec(_Strict):
+    """``then: {enroll: ...}`` of an account_contact mapping: after the contacts, enroll the
+    ones the run created (``only: created``) or every one that succeeded (``only: all``)."""
+
+    sequence_id: FieldSpec = Field(
+        description="The sequence: a header, {column: ...} or {value: <sequence id>}."
+    )
+    mailbox_email: FieldSpec | None = Field(
+        default=None,
+        description="The sending mailbox (a header, {column: ...} or {value: ...}); omitted: "
+        "Reevo picks a mailbox of the contact's owner.",
+    )
+    only: Literal["created", "all"] = Field(
+        default="created",
+        description="created (default): the contacts this run created; all: every contact "
+        "that succeeded or is unchanged.",
+    )
+
+
+class ThenSpec(_Strict):
+    """``then:``: a second step of the same run, after the rows are pushed."""
+
+    enroll: EnrollSpec | None = None
+
+
 def _target_option_fields(namespace: dict[str, Any]) -> None:
     """Add a top-level ``str | None`` field per option a registered target takes
     (:data:`TARGET_OPTIONS`: ``on_ambiguous``...); the target's values are checked by
@@ -338,6 +363,12 @@ class Mapping(_Strict):
     )
     _target_option_fields(locals())
     dedupe: DedupeSpec = Field(default_factory=DedupeSpec)
+    then: ThenSpec | None = Field(
+        default=None,
+        description="account_contact only: then: {enroll: {sequence_id: ..., mailbox_email: "
+        "..., only: created | all}} enrolls the imported contacts in a sequence (see README, "
+        "'Sequence enrollments').",
+    )
     on_empty: Literal["omit", "clear"] = "omit"
     null_values: NullValues = Field(
         default=None,
@@ -351,6 +382,11 @@ class Mapping(_Strict):
         "reserved key unknown: invalid (default) | abort | omit says what to do with a row "
         "whose owner is not a Reevo user.",
     )
+
+    @property
+    def enroll(self) -> EnrollSpec | None:
+        """``then: {enroll: ...}``, when the mapping has it."""
+        return self.then.enroll if self.then is not None else None
 
     @property
     def spec(self) -> Target:
@@ -395,4 +431,14 @@ class Mapping(_Strict):
                 seen.update(dict.fromkeys(fs.headers))
         if self.key_column is not None:
             seen.setdefault(self.key_column, None)
+        for fs in self.enroll_entries().values():
+            seen.update(dict.fromkeys(fs.headers))
         return list(seen)
+
+    def enroll_entries(self) -> dict[str, FieldSpec]:
+        """``then.enroll``'s entries by name (``sequence_id``, ``mailbox_email``), if any."""
+        enroll = self.enroll
+        if enroll is None:
+            return {}
+        entries = {"sequence_id": enroll.sequence_id, "mailbox_email": enroll.mailbox_email}
+        return {name: fs for name, fs in entries.items() if fs is not None}

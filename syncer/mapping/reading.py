@@ -121,6 +121,14 @@ def read_mapping(path: Path) -> MappingDraft:
             }
         if mapping.key_column is not None:
             updates["key_line"] = lines.line(("key", "column"))
+        if mapping.then is not None and mapping.then.enroll is not None:
+            enroll = mapping.then.enroll.model_copy(
+                update={
+                    name: fs.model_copy(update={"line": lines.line(("then", "enroll", name))})
+                    for name, fs in mapping.enroll_entries().items()
+                }
+            )
+            updates["then"] = mapping.then.model_copy(update={"enroll": enroll})
         mapping = mapping.model_copy(update=updates)
         source = mapping.source
     else:
