@@ -78,6 +78,7 @@ class Prepared(Protocol):
 
 
 __all__ = [
+    "ENROLL_COLUMNS",
     "RESERVED_NAMES",
     "RESULTS_FORMATS",
     "RESULT_HEAD",
@@ -107,10 +108,12 @@ __all__ = [
 RESULT_HEAD = ("source_row", "status", "error", "warnings")
 #: the head of results files written before the ``warnings`` column
 _OLD_HEAD = RESULT_HEAD[:3]
+#: the columns ``then: enroll`` adds after the id columns: yes / no / blank, and why not
+ENROLL_COLUMNS = ("enrolled", "enroll_error")
 #: every name a source column must not have: our output columns;
 #: :data:`_RESERVED_PATTERN` adds ``reevo_<object>_id`` and ``__*`` (the prepared frame's own)
 RESERVED_NAMES = frozenset(
-    {*RESULT_HEAD, "error_code", *(c for t in every() for c in t.result_columns)}
+    {*RESULT_HEAD, "error_code", *(c for t in every() for c in t.result_columns), *ENROLL_COLUMNS}
 )
 _RESERVED_PATTERN = re.compile(r"reevo_\w*_id|__.*", re.DOTALL)
 #: what a source column with a reserved name is called instead: ``status (source)``
@@ -325,6 +328,7 @@ def _merged(prepared: Prepared, outcomes: pl.DataFrame | None) -> pl.DataFrame:
         "warnings",
         "error_code",
         *prepared.headers,
+        *[c for c in ENROLL_COLUMNS if c in prepared.frame.columns],  # then: enroll's
         **{c: pl.lit(None, dtype=pl.String) for c in ids},
     )
     if outcomes is None or outcomes.height == 0:
@@ -414,6 +418,7 @@ def write_outputs(prepared: Prepared, outcomes: pl.DataFrame | None, files: Outp
         *RESULT_HEAD,
         *[pl.col(c).alias(n) for c, n in zip(cols, names, strict=True)],
         *result_tail(prepared.mapping.target),
+        *[c for c in ENROLL_COLUMNS if c in merged.columns],
     ).with_columns(
         pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
         for c in ("error", "warnings", "error_code")
@@ -597,9 +602,10 @@ def results_table(path: Path) -> tuple[list[str], pl.DataFrame, SourceTable]:
 
 def _tail_of(cols: Sequence[str]) -> tuple[str, ...]:
     """The registered target's :func:`result_tail` the columns end with (the longest; the
-    first target's when none does: the caller then refuses the file)."""
+    first target's when none does: the caller then refuses the file), with ``then: enroll``'s
+    :data:`ENROLL_COLUMNS` after it when the file has them."""
     tails = sorted({result_tail(t.name) for t in every()}, key=len, reverse=True)
-    for tail in tails:
+    for tail in [(*t, *ENROLL_COLUMNS) for t in tails] + tails:
         ends = cols[max(len(cols) - len(tail), 0) :]
         if len(ends) == len(tail) and all(map(_own, ends, tail)):
             return tail

@@ -210,6 +210,74 @@ def _is_user(answer: Any, email: str) -> bool:
     )
 
 
+async def check_mailboxes(
+    client: ReevoClient,
+    wanted: dict[tuple[str, str], str],
+    push: PushSettings,
+    result: PreflightResult,
+) -> None:
+    """Each ``(owner e-mail, mailbox e-mail)`` of ``wanted`` (lowercased; the value says where
+    the mailbox comes from, for the message): the mailbox is one of the owner's, as
+    ``mailboxes/search`` lists them (one request per distinct owner, paced, retried on
+    5xx/429). RunAborted (reason ``unknown_mailbox``) naming every mailbox that is not, before
+    anything is written; a key that may not read Mailbox, or an owner Reevo does not answer
+    for, is a note in ``result`` (those rows are sent and Reevo decides)."""
+    pacer = RateController(push.initial_rate, push.max_rate)
+    boxes: dict[str, set[str] | None] = {}
+    for owner in sorted({o for o, _ in wanted}):
+        boxes[owner] = None
+        for attempt in range(1, PREFLIGHT_ATTEMPTS + 1):
+            await pacer.acquire()
+            result.requests += 1
+            try:
+                found = await client.search_mailboxes(owner)
+            except RunAborted as exc:
+                if exc.reason != "permission":
+                    raise _preflight_failed(exc) from None
+                result.notes.append(
+                    "mailbox e-mails were not checked: the key may not read Mailbox (give it "
+                    "Mailbox Read to check them before sending)"
+                )
+                return
+            except RowRejected:
+                boxes[owner] = set()  # Reevo refuses the owner itself: none of its mailboxes
+                break
+            except Retryable as exc:
+                if exc.status == 429:
+                    pacer.on_throttle(exc.retry_after)
+                elif attempt < PREFLIGHT_ATTEMPTS:
+                    await asyncio.sleep(0.3 * attempt)
+                continue
+            pacer.on_success()
+            items = found.get("data", found) if isinstance(found, dict) else found
+            boxes[owner] = {
+                str(m.get("email", "")).strip().lower()
+                for m in (items if isinstance(items, list) else [])
+                if isinstance(m, dict)
+            }
+            break
+    unchecked = sorted(o for o, b in boxes.items() if b is None)
+    if unchecked:
+        result.notes.append(
+            f"the mailboxes of {len(unchecked)} owner(s) could not be checked "
+            f"({_shown(unchecked)}): their rows are sent and Reevo decides"
+        )
+    wrong = [
+        f"{box} ({where}) is not a mailbox of {owner}"
+        for (owner, box), where in sorted(wanted.items())
+        if boxes.get(owner) is not None and box not in (boxes[owner] or set())
+    ]
+    if wrong:
+        raise RunAborted(
+            f"preflight failed, nothing was sent: {len(wrong)} mailbox e-mail(s) are not "
+            f"mailboxes of the contact's owner in Reevo: {'; '.join(wrong[:10])}"
+            f"{' and more' if len(wrong) > 10 else ''}. Fix the mailbox (or the owner) in the "
+            "file or the mapping, or leave mailbox_email out to let Reevo pick the owner's "
+            "mailbox, then re-run.",
+            reason="unknown_mailbox",
+        )
+
+
 def screen_owners(
     plan: Plan, unknown: dict[str, MappedField], items: Iterable[Item]
 ) -> Iterable[Item]:

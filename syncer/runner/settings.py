@@ -51,6 +51,8 @@ class Settings:
     progress: Callable[[int], None] | None = None  # called with 1 per finished row
     on_start: Callable[[int], None] | None = None  # called with the number of ready rows
     parent_run: int | None = None  # the run whose results file this one retries (retry())
+    #: rows whose ``then: enroll`` a retry sends again (their results said enrolled: no)
+    enroll_again: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         """Every path field (``api_key_file``, ``results``, ``ledger``...) also takes a ``str``

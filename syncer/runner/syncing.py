@@ -35,6 +35,7 @@ from syncer.runner.checks import (
     preflight,
     screen_owners,
 )
+from syncer.runner.enroll import Enroll, failed_enrollments
 from syncer.runner.ledger_memory import LedgerMemory
 from syncer.runner.lock import RunLock
 from syncer.runner.orgs import resolve_org
@@ -71,6 +72,7 @@ class _Job:
     notes: list[str] = field(default_factory=list)
     timeline: Timeline | None = None  # per-second requests, 429s, retries (the report's)
     preflight: PreflightInfo | None = None
+    enroll: Enroll | None = None  # then: enroll (runner/enroll.py)
 
     @property
     def target(self) -> str:
@@ -130,6 +132,7 @@ def sync(
     collected = Collected(prepared.mapping.spec.id_columns)
     plan = Plan(prepared, ledger, org, settings.full, collected, settings.progress)
     job = _Job(prepared, settings, base_url, api_key, org, ledger, plan, collected, notes=notes)
+    job.enroll = Enroll.of(prepared, settings.enroll_again)
     try:
         report: PushReport | None = None
         if settings.dry_run:
@@ -347,6 +350,8 @@ async def _session(job: _Job, source: Path) -> PushReport:
         job.notes.extend(choice.notes)
         if job.ledger is None:
             report = await _push(job, client)
+            if job.enroll is not None:
+                await job.enroll.after(job, client, report)
             report.requests = client.requests
             return report
         job.lock = RunLock.for_target(
@@ -367,6 +372,8 @@ async def _session(job: _Job, source: Path) -> PushReport:
             parent_run=settings.parent_run,
         )
         report = await _push(job, client)
+        if job.enroll is not None:
+            await job.enroll.after(job, client, report)
         report.requests = client.requests  # org check and preflight included
         return report
 
@@ -419,6 +426,8 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
                     push=settings.push,
                     mapping=job.prepared.mapping,
                 )
+                if job.enroll is not None:  # its key permission and mailboxes, before any write
+                    await job.enroll.preflight(client, settings.push, checked)
             except RunAborted as exc:
                 events.emit(events.Preflight(ok=False, notes=[], error=exc.message))
                 job.preflight = preflight_info(ran=True, enabled=True, error=exc.message)
@@ -452,7 +461,7 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
             job.target,
             itertools.chain([first], items),
             settings.push,
-            job.on_outcome,
+            job.enroll.watch(job.on_outcome) if job.enroll else job.on_outcome,
             settings.progress,
             pacer=RecordingPacer(job.timeline, settings.push),
             stop=stop,
@@ -506,8 +515,11 @@ def retry(
         columns, frame, table = results_table(path)
     except SourceError:  # a failures file is plain input
         return sync(path, _mapping(path, mapping, settings), settings)
+    again = failed_enrollments(frame)  # then: enroll's failures: enrolled again
+    settings = replace(settings, enroll_again=frozenset(again))
     todo = frame.filter(
         pl.col("status").is_in([RowStatus.FAILED.value, RowStatus.NOT_ATTEMPTED.value])
+        | pl.col("source_row").is_in(again)
     )
     if todo.height == 0:
         message = (

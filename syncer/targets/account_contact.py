@@ -57,9 +57,15 @@ IDS = (
 
 
 async def push(ctx: RowContext, row: Row) -> None:
-    """One upsert (safe to repeat); its answer holds the contact's and the account's ids."""
+    """One upsert (safe to repeat); its answer holds the contact's and the account's ids, and
+    whether the contact was created (noted as ``contact_created``: ``then: enroll`` reads it
+    and takes it off the outcome)."""
     data = await ctx.request(METHOD, PATH, json=row.body, idempotent=TARGET.idempotent)
-    ctx.remember(TARGET.ids_in(data))
+    ids = TARGET.ids_in(data)
+    answer = data.get("data", data) if isinstance(data, dict) else None
+    if isinstance(answer, dict) and answer.get("contact_created") is True:
+        ids["contact_created"] = "yes"
+    ctx.remember(ids)
 
 
 TARGET = Target(
