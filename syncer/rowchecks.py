@@ -36,7 +36,7 @@ def _key_values(fields: list[MappedField]) -> dict[str, pl.Expr]:
         value = pl.col(f.out)
         if f.spec.lookup == "name":
             value = value.str.replace_all(r"\s+", " ").str.to_lowercase()
-        if f.spec.lookup is not None:
+        if f.spec.lookup is not None and not f.is_list:  # a list's values stay as they are
             value = pl.lit(f"{f.spec.lookup}:") + value
         values[f.name] = value
     return values

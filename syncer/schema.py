@@ -73,6 +73,10 @@ KIND_TEXT: dict[FieldKind, str] = {
     FieldKind.TEXT_LIST: "a list of texts (split: on a separator)",
     FieldKind.LOOKUP: "another Reevo object found by one of its keys ({domain: Column} or "
     "{name: Column})",
+    FieldKind.LOOKUP_LIST: "other Reevo objects, each found by one of its keys ({email: "
+    "Column, split: ';'}): looked up once per distinct value",
+    FieldKind.ENUM: "one of the values the field lists (any case; spaces and hyphens as _), "
+    "sent upper-case; values: maps others to them; any other is invalid_enum",
 }
 
 # Which options fit which entries: the rules syncer.mapping checks in code (_check_semantics,
@@ -83,10 +87,12 @@ ONLY_KINDS: dict[str, frozenset[FieldKind | None]] = {
     "format": frozenset({FieldKind.PHONE}),
     "default_region": frozenset({FieldKind.PHONE}),
     "owners": frozenset({FieldKind.OWNER_EMAIL}),
-    "split": frozenset({None, FieldKind.CONTACT_EMAILS, FieldKind.TEXT_LIST}),
+    "split": frozenset(
+        {None, FieldKind.CONTACT_EMAILS, FieldKind.TEXT_LIST, FieldKind.LOOKUP_LIST}
+    ),
     "formats": frozenset({None, FieldKind.DATETIME}),
     "timezone": frozenset({FieldKind.DATETIME}),
-    **{form: frozenset({FieldKind.LOOKUP}) for form in LOOKUP_FORMS},
+    **{form: frozenset({FieldKind.LOOKUP, FieldKind.LOOKUP_LIST}) for form in LOOKUP_FORMS},
 }
 #: options only the stage entry takes (:func:`syncer.mapping.closed_stage`)
 STAGE_ONLY = frozenset({"closed"})
@@ -187,7 +193,7 @@ def options_for(
             continue
         if name in LOOKUP_FORMS and forms is not None and name not in forms:
             continue
-        if kind is FieldKind.LOOKUP and name in _SOURCES:
+        if kind in (FieldKind.LOOKUP, FieldKind.LOOKUP_LIST) and name in _SOURCES:
             continue
         values = _values(prop)
         if essential and name in ESSENTIAL_ONLY:
@@ -317,7 +323,8 @@ _Shape = tuple[FieldKind, bool, tuple[str, ...] | None, bool]
 
 def _shape(spec: Target, name: str) -> _Shape:
     kind = spec.fields[name]
-    forms = spec.lookups.get(name, ()) if kind is FieldKind.LOOKUP else None
+    lookup = kind in (FieldKind.LOOKUP, FieldKind.LOOKUP_LIST)
+    forms = spec.lookups.get(name, ()) if lookup else None
     stage = closed_stage(spec)
     return kind, is_essential(spec, name), forms, stage is not None and name == stage[0]
 
@@ -337,11 +344,18 @@ def _def_name(shape: _Shape) -> str:
 def _field_text(spec: Target, name: str) -> str:
     kind = spec.fields[name]
     text = f"Kind {kind.value}: {KIND_TEXT.get(kind, kind.value)}."
-    if name == spec.key_field:
+    if name in spec.enums:
+        text += f" One of: {', '.join(spec.enums[name])}."
+    if _is_key(spec, name):
         text += " The key: rows with the same value are one record."
     if name in spec.required:
         text += " Required."
     return text
+
+
+def _is_key(spec: Target, name: str) -> bool:
+    """Whether ``name`` is the key (not a field of a key made of several, or a hash)."""
+    return name == spec.key_field and (spec.key_of is None or bool(spec.key_names))
 
 
 def _key_groups(spec: Target) -> list[str]:
@@ -471,6 +485,8 @@ class FieldInfo:
     required: bool
     key: bool
     options: list[OptionInfo]
+    #: an enum field's values (Reevo's spelling); empty for other kinds
+    values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -511,6 +527,7 @@ class TargetInfo:
                     "key": f.key,
                     "description": KIND_TEXT.get(f.kind, f.kind.value),
                     "options": opts(f.options),
+                    **({"values": list(f.values)} if f.values else {}),
                 }
                 for f in self.fields
             ],
@@ -535,8 +552,9 @@ def describe_target(name: str) -> TargetInfo:
                 name=f,
                 kind=kind,
                 required=f in spec.required,
-                key=f == spec.key_field,
+                key=_is_key(spec, f),
                 options=field_options(spec, f),
+                values=tuple(spec.enums.get(f, ())),
             )
             for f, kind in spec.fields.items()
         ],

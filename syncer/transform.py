@@ -16,7 +16,7 @@ from syncer.nulls import blank_to_null, is_null_value
 from syncer.targets import FieldKind
 from syncer.targets.lookups import domain_expr
 
-__all__ = ["MappedField", "normalise", "plan", "reserved_prefixes"]
+__all__ = ["MappedField", "enum_text", "normalise", "plan", "reserved_prefixes"]
 
 #: internal column prefix per mapping section (never shown to people): short ones for the
 #: first sections, ``__<section>:`` for any other a target declares (:func:`_prefix`)
@@ -151,10 +151,23 @@ def mapped_values(expr: pl.Expr, values: dict[str, str] | None) -> pl.Expr:
     return blank_to_null(out)
 
 
+#: what an enum value's spaces and hyphens become (``In progress`` -> ``IN_PROGRESS``)
+_ENUM_GAPS = r"[\s\-]+"
+
+
+def enum_text(value: str) -> str:
+    """An enum value's normal form: trimmed, upper-case, spaces and hyphens as ``_``."""
+    import re
+
+    return re.sub(_ENUM_GAPS, "_", value.strip()).upper()
+
+
 def _by_kind(expr: pl.Expr, field: MappedField) -> pl.Expr:
     """The kind's own normal form of one (already cleaned and mapped) value."""
     if field.kind is FieldKind.URL:
         return _with_scheme(expr)
+    if field.kind is FieldKind.ENUM:
+        return expr.str.replace_all(_ENUM_GAPS, "_").str.to_uppercase()
     if field.kind is FieldKind.DOMAIN or field.spec.lookup == "domain":
         return blank_to_null(domain_expr(expr))
     return expr

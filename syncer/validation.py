@@ -6,7 +6,8 @@ vectorised pre-check cannot settle, and their answers are joined back.
 
 Issue codes (stable): ``missing_email`` (or ``missing_<field>``), ``invalid_email``,
 ``invalid_owner_email``, ``invalid_phone``, ``invalid_url``, ``invalid_domain``,
-``invalid_amount``, ``invalid_date``, ``ambiguous_date``, ``malformed_row``; and, once the
+``invalid_amount``, ``invalid_date``, ``ambiguous_date``, ``invalid_enum`` (a value the target's
+enum field does not take: the message lists the ones it does), ``malformed_row``; and, once the
 values are normal, the row's own: the code of a target's ``one_of`` group none of whose fields
 has a value (``missing_account``), ``missing_closed_reason`` (a closed stage without
 closed_reasons) and ``missing_key`` (a row that is otherwise ready but has no key). A field's
@@ -343,7 +344,14 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         for f in fields
         if f.kind in (FieldKind.EMAIL, FieldKind.OWNER_EMAIL, FieldKind.CONTACT_EMAIL)
     ]
-    email_lists = [f for f in fields if f.kind is FieldKind.CONTACT_EMAILS]
+    # a lookup by e-mail (contacts: {email: Attendees}) holds e-mail addresses too
+    emails += [f for f in fields if f.spec.lookup == "email" and not f.is_list]
+    email_lists = [
+        f
+        for f in fields
+        if f.kind is FieldKind.CONTACT_EMAILS or (f.spec.lookup == "email" and f.is_list)
+    ]
+    enums = [f for f in fields if f.kind is FieldKind.ENUM]
     phones = [f for f in fields if f.kind is FieldKind.PHONE and f.spec.format == "e164"]
     urls = [f for f in fields if f.kind is FieldKind.URL and not f.is_list]
     domains = [
@@ -464,6 +472,17 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         message = pl.format("{} {} is not a valid e-mail address", f.named(), why)
         rules.append(_Rule(why.is_not_null(), "invalid_email", message, f))
         normal[f.out] = pl.col(f"__norm{f.out}")
+    for f in enums:
+        allowed = spec.enums[f.name]
+        message = pl.format(
+            '{} "{}" is not a {} Reevo takes: {} (map other values with values:)',
+            f.named(),
+            f.raw(),
+            pl.lit(f.name),
+            pl.lit(", ".join(allowed)),
+        )
+        cond = pl.col(f.out).is_not_null() & ~pl.col(f.out).is_in(list(allowed))
+        rules.append(_Rule(cond, "invalid_enum", message, f))
     for f in dates:
         code_col, why = pl.col(f"__code{f.out}"), pl.col(f"__why{f.out}")
         label, raw = f.named(), f.raw()

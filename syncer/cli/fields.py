@@ -71,7 +71,7 @@ def fields_cmd(target: str | None, as_json: bool) -> None:
 
 
 #: the options that say where an entry's value comes from (one of them per entry)
-_SOURCES = ("column", "value", "domain", "name")
+_SOURCES = ("column", "value", "domain", "name", "email")
 
 
 def _labels(options: list[OptionInfo]) -> str:
@@ -107,13 +107,14 @@ def _target_lines(info: TargetInfo) -> list[str]:
 
     default = "the default target; " if info.default else ""
     key = " | ".join(info.key_forms) if info.key_forms else info.key
-    lines = [f"{info.name} ({default}key: {key})"]
+    lines = _wrap(f"{info.name} ({default}key: {key})", 2)
     every = _common(info)
     name_w = max(len("FIELD"), *(len(f.name) for f in info.fields))
     kind_w = max(len("KIND"), *(len(f.kind.value) for f in info.fields))
     lines.append(f"  {'FIELD':<{name_w}}  {'KIND':<{kind_w}}  REQUIRED / OPTIONS")
     for f in info.fields:
         notes = ["required" if f.required else "", "the key" if f.key else ""]
+        notes.append(f"one of {', '.join(f.values)}" if f.values else "")
         notes.append(_labels([o for o in f.options if o not in every]))  # own or other values
         text = f"  {f.name:<{name_w}}  {f.kind.value:<{kind_w}}  " + "; ".join(
             n for n in notes if n

@@ -23,6 +23,7 @@ from syncer.mapping.vocabulary import (
     FIELD_SECTIONS,
     LIST_KINDS,
     LOOKUP_FORMS,
+    LOOKUP_KINDS,
     TARGET_OPTIONS,
     closed_stage,
     is_essential,
@@ -250,7 +251,7 @@ def _kind_problems(name: str, entry: dict[str, Any], spec: Target, lines: Lines)
     kind = spec.fields[name]
     where, at = f"columns.{name}", lines.line(("columns", name))
     forms = [f for f in LOOKUP_FORMS if f in entry]
-    if kind is FieldKind.LOOKUP:
+    if kind in LOOKUP_KINDS:
         allowed = spec.lookups.get(name, ())
         shapes = " or ".join(f"{{{f}: <column>}}" for f in allowed)
         if not forms and ("column" in entry or "value" in entry):
@@ -286,6 +287,8 @@ def _kind_problems(name: str, entry: dict[str, Any], spec: Target, lines: Lines)
                 f"{where}: timezone applies to datetime fields ({', '.join(dt) or 'none here'})",
             )
         )
+    if kind is FieldKind.ENUM:
+        problems += _enum_problems(name, entry, spec.enums[name], lines)
     stage = closed_stage(spec)
     if entry.get("closed") is not None and (stage is None or name != stage[0]):
         problems.append(
@@ -293,6 +296,34 @@ def _kind_problems(name: str, entry: dict[str, Any], spec: Target, lines: Lines)
                 lines.line(("columns", name, "closed")),
                 f"{where}: closed applies to the stage entry"
                 + (f" ({stage[0]})" if stage else " (target {spec.name} has none)"),
+            )
+        )
+    return problems
+
+
+def _enum_problems(
+    name: str, entry: dict[str, Any], allowed: tuple[str, ...], lines: Lines
+) -> list[Problem]:
+    """An enum entry's ``values:`` targets and ``value:`` constant are values Reevo takes."""
+    from syncer.transform import enum_text
+
+    listed = ", ".join(allowed)
+    problems: list[Problem] = []
+    values = entry.get("values")
+    sent: list[tuple[tuple[str, ...], Any]] = (
+        [(("values", k), v) for k, v in values.items()] if isinstance(values, dict) else []
+    )
+    if entry.get("value") is not None:
+        sent.append((("value",), entry["value"]))
+    for path, value in sent:
+        if value is None or not str(value).strip() or enum_text(str(value)) in allowed:
+            continue
+        where = ".".join(map(str, ("columns", name, *path)))
+        problems.append(
+            (
+                lines.line(("columns", name, *path)),
+                f"{where}: {str(value)!r} is not a {name} Reevo takes: {listed}"
+                f"{_suggest(enum_text(str(value)), list(allowed))}",
             )
         )
     return problems

@@ -26,7 +26,9 @@ TARGET_OPTIONS: dict[str, tuple[str, ...]] = {
     for name in dict.fromkeys(n for t in TARGETS.values() for n in t.options)
 }
 #: the kinds whose value is a list: ``split:`` applies to them under ``columns:``
-LIST_KINDS = frozenset({FieldKind.CONTACT_EMAILS, FieldKind.TEXT_LIST})
+LIST_KINDS = frozenset({FieldKind.CONTACT_EMAILS, FieldKind.TEXT_LIST, FieldKind.LOOKUP_LIST})
+#: the kinds of lookup fields (one object, or a list of them): they take the lookup forms
+LOOKUP_KINDS = frozenset({FieldKind.LOOKUP, FieldKind.LOOKUP_LIST})
 _BOM = "\ufeff"
 
 

@@ -44,6 +44,22 @@ def request_schema(method: str, path: str) -> type[BaseModel]:
     raise AssertionError(f"the sandbox has no {method} {path}")
 
 
+def body_fields(model: type[BaseModel], prefix: str = "") -> dict[str, bool]:
+    """A request model's body fields -> whether each is required. A field that is an object
+    of its own (``metadata`` of a manual activity) stands for its fields, named
+    ``parent.child`` as a target's :attr:`Target.wire` names them (``metadata.subject``),
+    each required when it and its parent are."""
+    out: dict[str, bool] = {}
+    for name, f in model.model_fields.items():
+        inner = f.annotation
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            for sub, required in body_fields(inner, f"{prefix}{name}.").items():
+                out[sub] = required and f.is_required()
+        else:
+            out[prefix + name] = f.is_required()
+    return out
+
+
 def on_the_wire(target: Target) -> set[str]:
     """The target's fields as Reevo's requests name them (not syncer's own, e.g. a lookup),
     and its custom-field sections' body keys."""
@@ -53,7 +69,7 @@ def on_the_wire(target: Target) -> set[str]:
 
 def written(target: Target) -> set[str]:
     """Every body field of every endpoint the target writes."""
-    return {f for m, p in target.writes for f in request_schema(m, p).model_fields}
+    return {f for m, p in target.writes for f in body_fields(request_schema(m, p))}
 
 
 @pytest.mark.parametrize("target", TARGETS, ids=IDS)
@@ -62,7 +78,9 @@ def test_the_mapping_fields_are_the_sandbox_request_schemas(target: Target) -> N
     assert set(target.wire) <= set(target.fields), "wire renames a field the target lacks"
     # a field syncer keeps for itself is a lookup, and every lookup is syncer's own
     own = {f for f, name in target.wire.items() if name is None}
-    lookups = {f for f, kind in target.fields.items() if kind is FieldKind.LOOKUP}
+    lookups = {
+        f for f, kind in target.fields.items() if kind in (FieldKind.LOOKUP, FieldKind.LOOKUP_LIST)
+    }
     assert own == lookups == set(target.lookups)
     # each custom section is a body key that takes custom fields, never a plain field
     for section in target.custom:
@@ -74,7 +92,7 @@ def test_the_create_endpoints_required_fields_are_required(target: Target) -> No
     """A field the create endpoint requires is required by the target, or is one of a
     ``one_of`` group (``account`` or ``account_id``); nothing else is required."""
     schema = request_schema(*target.endpoint)
-    required = {name for name, f in schema.model_fields.items() if f.is_required()}
+    required = {name for name, needed in body_fields(schema).items() if needed}
 
     def wire(fields: tuple[str, ...]) -> set[str]:
         return {str(target.wire.get(f, f)) for f in fields if target.wire.get(f, f) is not None}
@@ -94,6 +112,11 @@ def test_a_schema_mismatch_would_be_caught() -> None:
     opportunities = targets.get("opportunities")
     fewer = replace(opportunities, endpoints=opportunities.writes[:2])
     assert on_the_wire(fewer) != written(fewer)
+    # a nested request object is compared field by field: metadata.subject, not metadata
+    activities = targets.get("manual_activities")
+    flat = replace(activities, wire={**activities.wire, "subject": None})
+    assert on_the_wire(flat) != written(flat)
+    assert body_fields(request_schema("POST", "manual_activities"))["metadata.subject"] is True
 
 
 def _resource(permission: str) -> tuple[str, str]:

@@ -195,7 +195,7 @@ def test_lookup_fields_take_exactly_one_form(tmp_path: Path) -> None:
     found = problems(tmp_path, base + "  account: {domain: D, name: N}\n")
     assert found == [
         "m.yaml:4: columns.account: give exactly one source: domain:, name: are several (a "
-        "lookup field takes one of {domain: <column>}, {name: <column>})"
+        "lookup field takes one of {domain: <column>}, {name: <column>}, {email: <column>})"
     ]
     found = problems(tmp_path, base + "  account_id: A\n  pipeline_name: {domain: P}\n")
     assert found == ["m.yaml:5: columns.pipeline_name: domain: applies to lookup fields (account)"]

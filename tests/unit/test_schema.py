@@ -342,9 +342,16 @@ BASE: dict[str, dict[str, Any]] = {
     "accounts": {"name": "Name", "domain_name": "Domain"},
     "opportunities": {"display_name": "Deal", "account_id": "Account ID"},
     "sequence_enrollments": {"contact_email": "Email", "sequence_id": "Sequence"},
+    "tasks": {"title": "Title", "owner_email": "Owner"},
+    "manual_activities": {
+        "activity_time": {"column": "Time", "timezone": "UTC"},
+        "subject": "Subject",
+        "description": "Body",
+    },
 }
 ENTRY: dict[FieldKind | None, dict[str, Any]] = {
     FieldKind.LOOKUP: {"domain": "X"},
+    FieldKind.LOOKUP_LIST: {"email": "X"},
     FieldKind.DATETIME: {"column": "X", "timezone": "UTC"},
 }
 
@@ -397,6 +404,8 @@ def test_options_of_each_kind_agree_with_the_models(
     when syncer accepts that option on such a field, for every target."""
     spec = TARGETS[target]
     entry = {**ENTRY.get(kind, {"column": "X"}), **SAMPLES[option]}
+    if kind is FieldKind.ENUM and option == "values":  # an enum maps to a value it takes
+        entry["values"] = {"a": spec.enums[field][0]}
     columns = dict(BASE[target])
     if kind is None:
         doc = {"target": target, "columns": columns, spec.custom_sections[0]: {field: entry}}
@@ -457,8 +466,9 @@ def test_unknown_target_says_did_you_mean() -> None:
         describe_target("acount_contact")
     assert info.value.message == (
         "unknown target 'acount_contact'; did you mean account_contact? Known targets: "
-        "account_contact, accounts, opportunities (`syncer fields` lists them all)."
+        f"{', '.join(TARGETS)} (`syncer fields` lists them all)."
     )
+    assert ", ".join(TARGETS).startswith("account_contact, accounts, opportunities")
     assert info.value.code == "usage" and info.value.exit_code == 2
 
 
