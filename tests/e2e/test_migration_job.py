@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -253,19 +252,21 @@ class Migration:
     first: CliResult
 
 
-@pytest.fixture(scope="module")
-def migration(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Migration]:
-    """The job run once on the full export (its second-run tests reuse this state, in order)."""
-    folder = tmp_path_factory.mktemp("hubspot")
-    export = make_folder(folder)
+def test_the_whole_migration_then_again_then_ten_amounts_and_three_stages(
+    tmp_path: Path,
+) -> None:
+    """The job once on the full export, the same job again, then with changes: one test, in
+    order, so the 3,300-row job runs once (not once per test worker)."""
+    export = make_folder(tmp_path)
     with serve_in_thread(SandboxSettings(port=0, random_seed=3)) as sb:
         base = baseline(sb)
-        first = run_job(sb, folder)
-        yield Migration(sb, folder, export, base, first)
+        m = Migration(sb, tmp_path, export, base, run_job(sb, tmp_path))
+        _imports_every_company_contact_and_deal_once(m)
+        _same_job_again_writes_nothing(m)
+        _changed_amounts_and_stages_are_one_call_each(m)
 
 
-def test_job_imports_every_company_contact_and_deal_once(migration: Migration) -> None:
-    m = migration
+def _imports_every_company_contact_and_deal_once(m: Migration) -> None:
     assert m.first.code == 1, m.first.stderr  # rows to fix on purpose, nothing else
     summary = m.first.json
     assert [s["name"] for s in summary["steps"]] == list(STEPS)
@@ -288,8 +289,7 @@ def test_job_imports_every_company_contact_and_deal_once(migration: Migration) -
     assert m.export.truth.contacts <= contacts
 
 
-def test_same_job_again_writes_nothing(migration: Migration) -> None:
-    m = migration
+def _same_job_again_writes_nothing(m: Migration) -> None:
     wait_idle(m.sb.admin.stats)
     before = m.sb.admin.stats()
     again = run_job(m.sb, m.folder)
@@ -300,8 +300,7 @@ def test_same_job_again_writes_nothing(migration: Migration) -> None:
     assert_state(m.sb, m.export, m.base)
 
 
-def test_changed_amounts_and_stages_are_one_call_each(migration: Migration) -> None:
-    m = migration
+def _changed_amounts_and_stages_are_one_call_each(m: Migration) -> None:
     amounts, stages = gen.change_deals(m.export, amounts=10, stages=3)
     before = wait_idle(m.sb.admin.stats)
     res = run_job(m.sb, m.folder)
