@@ -418,6 +418,8 @@ def _target_rule(spec: Target, default: str) -> dict[str, Any]:
     for option in TARGET_OPTIONS:
         allowed = spec.options.get(option)
         then["properties"][option] = {"enum": list(allowed)} if allowed else False
+    if spec.name != default:  # then: enroll follows a contact import only
+        then["properties"]["then"] = False
     needed = _key_groups(spec)
     if needed:  # unless key: {column: ...} gives the key
         external = {"properties": {"key": {"type": "object"}}, "required": ["key"]}
@@ -457,6 +459,7 @@ def build_schema() -> dict[str, Any]:
         props[option] = {**props[option], "enum": list(allowed)}
         props[option].pop("anyOf", None)
     defs["custom_field"] = _entry_def(options_for(None), "A custom field")
+    _enroll_entries(defs)
     return {
         "$schema": DRAFT,
         "title": "syncer mapping file",
@@ -469,6 +472,18 @@ def build_schema() -> dict[str, Any]:
         "allOf": [_target_rule(spec, default) for spec in TARGETS.values()],
         "definitions": dict(sorted(defs.items())),
     }
+
+
+def _enroll_entries(defs: dict[str, Any]) -> None:
+    """``then.enroll``'s entries are the sequence_enrollments target's (a header, ``{column:
+    ...}`` or ``{value: ...}``), not pydantic's FieldSpec (which the schema does not ship)."""
+    from syncer.targets.sequence_enrollments import TARGET
+
+    props = defs["EnrollSpec"]["properties"]
+    for name in ("sequence_id", "mailbox_email"):
+        entry = {"$ref": f"#/definitions/{_def_name(_shape(TARGET, name))}"}
+        text = props[name].get("description", "")
+        props[name] = {"description": text, "allOf": [entry]}
 
 
 def schema_text() -> str:
@@ -505,6 +520,8 @@ class TargetInfo:
     options: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: groups of fields of which every row needs one, with the code of a row without
     one_of: tuple[tuple[tuple[str, ...], str], ...] = ()
+    #: the steps ``then:`` may add after the rows (account_contact: enroll), one line each
+    then: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
@@ -536,7 +553,17 @@ class TargetInfo:
             "key_forms": list(self.key_forms),
             "options": {name: list(values) for name, values in self.options.items()},
             "one_of": [{"fields": list(g), "code": code} for g, code in self.one_of],
+            "then": list(self.then),
         }
+
+
+#: what ``then:`` of an account_contact mapping may add (README, 'Sequence enrollments')
+THEN_STEPS = (
+    "then: {enroll: {sequence_id: <header> | {column: ...} | {value: <id>}, mailbox_email: "
+    "<header> | {column: ...} | {value: ...}, only: created|all}} enrolls the contacts the run "
+    "created (all: every one that succeeded) in a sequence; results get enrolled and "
+    "enroll_error",
+)
 
 
 def describe_target(name: str) -> TargetInfo:
@@ -566,6 +593,7 @@ def describe_target(name: str) -> TargetInfo:
         ),
         options={name: tuple(values) for name, values in spec.options.items()},
         one_of=spec.one_of,
+        then=THEN_STEPS if spec.name == default else (),
     )
 
 

@@ -130,6 +130,8 @@ def _target_lines(info: TargetInfo) -> list[str]:
         lines += _wrap(f"  Map one of {' or '.join(fields)}; a row without any is {code}.", 4)
     for name, values in info.options.items():
         lines += _wrap(f"  Top-level {name}: {'|'.join(values)} (default {values[0]}).", 4)
+    for step in info.then:
+        lines += _wrap(f"  Top-level {step}.", 4)
     if info.custom_sections:
         sections = " and ".join(info.custom_sections)
         lines += _wrap(
