@@ -110,8 +110,6 @@ async def push(ctx: RowContext, row: Row) -> None:
     body.update(flat)
     if account and "account_id" not in body:
         body["account_id"] = await resolve_account(ctx, account, create=False)
-    if "account_id" in body:
-        ctx.remember({"account_id": str(body["account_id"])})
     if contacts:
         given = [str(c) for c in body.get("contact_ids") or []]
         attendees = await _contact_ids(ctx, contacts, given)
@@ -126,6 +124,9 @@ async def push(ctx: RowContext, row: Row) -> None:
     ids = TARGET.ids_in(data)
     if "activity_id" not in ids:
         raise RowRejected("Reevo logged the activity but gave no id", code="reevo_rejected")
+    # the account's id only with the activity's: a row remembering ids was created (the plan)
+    if "account_id" in body:
+        ids["account_id"] = str(body["account_id"])
     ctx.remember(ids)
 
 

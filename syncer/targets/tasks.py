@@ -85,12 +85,13 @@ async def push(ctx: RowContext, row: Row) -> None:
     ref = body.pop("account", None)
     if ref and "account_id" not in body:
         body["account_id"] = await resolve_account(ctx, ref, create=False)
-    if "account_id" in body:
-        ctx.remember({"account_id": str(body["account_id"])})
     data = await ctx.request("POST", "tasks", json=body, idempotent=False)
     ids = TARGET.ids_in(data)
     if "task_id" not in ids:
         raise RowRejected("Reevo created the task but gave no id", code="reevo_rejected")
+    # the account's id only with the task's: a row remembering ids was created (the plan)
+    if "account_id" in body:
+        ids["account_id"] = str(body["account_id"])
     ctx.remember(ids)
 
 
