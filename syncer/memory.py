@@ -8,7 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-__all__ = ["Memory", "NoMemory"]
+__all__ = ["AMBIGUOUS", "Memory", "NoMemory"]
+
+#: what the ledger remembers (in a key's ids) of a create-only row whose create may have been
+#: applied (``reevo_ambiguous``): "1" until a later create of it succeeds ("")
+AMBIGUOUS = "ambiguous_create"
 
 
 class Memory(Protocol):

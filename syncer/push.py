@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from syncer import events
 from syncer.errors import ReevoError, Retryable, RowRejected, RunAborted
-from syncer.memory import Memory, NoMemory
+from syncer.memory import AMBIGUOUS, Memory, NoMemory
 from syncer.models import RowOutcome, RowStatus, RowWarning
 from syncer.reevo.classify import normalise_error
 from syncer.reevo.client import ReevoClient
@@ -442,10 +442,14 @@ class _Run:
                 if decision is not None and decision.reason == "ambiguous"
                 else CODE_RETRIES_EXHAUSTED
             )
+            if code == CODE_AMBIGUOUS and not self.target.updatable:
+                ctx.ids[AMBIGUOUS] = "1"  # the plan holds it back until --force-ambiguous
             self.emit(self.failed(source_row, state, exc, code, ctx))
             return
         self.budget.success()
         self.breaker.success()
+        if not self.target.updatable:
+            ctx.ids[AMBIGUOUS] = ""  # created: an earlier ambiguous create is settled
         self.emit(
             RowOutcome(
                 source_row,

@@ -155,6 +155,12 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             is_flag=True,
             help="Send every row, even those unchanged since their last success.",
         ),
+        click.option(
+            "--force-ambiguous",
+            is_flag=True,
+            help="Send again the tasks, activities and enrollments whose earlier create may "
+            "have been applied (reevo_ambiguous): check Reevo first, this can duplicate them.",
+        ),
         ledger_option,
         click.option(
             "--org",
@@ -203,6 +209,7 @@ def build_settings(kw: dict[str, Any], command: str, stop: StopRequest, **extra:
         base_url=kw["base_url"],
         api_key_file=kw["api_key_file"],
         full=kw["full"],
+        force_ambiguous=kw["force_ambiguous"],
         ledger=ledger_or_default(kw["ledger_path"]),
         org_label=kw["org_label"],
         preflight=not kw["no_preflight"],

@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from syncer.ledger import Ledger, SyncedRow, body_hash
+from syncer.memory import AMBIGUOUS
 from syncer.models import RowOutcome, RowStatus, RowWarning
 from syncer.runner.prepared import Prepared
 from syncer.targets.base import IdColumn
@@ -99,8 +100,11 @@ class Plan:
         full: bool,
         collected: Collected,
         progress: Callable[[int], None] | None = None,
+        *,
+        force_ambiguous: bool = False,
     ) -> None:
         self.prepared = prepared
+        self.force_ambiguous = force_ambiguous
         self.ledger = ledger
         self.org = org
         self.full = full
@@ -139,16 +143,10 @@ class Plan:
         for row, key, body in batch:
             digest = body_hash(body)
             prev = known.get(key)
-            if not self.full and prev is not None and prev.body_sha256 == digest:
-                self.collected.add_values(
-                    row,
-                    RowStatus.UNCHANGED,
-                    f"not sent: identical to what run {prev.run_id} sent ({prev.updated_at}); "
-                    "use --full to send anyway",
-                    "unchanged",
-                    prev,
-                    ids,
-                )
+            held = self._held(prev, digest) if prev is not None else None
+            if held is not None:
+                status, error, code = held
+                self.collected.add_values(row, status, error, code, prev, ids)
                 if self.progress is not None:
                     self.progress(1)
                 continue
@@ -157,6 +155,52 @@ class Plan:
                 self.known[key] = prev.ids() if prev is not None else {}
             self.to_send += 1
             yield row, key, body
+
+    def _held(self, prev: SyncedRow, digest: str) -> tuple[RowStatus, str, str] | None:
+        """Why a row the ledger knows is not sent (status, error, code), or None: sent.
+
+        Unchanged since its last success; and for a create-only target (tasks, activities,
+        enrollments: the API cannot update them), a changed row already created
+        (``cannot_update``) and one whose create may have been applied (``reevo_ambiguous``,
+        until --force-ambiguous). --full sends them all."""
+        if self.full:
+            return None
+        if prev.body_sha256 == digest:
+            return (
+                RowStatus.UNCHANGED,
+                f"not sent: identical to what run {prev.run_id} sent ({prev.updated_at}); "
+                "use --full to send anyway",
+                "unchanged",
+            )
+        spec = self.prepared.mapping.spec
+        if spec.updatable:
+            return None
+        remembered = prev.ids()
+        if remembered.get(AMBIGUOUS) and not self.force_ambiguous:
+            return (
+                RowStatus.FAILED,
+                f"not sent: run {prev.run_id}'s create of this row failed in a way that may have "
+                "been applied (a timeout, a reset or a 5xx) and Reevo cannot be searched for "
+                f"{spec.name}: check Reevo, then send it with --force-ambiguous if it is not there",
+                "reevo_ambiguous",
+            )
+        made = [f"{c.name} {remembered[c.name]}" for c in spec.id_columns if remembered.get(c.name)]
+        if made and prev.body_sha256 is None:  # created, then the run was killed: never twice
+            return (
+                RowStatus.UNCHANGED,
+                f"not sent: already created ({', '.join(made)}) by run {prev.run_id}, which "
+                "ended before it recorded the row; use --full to create another",
+                "unchanged",
+            )
+        if made:
+            return (
+                RowStatus.FAILED,
+                f"not sent: already created ({', '.join(made)}, run {prev.run_id}) and Reevo's "
+                f"API cannot update {spec.name}: change it in Reevo, or use --full to create "
+                "another",
+                "cannot_update",
+            )
+        return None
 
 
 def stale_rows(prepared: Prepared, ledger: Ledger, org: str, *, since_run: int) -> int:

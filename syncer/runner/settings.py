@@ -37,6 +37,8 @@ class Settings:
     results_format: str | None = None
     dry_run: bool = False
     full: bool = False  # send unchanged rows too
+    #: send create-only rows again whose earlier create may have been applied (reevo_ambiguous)
+    force_ambiguous: bool = False
     # default: $SYNCER_LEDGER, else the per-user ledger (syncer.paths); None: no ledger at all
     ledger: Path | None = field(default_factory=default_ledger)
     org_label: str | None = None  # ledger org name instead of the key's fingerprint

@@ -130,7 +130,15 @@ def sync(
                 f"{ledger.migrated_from} to {SCHEMA_VERSION} (its history is kept)"
             )
     collected = Collected(prepared.mapping.spec.id_columns)
-    plan = Plan(prepared, ledger, org, settings.full, collected, settings.progress)
+    plan = Plan(
+        prepared,
+        ledger,
+        org,
+        settings.full,
+        collected,
+        settings.progress,
+        force_ambiguous=settings.force_ambiguous,
+    )
     job = _Job(prepared, settings, base_url, api_key, org, ledger, plan, collected, notes=notes)
     job.enroll = Enroll.of(prepared, settings.enroll_again)
     try:
@@ -283,6 +291,7 @@ def _started(job: _Job) -> events.RunStarted:
         settings={
             "dry_run": s.dry_run,
             "full": s.full,
+            "force_ambiguous": s.force_ambiguous,
             "preflight": s.preflight,
             "again": s.again,
             "wait_s": s.wait_s,
