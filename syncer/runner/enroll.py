@@ -33,7 +33,7 @@ from syncer.errors import RunAborted
 from syncer.ledger import Ledger, body_hash
 from syncer.mapping import FieldSpec, resolve_columns
 from syncer.mapping.models import EnrollSpec
-from syncer.models import RowOutcome, RowStatus
+from syncer.models import RowOutcome, RowStatus, RowWarning
 from syncer.push import Item, PushReport, PushSettings, push_rows
 from syncer.reevo.client import ReevoClient
 from syncer.results import ENROLL_COLUMNS
@@ -291,6 +291,9 @@ class Enroll:
             )
         except RunAborted as exc:
             report.aborted = exc
+        for row, (enrolled, error) in self.done.items():
+            if enrolled == "no":  # counted in --json's warnings; the row's status stays
+                job.collected.warn(row, RowWarning("not_enrolled", f"not enrolled: {error}"))
         self.annotate(job.prepared)
         job.notes.extend(self.notes)
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from syncer.sandbox import DEMO_SEQUENCE_ID, SandboxHandle
 
 from .cli_helpers import CliResult, private_env, read_results, syncer, write_csv
@@ -129,7 +127,8 @@ def test_a_failed_enrollment_keeps_the_contact_and_retry_sends_only_the_enrollme
     weak = live_sandbox.admin.create_key({"accounts": "write", "contacts": "write"})
     res = _run(tmp_path, live_sandbox, "run", "leads.csv", "--mapping", "map.yaml",
                "--no-preflight", key=weak)  # fmt: skip
-    assert res.json["succeeded"] == 12, res.stderr
+    assert res.code == 0 and res.json["succeeded"] == 12, res.stderr
+    assert res.json["warnings"] == {"not_enrolled": 12}
     rows = read_results(tmp_path / "leads.results.csv")
     assert {r["status"] for r in rows} == {"succeeded"}
     assert {r["enrolled"] for r in rows} == {"no"}
@@ -147,6 +146,23 @@ def test_a_failed_enrollment_keeps_the_contact_and_retry_sends_only_the_enrollme
     nothing = _run(tmp_path, live_sandbox, "retry", "leads.retry.results.csv")
     assert nothing.code == 0, nothing.stderr
     assert len(_enrollments(live_sandbox)) == 12
+
+
+def test_only_all_enrolls_every_contact_that_is_in_reevo_also_unchanged_ones(
+    tmp_path: Path, live_sandbox: SandboxHandle
+) -> None:
+    _setup(tmp_path, _rows(0, 10), MAPPING.split("then:")[0])
+    assert _run(tmp_path, live_sandbox).code == 0  # imported before, without then:
+    _setup(tmp_path, _rows(0, 15), MAPPING.replace("mailbox_email: Sender}", "only: all}"))
+    res = _run(tmp_path, live_sandbox)
+    assert res.code == 0, res.stderr
+    assert (res.json["unchanged"], res.json["succeeded"]) == (10, 5)
+    enrolled = _enrollments(live_sandbox)
+    assert len(enrolled) == 15
+    # no mailbox given: Reevo picks one of the contact owner's
+    assert {e["mailbox_email"] for e in enrolled} <= {OWNER, SENDER}
+    rows = read_results(tmp_path / "leads.results.csv")
+    assert {r["enrolled"] for r in rows} == {"yes"}
 
 
 STANDALONE = f"""\
@@ -180,10 +196,6 @@ def test_a_sequence_enrollments_mapping_run_twice_writes_nothing_the_second_time
     assert live_sandbox.admin.stats()["writes_applied"] == writes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="create-only plan (cannot_update) is the lead's: issue 14 item 3, not built yet",
-)
 def test_a_changed_enrollment_is_cannot_update_not_a_second_enrollment(
     tmp_path: Path, live_sandbox: SandboxHandle
 ) -> None:
