@@ -174,14 +174,18 @@ columns:
 """
 
 
+def _contacts(workdir: Path, handle: SandboxHandle, n: int) -> tuple[str, ...]:
+    """Import ``n`` leads as contacts (no then:), write enroll.yaml; its run's arguments."""
+    _setup(workdir, _rows(0, n), "columns:\n  email: Email\n  first_name: First Name\n")
+    assert _run(workdir, handle).code == 0
+    (workdir / "enroll.yaml").write_text(STANDALONE, encoding="utf-8")
+    return ("run", "leads.csv", "--mapping", "enroll.yaml")
+
+
 def test_a_sequence_enrollments_mapping_run_twice_writes_nothing_the_second_time(
     tmp_path: Path, live_sandbox: SandboxHandle
 ) -> None:
-    contacts = "columns:\n  email: Email\n  first_name: First Name\n"
-    _setup(tmp_path, _rows(0, 25), contacts)
-    assert _run(tmp_path, live_sandbox).code == 0
-    (tmp_path / "enroll.yaml").write_text(STANDALONE, encoding="utf-8")
-    args = ("run", "leads.csv", "--mapping", "enroll.yaml")
+    args = _contacts(tmp_path, live_sandbox, 25)
     first = _run(tmp_path, live_sandbox, *args)
     assert first.code == 0, first.stderr
     assert first.json["succeeded"] == 25
@@ -199,11 +203,7 @@ def test_a_sequence_enrollments_mapping_run_twice_writes_nothing_the_second_time
 def test_a_changed_enrollment_is_cannot_update_not_a_second_enrollment(
     tmp_path: Path, live_sandbox: SandboxHandle
 ) -> None:
-    contacts = "columns:\n  email: Email\n  first_name: First Name\n"
-    _setup(tmp_path, _rows(0, 5), contacts)
-    assert _run(tmp_path, live_sandbox).code == 0
-    (tmp_path / "enroll.yaml").write_text(STANDALONE, encoding="utf-8")
-    args = ("run", "leads.csv", "--mapping", "enroll.yaml")
+    args = _contacts(tmp_path, live_sandbox, 5)
     assert _run(tmp_path, live_sandbox, *args).code == 0
     _setup(tmp_path, _rows(0, 5, sender=OWNER), STANDALONE)  # another mailbox: a new body
     changed = _run(tmp_path, live_sandbox, *args)
