@@ -184,7 +184,8 @@ class Plan:
                 f"{spec.name}: check Reevo, then send it with --force-ambiguous if it is not there",
                 "reevo_ambiguous",
             )
-        made = [f"{c.name} {remembered[c.name]}" for c in spec.id_columns if remembered.get(c.name)]
+        own = spec.id_columns[0].name  # the object's own id (the others are its parents')
+        made = [f"{own} {remembered[own]}"] if remembered.get(own) else []
         if made and prev.body_sha256 is None:  # created, then the run was killed: never twice
             return (
                 RowStatus.UNCHANGED,
