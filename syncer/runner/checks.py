@@ -361,6 +361,7 @@ def check_access(
     Raises RunAborted with what to fix, ConfigError/MappingError/SourceError for bad input.
     """
     settings = settings or Settings()
+    prepared: Prepared | None = None
     if source is not None:
         # prepare reads the mapping file itself: its problems and the columns SOURCE lacks
         # are listed in one error
@@ -382,7 +383,7 @@ def check_access(
             api_key, settings.push, base_url=base_url, transport=settings.transport
         )
         async with client:
-            return await preflight(
+            checked = await preflight(
                 client,
                 mapping.target,
                 owners,
@@ -390,6 +391,11 @@ def check_access(
                 push=settings.push,
                 mapping=mapping,
             )
+            if mapping.enroll is not None and checked.key_checked:  # then: enroll's checks
+                from syncer.runner.enroll import check_enroll  # it imports this module
+
+                await check_enroll(client, mapping, prepared, settings.push, checked)
+            return checked
 
     result = run_async(go())
     if not result.key_checked:

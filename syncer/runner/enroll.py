@@ -31,7 +31,7 @@ import polars as pl
 
 from syncer.errors import RunAborted
 from syncer.ledger import Ledger, body_hash
-from syncer.mapping import FieldSpec, resolve_columns
+from syncer.mapping import FieldSpec, Mapping, resolve_columns
 from syncer.mapping.models import EnrollSpec
 from syncer.models import RowOutcome, RowStatus, RowWarning
 from syncer.push import Item, PushReport, PushSettings, push_rows
@@ -51,6 +51,30 @@ __all__ = ["CREATED", "Enroll", "failed_enrollments"]
 CREATED = "contact_created"
 ENROLLED, ENROLL_ERROR = ENROLL_COLUMNS
 _OK = (RowStatus.SUCCEEDED.value, RowStatus.UNCHANGED.value)
+
+
+async def check_enroll(
+    client: ReevoClient,
+    mapping: Mapping,
+    prepared: Prepared | None,
+    push: PushSettings,
+    result: PreflightResult,
+) -> None:
+    """``syncer check`` of a mapping with ``then: enroll``: the key may enroll, and (given the
+    file's rows) every mailbox is one of its contact owner's. RunAborted when not."""
+    if prepared is None:
+        probed = await preflight(client, NAME, {}, push=push)
+        result.requests += probed.requests
+        result.notes += probed.notes
+        if mapping.enroll is not None and mapping.enroll.mailbox_email is not None:
+            result.notes.append(
+                "then: enroll: mailbox e-mails are checked with the file: syncer check FILE "
+                "--mapping MAPPING"
+            )
+        return
+    step = Enroll.of(prepared)
+    if step is not None:
+        await step.preflight(client, push, result)
 
 
 def failed_enrollments(frame: pl.DataFrame) -> list[int]:

@@ -39,11 +39,12 @@ def _rows(start: int, n: int, sender: str = SENDER) -> list[list[str]]:
 
 
 def _run(workdir: Path, handle: SandboxHandle, *args: str, key: str | None = None) -> CliResult:
+    args = args or ("run", "leads.csv", "--mapping", "map.yaml")
+    fast = ("--max-rate", "2000") if args[0] != "check" else ()  # the sandbox is local
     return syncer(
-        *(args or ("run", "leads.csv", "--mapping", "map.yaml")),
+        *args,
         "--json",
-        "--max-rate",
-        "2000",
+        *fast,
         cwd=workdir,
         api_key=key or handle.api_key,
         base_url=handle.base_url,
@@ -116,6 +117,24 @@ def test_a_mailbox_that_is_not_the_owners_stops_the_run_before_any_write(
     assert not any(c.get("upsert_count") for c in live_sandbox.admin.dump()["contacts"])
     assert "nobody@yourcompany.com (then.enroll.mailbox_email: column Sender" in res.stderr
     assert "map.yaml line 7" in res.stderr and f"is not a mailbox of {OWNER}" in res.stderr
+
+
+def test_syncer_check_checks_the_enrollment_permission_and_the_files_mailboxes(
+    tmp_path: Path, live_sandbox: SandboxHandle
+) -> None:
+    rows = _rows(0, 5)
+    _setup(tmp_path, rows)
+    check = ("check", "leads.csv", "--mapping", "map.yaml")
+    assert _run(tmp_path, live_sandbox, *check).code == 0
+    assert _posts(live_sandbox, ENROLL) == {"422": 1}  # the permission probe only
+    weak = live_sandbox.admin.create_key({"accounts": "write", "contacts": "write"})
+    refused = _run(tmp_path, live_sandbox, *check, key=weak)
+    assert refused.code == 3 and "sequence_enrollments" in refused.stderr
+    rows[2][3] = "nobody@yourcompany.com"
+    _setup(tmp_path, rows)
+    wrong = _run(tmp_path, live_sandbox, *check)
+    assert wrong.code == 3 and "nobody@yourcompany.com" in wrong.stderr
+    assert live_sandbox.admin.stats()["writes_applied"] == 0
 
 
 def test_a_failed_enrollment_keeps_the_contact_and_retry_sends_only_the_enrollments(
