@@ -2,17 +2,20 @@
 
 Which contacts: with ``only: created`` (the default) every contact the run created (the
 account_contact answer says so: its push notes ``contact_created``, which :meth:`Enroll.watch`
-takes off the outcome before the ledger sees it); with ``only: all`` every contact that
-succeeded or was unchanged; on ``syncer retry`` also the rows whose results said
-``enrolled: no`` (:func:`failed_enrollments`, given as ``Settings.enroll_again``).
+takes off the outcome before the ledger sees it), and every contact an earlier run created
+but did not enroll (killed or stopped in between: the ledger notes each created contact
+under :data:`PENDING`); with ``only: all`` every contact that succeeded or was unchanged; on
+``syncer retry`` also the rows whose results said ``enrolled: no``
+(:func:`failed_enrollments`, given as ``Settings.enroll_again``).
 
 How: one ``POST sequence_enrollments`` per contact through :func:`syncer.push.push_rows` with
 the :mod:`~syncer.targets.sequence_enrollments` target (paced, retried, never repeated once
 Reevo may have applied it). The ledger keeps each enrollment under that target's key (the
 e-mail and the sequence id): a contact syncer enrolled in the sequence before is not sent
-again (``enrolled: yes``). Each row's answer goes to the results file's ``enrolled`` (yes / no
-/ blank: not to be enrolled) and ``enroll_error`` columns; a failed enrollment never changes
-the contact row's own status.
+again (``enrolled: yes``), nor is one whose enrollment may have been applied
+(``reevo_ambiguous``) without ``--force-ambiguous``. Each row's answer goes to the results
+file's ``enrolled`` (yes / no / blank: not to be enrolled) and ``enroll_error`` columns; a
+failed enrollment never changes the contact row's own status.
 
 Preflight (before anything is written, contacts included): the key's Sequence Enrollment
 write permission (the target's probe), and each distinct mailbox against the mailboxes of the
@@ -30,9 +33,10 @@ from typing import Protocol
 import polars as pl
 
 from syncer.errors import RunAborted
-from syncer.ledger import Ledger, body_hash
+from syncer.ledger import Ledger, SyncedRow, body_hash
 from syncer.mapping import FieldSpec, Mapping, resolve_columns
 from syncer.mapping.models import EnrollSpec
+from syncer.memory import AMBIGUOUS
 from syncer.models import RowOutcome, RowStatus, RowWarning
 from syncer.push import Item, PushReport, PushSettings, push_rows
 from syncer.reevo.client import ReevoClient
@@ -50,6 +54,9 @@ __all__ = ["CREATED", "Enroll", "failed_enrollments"]
 #: what account_contact's push notes (``ctx.remember``) for a contact its upsert created
 CREATED = "contact_created"
 ENROLLED, ENROLL_ERROR = ENROLL_COLUMNS
+#: where the ledger notes a contact created for enrolling (key: the enrollment's), apart from
+#: the enrollments themselves so that it never reads as one
+PENDING = f"{NAME}:created"
 _OK = (RowStatus.SUCCEEDED.value, RowStatus.UNCHANGED.value)
 
 
@@ -77,6 +84,11 @@ async def check_enroll(
         await step.preflight(client, push, result)
 
 
+def _enrolled(prev: SyncedRow | None) -> bool:
+    """Whether the ledger says syncer enrolled this key (a success, or an enrollment id)."""
+    return prev is not None and bool(prev.body_sha256 or prev.ids().get("enrollment_id"))
+
+
 def failed_enrollments(frame: pl.DataFrame) -> list[int]:
     """The source rows of a results file whose contact is in Reevo but whose enrollment
     failed (``enrolled: no``): what ``syncer retry`` enrolls again."""
@@ -96,6 +108,8 @@ class JobLike(Protocol):
     run_id: int | None
     notes: list[str]
 
+    def on_outcome(self, outcome: RowOutcome) -> None: ...
+
     @property
     def settings(self) -> Settings: ...
 
@@ -113,6 +127,8 @@ class Enroll:
     #: row -> (enrolled, enroll_error) for every row meant to be enrolled
     done: dict[int, tuple[str, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: the enrollments' row warnings (``already_enrolled``), for the contact rows
+    warnings: list[tuple[int, RowWarning]] = field(default_factory=list)
     checked: bool = False  # the enrollment preflight ran
 
     @classmethod
@@ -121,19 +137,46 @@ class Enroll:
         spec = prepared.mapping.enroll
         return cls(prepared, spec, again) if spec is not None else None
 
-    def watch(self, on_outcome: Callable[[RowOutcome], None]) -> Callable[[RowOutcome], None]:
-        """``on_outcome`` for the contact push: notes the rows whose contact was created and
-        takes that note off the outcome (the ledger keeps ids only)."""
+    def watch(self, job: JobLike) -> Callable[[RowOutcome], None]:
+        """``job.on_outcome`` for the contact push: notes the rows whose contact was created
+        (in the ledger too, under :data:`PENDING`, so a run killed before its enrollments
+        still enrolls them next time) and takes that note off the outcome."""
+        keys: dict[int, str] = {}
 
         def seen(outcome: RowOutcome) -> None:
             if CREATED in outcome.ids:
+                row = outcome.source_row
                 if outcome.status is RowStatus.SUCCEEDED:
-                    self.created.add(outcome.source_row)
+                    self.created.add(row)
+                    keys.update(keys or self._keys())
+                    if job.ledger is not None and job.run_id is not None and row in keys:
+                        marker = {"created_by_run": str(job.run_id)}
+                        job.ledger.keep(job.org, PENDING, job.run_id, keys[row], marker)
                 ids = {k: v for k, v in outcome.ids.items() if k != CREATED}
                 outcome = replace(outcome, ids=ids)
-            on_outcome(outcome)
+            job.on_outcome(outcome)
 
         return seen
+
+    def _keys(self) -> dict[int, str]:
+        """source_row -> the enrollment key of every ready row that has one."""
+        values = self._values().filter(pl.col("sequence").is_not_null())
+        return {
+            int(row): enrollment_key(email, sequence)
+            for row, email, _o, sequence, _m in values.iter_rows()
+        }
+
+    def _pending(self, ledger: Ledger | None, org: str, rows: set[int]) -> set[int]:
+        """Of ``rows``, those whose contact an earlier run created but did not enroll (it
+        was stopped, killed or failed before): what ``only: created`` enrolls too."""
+        if ledger is None or not rows:
+            return set()
+        keys = {r: k for r, k in self._keys().items() if r in rows}
+        marked = ledger.lookup(org, PENDING, list(keys.values()))
+        if not marked:
+            return set()
+        done = ledger.lookup(org, NAME, list(marked))
+        return {r for r, k in keys.items() if k in marked and not _enrolled(done.get(k))}
 
     # -- the rows' values ------------------------------------------------------------------
     def _values(self) -> pl.DataFrame:
@@ -218,12 +261,17 @@ class Enroll:
         push: PushSettings,
         stop: StopRequest | None = None,
         stopped: str | None = None,
+        force_ambiguous: bool = False,
     ) -> None:
         """Enroll the contacts the mapping asks for (see the module docstring). ``outcomes``:
         the contact rows' (source_row, status); ``stopped``: why the contact push stopped
         (the enrollments are then not sent: ``enrolled: no``, retry sends them)."""
         ok = set(outcomes.filter(pl.col("status").is_in(_OK)).get_column("source_row").to_list())
-        wanted = (ok if self.spec.only == "all" else self.created | (self.again & ok)) & ok
+        if self.spec.only == "all":
+            wanted = ok
+        else:
+            earlier = self._pending(ledger, org, ok - self.created)
+            wanted = (self.created | self.again | earlier) & ok
         if not wanted:
             return
         values = self._values().filter(pl.col("source_row").is_in(sorted(wanted)))
@@ -246,7 +294,16 @@ class Enroll:
         before = 0
         for row, key, body in items:
             prev = known.get(key)
-            if prev is not None and (prev.body_sha256 or prev.ids().get("enrollment_id")):
+            if prev is not None and prev.ids().get(AMBIGUOUS) and not force_ambiguous:
+                self.done[row] = (
+                    "no",
+                    f"reevo_ambiguous: not sent: run {prev.run_id}'s enrollment failed in a "
+                    "way that may have been applied (a timeout, a reset or a 5xx): check the "
+                    "contact's sequences in Reevo, then retry with --force-ambiguous if it is "
+                    "not enrolled",
+                )
+                continue
+            if _enrolled(prev):
                 self.done[row] = ("yes", "")
                 before += 1
                 continue
@@ -255,7 +312,9 @@ class Enroll:
 
         def on_outcome(o: RowOutcome) -> None:
             good = o.status is RowStatus.SUCCEEDED
-            self.done[o.source_row] = ("yes", "") if good else ("no", o.error or o.status.value)
+            why = f"{o.code}: {o.error}" if o.code else o.error or o.status.value
+            self.done[o.source_row] = ("yes", "") if good else ("no", why)
+            self.warnings.extend((o.source_row, w) for w in o.warnings)  # already_enrolled
             key, digest = hashes.get(o.source_row, ("", ""))
             sent = o.status is not RowStatus.NOT_ATTEMPTED or o.ids
             if ledger is not None and run_id is not None and key and sent:
@@ -312,9 +371,12 @@ class Enroll:
                 settings.push,
                 settings.stop,
                 stopped,
+                settings.force_ambiguous,
             )
         except RunAborted as exc:
             report.aborted = exc
+        for row, warning in self.warnings:
+            job.collected.warn(row, warning)
         for row, (enrolled, error) in self.done.items():
             if enrolled == "no":  # counted in --json's warnings; the row's status stays
                 job.collected.warn(row, RowWarning("not_enrolled", f"not enrolled: {error}"))

@@ -470,7 +470,7 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
             job.target,
             itertools.chain([first], items),
             settings.push,
-            job.enroll.watch(job.on_outcome) if job.enroll else job.on_outcome,
+            job.enroll.watch(job) if job.enroll else job.on_outcome,
             settings.progress,
             pacer=RecordingPacer(job.timeline, settings.push),
             stop=stop,

@@ -167,6 +167,61 @@ def test_a_failed_enrollment_keeps_the_contact_and_retry_sends_only_the_enrollme
     assert len(_enrollments(live_sandbox)) == 12
 
 
+def test_an_enrollment_that_may_have_been_applied_waits_for_force_ambiguous(
+    tmp_path: Path, live_sandbox: SandboxHandle
+) -> None:
+    """Reevo applies each enrollment, then answers 500: the run cannot tell, so the rows are
+    ``enrolled: no`` (reevo_ambiguous), a retry holds them back, and a retry with
+    --force-ambiguous sends them: Reevo says they are enrolled already, nothing is doubled."""
+    _setup(tmp_path, _rows(0, 6), MAPPING.split("then:")[0])
+    assert _run(tmp_path, live_sandbox).code == 0  # the contacts first
+    _setup(tmp_path, _rows(0, 6), MAPPING.replace("mailbox_email: Sender}", "only: all}"))
+    live_sandbox.admin.set_faults(commit_then_fail_rate=1.0, commit_then_fail_mode="500")
+    res = _run(tmp_path, live_sandbox)
+    live_sandbox.admin.set_faults(commit_then_fail_rate=0.0)
+    assert res.json["unchanged"] == 6, res.stderr
+    assert len(_enrollments(live_sandbox)) == 6  # applied, unanswered
+    rows = read_results(tmp_path / "leads.results.csv")
+    assert {r["enrolled"] for r in rows} == {"no"}
+    assert all("may have been applied" in r["enroll_error"] for r in rows), rows[0]
+    posts = sum(_posts(live_sandbox, ENROLL).values())
+
+    held = _run(tmp_path, live_sandbox, "retry", "leads.results.csv")
+    assert sum(_posts(live_sandbox, ENROLL).values()) == posts  # nothing sent
+    retried = read_results(tmp_path / "leads.retry.results.csv")
+    assert {r["enrolled"] for r in retried} == {"no"}, held.stderr
+    assert all("--force-ambiguous" in r["enroll_error"] for r in retried)
+
+    forced = _run(tmp_path, live_sandbox, "retry", "leads.results.csv", "--force-ambiguous")
+    assert forced.code == 0, forced.stderr
+    assert len(_enrollments(live_sandbox)) == 6  # Reevo refused a second enrollment (409)
+    forced_rows = read_results(tmp_path / "leads.retry.results.csv")
+    assert {r["enrolled"] for r in forced_rows} == {"yes"}
+    assert all("already_enrolled" in r["warnings"] for r in forced_rows)
+
+
+def test_contacts_created_by_a_run_that_did_not_enroll_them_are_enrolled_by_the_next(
+    tmp_path: Path, live_sandbox: SandboxHandle
+) -> None:
+    """Not a retry: the same file again (after a kill, or with the results file lost). The
+    ledger noted which contacts the first run created; the second run finds them unchanged
+    and enrolls those, and nobody else."""
+    _setup(tmp_path, _rows(0, 8))
+    weak = live_sandbox.admin.create_key({"accounts": "write", "contacts": "write"})
+    args = ("run", "leads.csv", "--mapping", "map.yaml")
+    assert _run(tmp_path, live_sandbox, *args, "--no-preflight", key=weak).json["succeeded"] == 8
+    assert _enrollments(live_sandbox) == []
+    _setup(tmp_path, _rows(0, 10))
+    res = _run(tmp_path, live_sandbox)
+    assert (res.json["unchanged"], res.json["succeeded"]) == (8, 2), res.stderr
+    assert len(_enrollments(live_sandbox)) == 10
+    rows = read_results(tmp_path / "leads.results.csv")
+    assert {r["enrolled"] for r in rows} == {"yes"}
+    again = _run(tmp_path, live_sandbox)
+    assert again.code == 0 and len(_enrollments(live_sandbox)) == 10
+    assert {r["enrolled"] for r in read_results(tmp_path / "leads.results.csv")} == {""}
+
+
 def test_only_all_enrolls_every_contact_that_is_in_reevo_also_unchanged_ones(
     tmp_path: Path, live_sandbox: SandboxHandle
 ) -> None:
