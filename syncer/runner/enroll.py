@@ -142,13 +142,16 @@ class Enroll:
         (in the ledger too, under :data:`PENDING`, so a run killed before its enrollments
         still enrolls them next time) and takes that note off the outcome."""
         keys: dict[int, str] = {}
+        made: list[bool] = []  # whether ``keys`` is made (once, at the first created contact)
 
         def seen(outcome: RowOutcome) -> None:
             if CREATED in outcome.ids:
                 row = outcome.source_row
                 if outcome.status is RowStatus.SUCCEEDED:
                     self.created.add(row)
-                    keys.update(keys or self._keys())
+                    if not made:
+                        keys.update(self._keys())
+                        made.append(True)
                     if job.ledger is not None and job.run_id is not None and row in keys:
                         marker = {"created_by_run": str(job.run_id)}
                         job.ledger.keep(job.org, PENDING, job.run_id, keys[row], marker)
@@ -287,6 +290,10 @@ class Enroll:
         if stopped is not None:
             for row, _key, _body in items:
                 self.done[row] = ("no", f"not sent: {stopped}; `syncer retry` enrolls it")
+            self.notes.append(
+                f"then: enroll: {len(items)} contact(s) not enrolled, the run stopped first "
+                "(enrolled: no): `syncer retry <results file>` enrolls them"
+            )
             return
         known = ledger.lookup(org, NAME, [k for _, k, _ in items]) if ledger else {}
         send: list[Item] = []
