@@ -27,7 +27,7 @@ checked (Reevo decides).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import polars as pl
@@ -47,9 +47,10 @@ from syncer.runner.plan import Collected
 from syncer.runner.prepared import Prepared
 from syncer.runner.settings import Settings
 from syncer.stopping import StopRequest
+from syncer.targets import DEFAULT
 from syncer.targets.sequence_enrollments import NAME, enrollment_key
 
-__all__ = ["CREATED", "Enroll", "failed_enrollments"]
+__all__ = ["CREATED", "Enroll", "failed_enrollments", "watching"]
 
 #: what account_contact's push notes (``ctx.remember``) for a contact its upsert created
 CREATED = "contact_created"
@@ -98,6 +99,22 @@ def failed_enrollments(frame: pl.DataFrame) -> list[int]:
     return [int(r) for r in frame.filter(hit).get_column("source_row").to_list()]
 
 
+def watching(job: JobLike) -> Callable[[RowOutcome], None]:
+    """The contact push's ``on_outcome``: the step's :meth:`Enroll.watch` with ``then:
+    enroll``; else ``job.on_outcome`` with account_contact's ``contact_created`` note taken
+    off (the ledger keeps ids only)."""
+    if job.enroll is not None:
+        return job.enroll.watch(job)
+    if job.prepared.mapping.target != DEFAULT:
+        return job.on_outcome
+
+    def seen(outcome: RowOutcome) -> None:
+        outcome.ids.pop(CREATED, None)
+        job.on_outcome(outcome)
+
+    return seen
+
+
 class JobLike(Protocol):
     """What the step reads of the runner's job (``syncer.runner.syncing._Job``)."""
 
@@ -107,6 +124,7 @@ class JobLike(Protocol):
     org: str
     run_id: int | None
     notes: list[str]
+    enroll: Enroll | None
 
     def on_outcome(self, outcome: RowOutcome) -> None: ...
 
@@ -155,8 +173,7 @@ class Enroll:
                     if job.ledger is not None and job.run_id is not None and row in keys:
                         marker = {"created_by_run": str(job.run_id)}
                         job.ledger.keep(job.org, PENDING, job.run_id, keys[row], marker)
-                ids = {k: v for k, v in outcome.ids.items() if k != CREATED}
-                outcome = replace(outcome, ids=ids)
+                del outcome.ids[CREATED]
             job.on_outcome(outcome)
 
         return seen

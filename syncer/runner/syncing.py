@@ -35,7 +35,7 @@ from syncer.runner.checks import (
     preflight,
     screen_owners,
 )
-from syncer.runner.enroll import Enroll, failed_enrollments
+from syncer.runner.enroll import Enroll, failed_enrollments, watching
 from syncer.runner.ledger_memory import LedgerMemory
 from syncer.runner.lock import RunLock
 from syncer.runner.orgs import resolve_org
@@ -470,7 +470,7 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
             job.target,
             itertools.chain([first], items),
             settings.push,
-            job.enroll.watch(job) if job.enroll else job.on_outcome,
+            watching(job),  # then: enroll (runner/enroll.py)
             settings.progress,
             pacer=RecordingPacer(job.timeline, settings.push),
             stop=stop,

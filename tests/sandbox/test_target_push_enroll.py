@@ -173,3 +173,49 @@ def test_retry_knows_the_failed_enrollments_by_the_results_columns() -> None:
     )
     assert failed_enrollments(frame) == [2, 3]  # a failed contact is retried anyway
     assert failed_enrollments(frame.drop("enrolled")) == []
+
+
+def test_the_created_note_never_reaches_the_ledger(app: SandboxApp, tmp_path: Path) -> None:
+    """With or without then: enroll, the ledger keeps ids only (one JSON-free row per plain
+    contact), and then: enroll notes the created contacts apart (sequence_enrollments:created)."""
+    import sqlite3
+
+    from syncer import sync
+    from syncer.runner.settings import Settings
+
+    (tmp_path / "d.csv").write_text("Email\na@firm.example\nb@firm.example\n")
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("columns:\n  email: Email\n")
+    enroll = tmp_path / "enroll.yaml"
+    then = f"then:\n  enroll: {{sequence_id: {{value: {DEMO_SEQUENCE_ID}}}}}\n"
+    owner = f"  contact_owner_email: {{value: {OWNER}}}\n"  # Reevo picks a mailbox of theirs
+    enroll.write_text("columns:\n  email: Email\n" + owner + then)
+    ledger = tmp_path / "ledger.db"
+    settings = Settings(
+        api_key=KEY,
+        base_url="http://127.0.0.1",
+        transport=httpx.ASGITransport(app=app),
+        ledger=ledger,
+        results=tmp_path / "out.csv",
+    )
+    assert sync(tmp_path / "d.csv", plain, settings).counts["succeeded"] == 2
+    with sqlite3.connect(ledger) as db:
+        rows = db.execute("SELECT target, key, ids FROM synced ORDER BY target, key").fetchall()
+    assert [(t, k) for t, k, _ in rows] == [
+        ("account_contact", "a@firm.example"),
+        ("account_contact", "b@firm.example"),
+    ]
+    assert all(CREATED not in (ids or "") for _, _, ids in rows)
+
+    (tmp_path / "d.csv").write_text("Email\na@firm.example\nc@firm.example\n")
+    summary = sync(tmp_path / "d.csv", enroll, settings)
+    assert summary.counts["succeeded"] == 2  # a's owner is new: sent, not created
+    with sqlite3.connect(ledger) as db:
+        rows = db.execute("SELECT target, key, ids FROM synced ORDER BY target, key").fetchall()
+    assert all(CREATED not in (ids or "") for _, _, ids in rows)
+    key = enrollment_key("c@firm.example", DEMO_SEQUENCE_ID)
+    assert {(t, k) for t, k, _ in rows} >= {
+        ("sequence_enrollments", key),
+        ("sequence_enrollments:created", key),
+    }
+    assert [e["contact_email"] for e in dump(app)["enrollments"]] == ["c@firm.example"]
