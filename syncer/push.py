@@ -466,7 +466,12 @@ class _Run:
     ) -> RowOutcome:
         """A failed row's outcome; it keeps the ids its earlier requests got."""
         message = exc.message
-        if code == CODE_AMBIGUOUS:
+        if code == CODE_AMBIGUOUS and self.target.updatable and not self.target.idempotent:
+            message = (
+                f"{exc.message} — the request may have been applied, and Reevo's search did not "
+                "show it yet: the next run (or syncer retry) searches again before it creates"
+            )
+        elif code == CODE_AMBIGUOUS:
             message = (
                 f"{exc.message} — the request may have been applied; check Reevo before "
                 "sending this row again"
