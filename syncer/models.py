@@ -179,15 +179,20 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 all rows fine, 1 some rows invalid/failed/not attempted, 3 run aborted by Reevo,
-        128 + the signal's number when interrupted (130 Ctrl-C, 143 SIGTERM)."""
+        """0 all rows fine, 1 some rows invalid/failed/not attempted (or, with ``then: enroll``,
+        some contacts not enrolled), 3 run aborted by Reevo, 128 + the signal's number when
+        interrupted (130 Ctrl-C, 143 SIGTERM)."""
         if self.interrupted is not None:
             signum = getattr(signal.Signals, self.interrupted, signal.SIGINT)
             return 128 + int(signum)
         if self.aborted is not None:
             return 3
         bad = sum(self.counts.get(s.value, 0) for s in RETRY_STATUSES)
-        return 1 if bad else 0
+        return 1 if bad or self.warnings.get(NOT_ENROLLED) else 0
+
+
+#: the row warning of a contact a ``then: enroll`` step could not enroll (a row to fix)
+NOT_ENROLLED = "not_enrolled"
 
 
 def _str_or_none(path: Path | None) -> str | None:

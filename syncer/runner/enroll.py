@@ -37,7 +37,7 @@ from syncer.ledger import Ledger, SyncedRow, body_hash
 from syncer.mapping import FieldSpec, Mapping, resolve_columns
 from syncer.mapping.models import EnrollSpec
 from syncer.memory import AMBIGUOUS
-from syncer.models import RowOutcome, RowStatus, RowWarning
+from syncer.models import NOT_ENROLLED, RowOutcome, RowStatus, RowWarning
 from syncer.push import Item, PushReport, PushSettings, push_rows
 from syncer.reevo.client import ReevoClient
 from syncer.results import ENROLL_COLUMNS
@@ -403,7 +403,7 @@ class Enroll:
             job.collected.warn(row, warning)
         for row, (enrolled, error) in self.done.items():
             if enrolled == "no":  # counted in --json's warnings; the row's status stays
-                job.collected.warn(row, RowWarning("not_enrolled", f"not enrolled: {error}"))
+                job.collected.warn(row, RowWarning(NOT_ENROLLED, f"not enrolled: {error}"))
         self.annotate(job.prepared)
         job.notes.extend(self.notes)
 
