@@ -24,6 +24,7 @@ __all__ = [
     "normal_domain",
     "pick",
     "resolve_account",
+    "search_pages",
 ]
 
 #: the accounts target's name (its ledger rows are what account lookups read first)
@@ -66,7 +67,7 @@ def name_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-async def _pages(ctx: RowContext, path: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+async def search_pages(ctx: RowContext, path: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every item of a paged search (``limit``/``offset``), a read, safe to repeat."""
     out: list[dict[str, Any]] = []
     offset = 0
@@ -84,13 +85,13 @@ async def _pages(ctx: RowContext, path: str, body: Mapping[str, Any]) -> list[di
 async def exact_accounts(ctx: RowContext, domain: str) -> list[dict[str, Any]]:
     """The accounts whose domain is exactly ``domain`` (``accounts/search`` matches any
     domain *containing* it: ``acme.com`` also finds ``notacme.com`` and ``acme.com.au``)."""
-    hits = await _pages(ctx, "accounts/search", {"domain_name": domain})
+    hits = await search_pages(ctx, "accounts/search", {"domain_name": domain})
     return [a for a in hits if normal_domain(str(a.get("domain_name") or "")) == domain]
 
 
 async def exact_opportunities(ctx: RowContext, name: str, account_id: str) -> list[dict[str, Any]]:
     """The opportunities on ``account_id`` named exactly ``name`` (any case)."""
-    hits = await _pages(
+    hits = await search_pages(
         ctx, "opportunities/search", {"display_name": name, "account_id": account_id}
     )
     wanted = name.strip().casefold()

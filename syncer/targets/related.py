@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from syncer.errors import RowRejected
 from syncer.targets.base import RowContext
-from syncer.targets.lookups import _pages
+from syncer.targets.lookups import search_pages
 
 if TYPE_CHECKING:  # pure expression methods: polars is not loaded here
     import polars as pl
@@ -112,7 +112,7 @@ async def resolve_opportunity(ctx: RowContext, name: str, account_id: str | None
         body: dict[str, Any] = {"display_name": name.strip()}
         if account_id:
             body["account_id"] = account_id
-        hits = await _pages(ctx, "opportunities/search", body)
+        hits = await search_pages(ctx, "opportunities/search", body)
         return [
             str(o["id"])
             for o in hits
