@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from wait_helpers import wait_idle
 
+from syncer.runner.checks import PREFLIGHT_ATTEMPTS
 from syncer.sandbox import SandboxHandle
 
 from .cli_helpers import CliResult, private_env, read_results, syncer
@@ -236,7 +237,9 @@ def _first_run_with_faults(
     codes = Counter((r["status"], r["error_code"]) for r in rows.values())
     ambiguous = {n for n, r in rows.items() if r["error_code"] == "reevo_ambiguous"}
     assert codes[("succeeded", "")] == got["200"] == res.json["succeeded"]
-    assert len(ambiguous) == got["500"] + got["reset"], (codes, got)
+    # preflight's probe of the route (refused 422, left out) may be dropped too, then re-sent
+    probe_resets = range(PREFLIGHT_ATTEMPTS)
+    assert got["reset"] - (len(ambiguous) - got["500"]) in probe_resets, (codes, got)
     others = {n: v for n, v in not_succeeded(rows).items() if n not in ambiguous}
     assert others == bad
     assert got["500"] > 0 and got["reset"] > 0  # both kinds happened
