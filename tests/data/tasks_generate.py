@@ -131,10 +131,6 @@ class Truth:
     activities: dict[str, dict[str, object]] = field(default_factory=dict)
     skip_rows: dict[int, tuple[str, str]] = field(default_factory=dict)  # warnings
     skipped: dict[str, dict[str, object]] = field(default_factory=dict)
-    #: distinct values the imports must look up (e-mails, domains, deal names)
-    emails: set[str] = field(default_factory=set)
-    domains: set[str] = field(default_factory=set)
-    deal_names: set[tuple[str, str]] = field(default_factory=set)
 
 
 def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
@@ -190,7 +186,6 @@ def _tasks(truth: Truth, n: int, contacts: int) -> list[list[str]]:
         if priority == "ASAP" or kind == "Carrier pigeon":
             truth.task_rows[row] = ("invalid", "invalid_enum")
             continue
-        truth.domains.add(domain)
         if domain == "nofirm.example":
             truth.task_rows[row] = ("failed", "missing_account")
             continue
@@ -243,13 +238,9 @@ def _activities(truth: Truth, n: int, contacts: int) -> list[list[str]]:
             truth.activity_rows[line] = ("invalid", "invalid_enum")
             continue
         emails = row[4].split(";")
-        truth.emails.update(emails)
-        truth.domains.add(row[5])
         if any(e.startswith("ghost") for e in emails):
             truth.activity_rows[line] = ("failed", "unknown_contact")
             continue
-        if row[6]:
-            truth.deal_names.add((row[6], row[5]))
         if row[6] == "Unknown deal":
             truth.activity_rows[line] = ("failed", "unknown_opportunity")
             continue
