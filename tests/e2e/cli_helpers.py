@@ -1,11 +1,17 @@
-"""Run the real ``syncer`` CLI in a subprocess, the way a user or a scheduler does."""
+"""Run the real ``syncer`` CLI: its entry point in this process, or ``python -m syncer`` in a
+subprocess (the way a user or a scheduler does) where the process boundary is the point."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +57,11 @@ def private_env(workdir: Path) -> dict[str, str]:
     }
 
 
+#: ``SYNCER_TEST_PROCESS=1`` runs every :func:`syncer` call in a subprocess (to prove a test
+#: file passes both ways after moving it in-process)
+FORCE_PROCESS = os.environ.get("SYNCER_TEST_PROCESS", "") == "1"
+
+
 def syncer(
     *args: str | Path,
     cwd: Path,
@@ -58,21 +69,79 @@ def syncer(
     base_url: str | None = None,
     env: dict[str, str] | None = None,
     timeout: float = 600,  # a hang guard: a 10,000-row run took over 120 s on a busy machine
+    process: bool = False,
 ) -> CliResult:
-    """Run ``python -m syncer ARGS`` in ``cwd`` with the key/base URL in the environment."""
+    """Run ``syncer ARGS`` in ``cwd`` with the key/base URL in the environment.
+
+    By default the CLI's entry point runs in this process (argv, cwd, environment, stdin/stdout/
+    stderr and signal handlers as a ``python -m syncer`` process has them, restored after): a new
+    interpreter costs ~1 s of CPU importing syncer, and the suite runs hundreds of commands.
+    ``process=True`` (signals, kills, what another process sees) or a call off the main thread
+    runs ``python -m syncer`` in a subprocess; ``timeout`` guards only that one (pytest-timeout
+    guards the test)."""
     full_env = cli_env(api_key, base_url)
     full_env.update(env or {})
-    proc = subprocess.run(
-        [sys.executable, "-m", "syncer", *map(str, args)],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert "Traceback" not in proc.stderr or "--debug" in map(str, args), proc.stderr
-    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+    argv = [str(a) for a in args]
+    if process or FORCE_PROCESS or threading.current_thread() is not threading.main_thread():
+        proc = subprocess.run(
+            [sys.executable, "-m", "syncer", *argv],
+            cwd=cwd,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        result = CliResult(proc.returncode, proc.stdout, proc.stderr)
+    else:
+        result = _in_process(argv, cwd, full_env)
+    assert "Traceback" not in result.stderr or "--debug" in argv, result.stderr
+    return result
+
+
+def _in_process(argv: list[str], cwd: Path, env: dict[str, str]) -> CliResult:
+    """What ``python -m syncer ARGV`` does (:func:`syncer.cli.app.main`), in this process."""
+    from click.testing import CliRunner
+
+    import syncer.__main__ as entry
+    from syncer.cli.app import STATE, _on_sigterm, cli
+
+    STATE.debug = False  # a new process's state: --debug and --api-key-file keys forgotten
+    STATE.secrets.clear()
+    with _process_like(cwd, [entry.__file__, *argv], env):
+        signal.signal(signal.SIGTERM, _on_sigterm)  # as main() does
+        res = CliRunner().invoke(cli, argv, catch_exceptions=False, prog_name="syncer")
+    return CliResult(res.exit_code, res.stdout, res.stderr)
+
+
+@contextlib.contextmanager
+def _process_like(cwd: Path, argv: list[str], env: dict[str, str]) -> Iterator[None]:
+    """``cwd``, ``sys.argv``, ``os.environ`` (the C library's and tzlocal's time zone with it)
+    and the SIGINT/SIGTERM handlers of one command, then back."""
+    old_cwd, old_argv, old_env = os.getcwd(), sys.argv, dict(os.environ)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    os.chdir(cwd)
+    sys.argv = argv
+    _set_environ(env)
+    try:
+        yield
+    finally:
+        _set_environ(old_env)
+        sys.argv = old_argv
+        os.chdir(old_cwd)
+        for sig, handler in handlers.items():
+            if handler is not None:  # None: set outside Python, cannot be put back
+                signal.signal(sig, handler)
+
+
+def _set_environ(env: dict[str, str]) -> None:
+    for key in [k for k in os.environ if k not in env]:
+        del os.environ[key]
+    os.environ.update({k: v for k, v in env.items() if os.environ.get(k) != v})
+    time.tzset()  # local time follows TZ as in a new process
+    zones = sys.modules.get("tzlocal.unix")
+    if zones is not None:  # tzlocal caches the zone it found for the process
+        zones._cache_tz = zones._cache_tz_name = None  # type: ignore[attr-defined]
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:

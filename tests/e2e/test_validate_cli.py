@@ -1,13 +1,15 @@
-"""`syncer validate` end to end through the real command (subprocess): exit codes, --json, files."""
+"""`syncer validate` end to end through the real command (its entry point): exit codes, --json,
+files."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from .cli_helpers import CliResult
+from .cli_helpers import syncer as run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING = ROOT / "mappings" / "leads.yaml"
@@ -17,14 +19,8 @@ HEADER = (
 )
 
 
-def syncer(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "syncer", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+def syncer(*args: str | Path) -> CliResult:
+    return run_cli(*args, cwd=ROOT)
 
 
 def last_json(out: str) -> dict:
@@ -36,11 +32,11 @@ def test_sample_data_json_summary(tmp_path: Path, name: str) -> None:
     results = tmp_path / "out.csv"
     proc = syncer("validate", ROOT / "sample_data" / name, "--mapping", MAPPING,
                   "--results", results, "--json")  # fmt: skip
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.code in (0, 1), proc.stderr
     summary = last_json(proc.stdout)
     assert summary["rows"] == summary["ready"] + summary["duplicate"] + summary["invalid"]
     assert summary["ready"] > 0
-    assert proc.returncode == (1 if summary["invalid"] else 0)
+    assert proc.code == (1 if summary["invalid"] else 0)
     assert summary["results"] == str(results)
     assert summary["failures"] == str(tmp_path / "out.failures.csv")
     lines = results.read_text(encoding="utf-8").count("\n")
@@ -57,7 +53,7 @@ def test_all_ready_exits_0_and_default_paths(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     proc = syncer("validate", src, "--mapping", MAPPING, "--json")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.code == 0, proc.stderr
     s = last_json(proc.stdout)
     assert (s["rows"], s["ready"], s["duplicate"], s["invalid"]) == (2, 1, 1, 0)
     assert (tmp_path / "ok.results.csv").exists()
@@ -68,7 +64,7 @@ def test_invalid_rows_exit_1(tmp_path: Path) -> None:
     src = tmp_path / "bad.csv"
     src.write_text(HEADER + "Ann,Lee,not-an-email,,,,,,,,,,\n", encoding="utf-8")
     proc = syncer("validate", src, "--mapping", MAPPING, "--json")
-    assert proc.returncode == 1
+    assert proc.code == 1
     assert last_json(proc.stdout)["invalid"] == 1
     failures = (tmp_path / "bad.failures.csv").read_text(encoding="utf-8")
     assert "not-an-email" in failures and "is not a valid e-mail address" in failures
@@ -89,14 +85,14 @@ def test_bad_mapping_exits_2_with_one_clear_message(
     mapping = tmp_path / "m.yaml"
     mapping.write_text(mapping_text, encoding="utf-8")
     proc = syncer("validate", src, "--mapping", mapping, "--json")
-    assert proc.returncode == 2
+    assert proc.code == 2
     assert needle in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
 def test_missing_source_exits_2(tmp_path: Path) -> None:
     proc = syncer("validate", tmp_path / "nope.csv", "--mapping", MAPPING)
-    assert proc.returncode == 2
+    assert proc.code == 2
     assert "nope.csv" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -106,5 +102,5 @@ def test_repeated_header_is_pointed_out(tmp_path: Path) -> None:
     mapping = tmp_path / "dup.yaml"
     mapping.write_text("columns:\n  email: Email\n  first_name: First Name\n", encoding="utf-8")
     res = syncer("validate", src, "--mapping", mapping)
-    assert res.returncode == 0, res.stderr
+    assert res.code == 0, res.stderr
     assert 'more than one column named "Email"' in res.stderr and "Email_2" in res.stderr
