@@ -236,6 +236,7 @@ def test_sandbox_flag_imports_sample_data(tmp_path: Path) -> None:
         "--json",
         "--quiet",
         cwd=tmp_path,
+        process=True,  # the embedded sandbox's start and stop in a process of its own
     )
     assert res.code in (0, 1), res.stderr
     out = res.json
