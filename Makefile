@@ -23,7 +23,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy syncer
-	@# Byte-compile syncer once: the suite starts hundreds of `syncer` processes, and where
+	@# Byte-compile syncer once: the suite starts many `syncer` processes (kills, signals; the
+	@# other e2e commands run in-process, see tests/e2e/cli_helpers.py), and where
 	@# PYTHONDONTWRITEBYTECODE is set each would compile every module again (~0.3 s of CPU).
 	$(BIN)/python -m compileall -q syncer
 	@# pytest exit code 5 (no tests collected) is a failure, never a success.
