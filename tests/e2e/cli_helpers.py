@@ -120,6 +120,7 @@ def _process_like(cwd: Path, argv: list[str], env: dict[str, str]) -> Iterator[N
     and the SIGINT/SIGTERM handlers of one command, then back."""
     old_cwd, old_argv, old_env = os.getcwd(), sys.argv, dict(os.environ)
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     os.chdir(cwd)
     sys.argv = argv
     _set_environ(env)
@@ -132,6 +133,17 @@ def _process_like(cwd: Path, argv: list[str], env: dict[str, str]) -> Iterator[N
         for sig, handler in handlers.items():
             if handler is not None:  # None: set outside Python, cannot be put back
                 signal.signal(sig, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def terminal_signals() -> None:
+    """Give this (main) thread SIGINT and SIGTERM as a shell gives a command it starts:
+    Python's default handlers, neither blocked. A child started next inherits an ignored
+    signal and the blocked mask, so a test that signals a child calls this first: whatever
+    an earlier in-process command left, the child then sees the signal like a terminal's."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT, signal.SIGTERM])
 
 
 def _set_environ(env: dict[str, str]) -> None:

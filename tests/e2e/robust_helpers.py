@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from syncer.cli import STATE, cli
 from syncer.sandbox import AdminClient
 
 from .cli_helpers import CliResult as Result
-from .cli_helpers import cli_env
+from .cli_helpers import cli_env, terminal_signals
 from .cli_helpers import read_results as results_rows
 
 PUBLIC = "/api/v1/public/"
@@ -92,6 +93,8 @@ def spawn(
 ) -> subprocess.Popen[str]:
     """Start ``python -m syncer ARGS`` in the background (for faults injected mid-run)."""
     env = cli_env(api_key, base_url)
+    if threading.current_thread() is threading.main_thread():
+        terminal_signals()  # a child signalled later must not inherit an ignored SIGINT
     return subprocess.Popen(
         [sys.executable, "-m", "syncer", *map(str, args)],
         cwd=cwd,

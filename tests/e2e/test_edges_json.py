@@ -22,7 +22,7 @@ from wait_helpers import wait_until
 
 from syncer.sandbox import SandboxHandle
 
-from .cli_helpers import CliResult, cli_env, private_env, syncer, write_csv
+from .cli_helpers import CliResult, cli_env, private_env, syncer, terminal_signals, write_csv
 from .robust_helpers import invoke
 
 MAPPING = "columns:\n  email: Email\n  first_name: First Name\n"
@@ -182,6 +182,7 @@ def test_a_signal_exits_with_an_interrupted_error(
     fifo = files / "slow.yaml"
     os.mkfifo(fifo)
     env = cli_env(None, None) | _env(files)
+    terminal_signals()  # the child inherits ignored/blocked signals: none, as from a shell
     proc = subprocess.Popen(
         [sys.executable, "-m", "syncer", "validate", "leads.csv", "--mapping", fifo, "--json"],
         cwd=files,
