@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from syncer.errors import RowRejected
 from syncer.targets.base import FieldKind, IdColumn, Probe, Row, RowContext, Target
 from syncer.targets.lookups import resolve_account
-from syncer.targets.related import hashed_key, resolve_contacts, resolve_opportunity
+from syncer.targets.related import create_once, hashed_key, resolve_contacts, resolve_opportunity
 
 if TYPE_CHECKING:
     import polars as pl
@@ -94,14 +94,6 @@ async def _contact_ids(ctx: RowContext, ref: Mapping[str, Any], given: list[str]
 
 async def push(ctx: RowContext, row: Row) -> None:
     """Look up the account, the attendees and the opportunity, then POST the activity once."""
-    known = row.known.get("activity_id")
-    if known and not row.full:
-        raise RowRejected(
-            f"activity {known} was logged for this key before and Reevo's API cannot update "
-            "an activity: change it in Reevo, or pass --full to log another",
-            status=409,
-            code="cannot_update",
-        )
     flat = dict(row.body)
     account = flat.pop("account", None)
     contacts = flat.pop("contacts", None)
@@ -120,14 +112,7 @@ async def push(ctx: RowContext, row: Row) -> None:
     if opportunity and "pipeline_id" not in body:
         name = str(opportunity["name"])
         body["pipeline_id"] = await resolve_opportunity(ctx, name, body.get("account_id"))
-    data = await ctx.request("POST", "manual_activities", json=body, idempotent=False)
-    ids = TARGET.ids_in(data)
-    if "activity_id" not in ids:
-        raise RowRejected("Reevo logged the activity but gave no id", code="reevo_rejected")
-    # the account's id only with the activity's: a row remembering ids was created (the plan)
-    if "account_id" in body:
-        ids["account_id"] = str(body["account_id"])
-    ctx.remember(ids)
+    await create_once(ctx, TARGET, row, body, "activity")
 
 
 TARGET = Target(

@@ -16,13 +16,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from syncer.errors import RowRejected
-from syncer.targets.base import RowContext
+from syncer.targets.base import Row, RowContext, Target
 from syncer.targets.lookups import search_pages
 
 if TYPE_CHECKING:  # pure expression methods: polars is not loaded here
     import polars as pl
 
-__all__ = ["CONTACTS", "hashed_key", "resolve_contacts", "resolve_opportunity"]
+__all__ = ["CONTACTS", "create_once", "hashed_key", "resolve_contacts", "resolve_opportunity"]
 
 #: the target whose ledger rows (key: the lowercased e-mail) hold contacts' ids
 CONTACTS = "account_contact"
@@ -138,3 +138,30 @@ async def resolve_opportunity(ctx: RowContext, name: str, account_id: str | None
             code="ambiguous_match",
         )
     return found[0]
+
+
+async def create_once(
+    ctx: RowContext, target: Target, row: Row, body: Mapping[str, Any], what: str
+) -> None:
+    """POST a create-only row's ``body`` to ``target.endpoint`` (never repeated once Reevo may
+    have applied it) and remember the object's own id, with the account it went on: a row
+    remembering its own id counts as created. The plan sends no such row again; one that
+    reaches here anyway (a caller of push_rows without the plan) is ``cannot_update``, unless
+    ``--full``."""
+    own = target.id_columns[0].name
+    made = row.known.get(own)
+    if made and not row.full:
+        raise RowRejected(
+            f"{what} {made} was created for this key before and Reevo's API cannot update "
+            f"{target.name}: change it in Reevo, or pass --full to create another",
+            status=409,
+            code="cannot_update",
+        )
+    method, path = target.endpoint
+    data = await ctx.request(method, path, json=body, idempotent=False)
+    ids = target.ids_in(data)
+    if own not in ids:
+        raise RowRejected(f"Reevo created the {what} but gave no id", code="reevo_rejected")
+    if "account_id" in body:
+        ids["account_id"] = str(body["account_id"])
+    ctx.remember(ids)

@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from syncer.errors import RowRejected
 from syncer.targets.base import FieldKind, IdColumn, Probe, Row, RowContext, Target
 from syncer.targets.lookups import resolve_account
-from syncer.targets.related import hashed_key
+from syncer.targets.related import create_once, hashed_key
 
 if TYPE_CHECKING:
     import polars as pl
@@ -72,27 +71,13 @@ def key_of(values: Mapping[str, pl.Expr]) -> pl.Expr:
 
 
 async def push(ctx: RowContext, row: Row) -> None:
-    """Resolve the account (when looked up), then POST the task once."""
-    known = row.known.get("task_id")
-    if known and not row.full:
-        raise RowRejected(
-            f"task {known} was created for this key before and Reevo's API cannot update a "
-            "task: change it in Reevo, or pass --full to create another",
-            status=409,
-            code="cannot_update",
-        )
+    """Resolve the account (when looked up), then POST the task (the plan never sends a
+    task it created again)."""
     body = dict(row.body)
     ref = body.pop("account", None)
     if ref and "account_id" not in body:
         body["account_id"] = await resolve_account(ctx, ref, create=False)
-    data = await ctx.request("POST", "tasks", json=body, idempotent=False)
-    ids = TARGET.ids_in(data)
-    if "task_id" not in ids:
-        raise RowRejected("Reevo created the task but gave no id", code="reevo_rejected")
-    # the account's id only with the task's: a row remembering ids was created (the plan)
-    if "account_id" in body:
-        ids["account_id"] = str(body["account_id"])
-    ctx.remember(ids)
+    await create_once(ctx, TARGET, row, body, "task")
 
 
 TARGET = Target(
