@@ -27,7 +27,15 @@ from syncer.targets.base import (
     Target,
     field_digests,
 )
-from syncer.targets.lookups import NAMES, differs, domain_expr, exact_accounts, name_key, pick
+from syncer.targets.lookups import (
+    NAMES,
+    differs,
+    domain_expr,
+    exact_accounts,
+    name_key,
+    normal_domain,
+    pick,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -63,8 +71,6 @@ def key_of(values: Mapping[str, pl.Expr]) -> pl.Expr:
 
 def _domain(row: Row) -> str | None:
     """The row's normalised domain, when it has one (the key may be an external id)."""
-    from syncer.targets.lookups import normal_domain
-
     for f in ("domain_name", "official_website"):
         value = row.body.get(f)
         if isinstance(value, str) and normal_domain(value):
@@ -154,10 +160,6 @@ def remember_name(ctx: RowContext, row: Row, account_id: str) -> None:
         ctx.remember_other(NAMES, key, {"account_id": account_id})
 
 
-def _probe_search() -> Probe:
-    return Probe("POST", "accounts/search")
-
-
 TARGET = Target(
     name="accounts",
     summary="creates or updates an account, keyed by its domain",
@@ -179,7 +181,7 @@ TARGET = Target(
     read_permissions=("Accounts Read",),
     id_columns=IDS,
     # empty bodies: Reevo checks the key and the permission, then refuses them (422)
-    probes=(Probe("POST", "accounts"), _probe_search()),
+    probes=(Probe("POST", "accounts"), Probe("POST", "accounts/search")),
     push=push,
     read_back=ReadBack("account_id", "accounts/{id}", "accounts", "Accounts Read"),
     key_of=key_of,

@@ -3,7 +3,9 @@ account lookup the create-or-update targets share (each distinct value asked onc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from syncer.errors import Retryable, RowRejected
@@ -52,8 +54,6 @@ def domain_expr(value: pl.Expr) -> pl.Expr:
 
 def normal_domain(text: str) -> str:
     """:func:`domain_expr` for one value (what an answer's ``domain_name`` is compared as)."""
-    import re
-
     d = text.strip().lower()
     d = re.sub(_SCHEME, "", d)
     d = re.sub(r"^[^/@]*@", "", d)
@@ -155,8 +155,6 @@ def differs(existing: Mapping[str, Any], field: str, value: Any) -> bool:
 
 def _instant(text: str) -> Any:
     """A timestamp as an instant (so ``Z`` and ``+00:00`` compare equal), else the text."""
-    from datetime import datetime
-
     try:
         return datetime.fromisoformat(text)
     except ValueError:
