@@ -15,6 +15,10 @@ other tests, so listing thousands of young files costs no sleep at all. Every te
 marker included: with ``--ready-marker`` a caller who trusts the marker alone passes
 ``min_age_s=0, settle_s=0`` (no second look then).
 
+The rules live in :func:`sort_out`, which works on any folder's listing: :func:`scan` feeds it
+a local folder (size, mtime and inode must hold still), the remote inbox a store's listing
+(size, mtime and, on S3, the ETag).
+
 Pure: no ledger, no network; time and sleep are arguments so tests need not wait.
 """
 
@@ -27,7 +31,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,10 +123,6 @@ class Scan:
     ignored: list[tuple[Path, str]] = field(default_factory=list)
 
 
-# size, mtime_ns, inode: a file is settled when none changed between the two looks
-_Key = tuple[int, int, int]
-
-
 def _kind(mode: int) -> str:
     if stat.S_ISLNK(mode):
         return "a symlink"
@@ -185,6 +185,157 @@ def _age_reason(age: float, needs: str) -> str:
     return f"{int(age)} s old; {needs}"
 
 
+# size, mtime_ns and identity (inode, ETag...): a file is settled when none changed between the
+# two looks
+_Key = tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One name of a folder as one look saw it: a local ``lstat`` or a remote store's listing.
+
+    ``key`` holds what must not change between the two looks (size, mtime and the inode
+    locally; size, mtime and the ETag on S3); ``kind`` says why it is not a regular file (``"a
+    folder"``), None for a regular file.
+    """
+
+    name: str
+    size: int
+    mtime: float
+    mtime_ns: int
+    key: _Key
+    kind: str | None = None
+
+
+@dataclass
+class Sorted:
+    """:func:`sort_out`'s answer: names, oldest mtime first, then by name."""
+
+    ready: list[tuple[Seen, str | None]]  # (file, its ready marker's name)
+    not_ready: list[tuple[Seen, str | None, str]]  # (file, marker, why)
+    ignored: list[tuple[str, str]]  # (name, why): never taken
+
+
+#: a first look at one name: what it is, why it cannot be looked at (str), or None to pass
+#: over it (gone since the listing, or to be skipped)
+Look = Callable[[str], Seen | str | None]
+#: the second look at the files that passed every other test: name -> what it is now, or why
+#: it cannot be looked at; a name missing from the answer is gone
+LookAgain = Callable[[Sequence[Seen]], dict[str, Seen | str]]
+
+
+def sort_out(
+    names: Iterable[tuple[str, bool]],
+    patterns: Sequence[str],
+    readiness: Readiness,
+    *,
+    look: Look,
+    look_again: LookAgain,
+    now: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Sorted:
+    """The readiness rules (module docstring) over one folder's listing, wherever it lives.
+
+    ``names`` holds every name at the folder's top level with whether it is a regular file (a
+    ready marker must be one). Only the names that match ``patterns`` and are neither hidden,
+    temporary nor markers are looked at (``look``), so a folder of thousands of other names
+    costs one listing. ``look_again`` is called once, after ONE ``sleep(settle_s)``, for the
+    files old enough, when ``settle_s > 0``.
+    """
+    regex = compile_patterns(patterns)
+    marker = readiness.ready_marker
+    marker_lower = marker.lower() if marker else None
+    min_age_s = readiness.min_age_s
+    needs = f"needs {min_age_s:g} s (--min-age)"
+    listed = list(names)
+
+    # regular files by name (exact, then lower-case) for the marker look-ups
+    files: set[str] = set()
+    files_lower: dict[str, str] = {}
+    if marker is not None:
+        for name, is_file in listed:
+            if is_file:
+                files.add(name)
+                files_lower.setdefault(name.lower(), name)
+
+    # (mtime_ns, name, ...): sorted oldest first, then by name (names are unique in a folder)
+    settling: list[tuple[int, str, Seen, str | None]] = []  # old enough: look again after sleep
+    not_ready: list[tuple[int, str, Seen, str | None, str]] = []
+    ignored: list[tuple[str, str]] = []
+    for name, _ in listed:
+        if not regex.match(name) or is_temporary(name):
+            continue
+        if marker_lower is not None and name.lower().endswith(marker_lower):
+            continue
+        seen = look(name)
+        if seen is None:
+            continue
+        if isinstance(seen, str):
+            ignored.append((name, seen))
+            continue
+        if seen.kind is not None:
+            ignored.append((name, f"{seen.kind}, not a regular file: never taken"))
+            continue
+        found = None
+        if marker is not None:
+            wanted = name + marker
+            found = wanted if wanted in files else files_lower.get(wanted.lower())
+            if found is None:
+                reason = f"waiting for {name}{marker} (--ready-marker)"
+                not_ready.append((seen.mtime_ns, name, seen, None, reason))
+                continue
+        age = now - seen.mtime
+        if age < min_age_s:
+            not_ready.append((seen.mtime_ns, name, seen, found, _age_reason(age, needs)))
+            continue
+        settling.append((seen.mtime_ns, name, seen, found))
+
+    ready: list[tuple[int, str, Seen, str | None]] = []
+    if settling and readiness.settle_s > 0:
+        sleep(readiness.settle_s)
+        changed = f"still being written (size or time changed within {readiness.settle_s:g} s)"
+        again = look_again([item[2] for item in settling])
+        for _, name, seen, found in settling:
+            now_seen = again.get(name)
+            if now_seen is None:
+                continue  # gone (moved away or deleted): nothing to report
+            if isinstance(now_seen, str):
+                ignored.append((name, now_seen))
+            elif now_seen.kind is not None:
+                continue  # replaced by something else: not a file to import any more
+            elif now_seen.key == seen.key:
+                ready.append((now_seen.mtime_ns, name, now_seen, found))
+            else:
+                not_ready.append((now_seen.mtime_ns, name, now_seen, found, changed))
+    else:
+        ready = settling
+
+    by_time_then_name = operator.itemgetter(0, 1)
+    ready.sort(key=by_time_then_name)
+    not_ready.sort(key=by_time_then_name)
+    ignored.sort()
+    return Sorted(
+        ready=[(item[2], item[3]) for item in ready],
+        not_ready=[(item[2], item[3], item[4]) for item in not_ready],
+        ignored=ignored,
+    )
+
+
+def _stat_seen(path: Path, skip_inodes: set[tuple[int, int]]) -> Seen | str | None:
+    """A local file as :func:`sort_out` sees it (``lstat``: a symlink is not followed)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be looked at ({exc.strerror or exc})"
+    if (st.st_dev, st.st_ino) in skip_inodes:
+        return None
+    kind = None if stat.S_ISREG(st.st_mode) else _kind(st.st_mode)
+    key = (st.st_size, st.st_mtime_ns, st.st_ino)
+    return Seen(path.name, st.st_size, st.st_mtime, st.st_mtime_ns, key, kind)
+
+
 def scan(
     inbox: Path,
     patterns: Sequence[str] = DEFAULT_PATTERNS,
@@ -194,7 +345,8 @@ def scan(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Scan:
-    """Look at the top level of ``inbox`` and sort its candidates into ready and not ready.
+    """Look at the top level of the local folder ``inbox`` and sort its candidates into ready
+    and not ready (:func:`sort_out`'s rules).
 
     ``skip`` holds files or folders to pass over (the archive folder, when it lives in the
     inbox), matched by path or by identity (device and inode). A file that vanishes between the
@@ -204,94 +356,38 @@ def scan(
     Raises :class:`SourceError` when ``inbox`` is not a readable folder, :class:`ConfigError`
     for a bad pattern.
     """
-    regex = compile_patterns(patterns)
-    marker = readiness.ready_marker
-    marker_lower = marker.lower() if marker else None
+    compile_patterns(patterns)  # a bad pattern is refused before the folder is read
     skip_names, skip_inodes = _skip_keys(skip)
     entries = _listing(inbox)
     now = clock()
-    min_age_s = readiness.min_age_s
-    needs = f"needs {min_age_s:g} s (--min-age)"
 
-    # regular files by name (exact, then lower-case) for the marker look-ups
-    files: set[str] = set()
-    files_lower: dict[str, str] = {}
-    if marker is not None:
-        for entry in entries:
-            if entry.is_file(follow_symlinks=False):
-                files.add(entry.name)
-                files_lower.setdefault(entry.name.lower(), entry.name)
-
-    # (mtime_ns, name, ...): sorted oldest first, then by name (names are unique in a folder)
-    settling: list[tuple[int, str, Candidate, _Key]] = []  # old enough: look again after sleep
-    not_ready: list[tuple[int, str, Candidate, str]] = []
-    ignored: list[tuple[Path, str]] = []
-    for entry in entries:
-        name = entry.name
-        if not regex.match(name) or is_temporary(name):
-            continue
-        if marker_lower is not None and name.lower().endswith(marker_lower):
-            continue
+    def look(name: str) -> Seen | str | None:
         path = inbox / name
         if skip_names and os.path.normcase(os.path.abspath(path)) in skip_names:
-            continue
-        try:
-            st = entry.stat(follow_symlinks=False)
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            ignored.append((path, f"cannot be looked at ({exc.strerror or exc})"))
-            continue
-        if (st.st_dev, st.st_ino) in skip_inodes:
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            ignored.append((path, f"{_kind(st.st_mode)}, not a regular file: never taken"))
-            continue
-        marker_path = None
-        if marker is not None:
-            wanted = name + marker
-            found = wanted if wanted in files else files_lower.get(wanted.lower())
-            marker_path = inbox / found if found else None
-        candidate = Candidate(path, st.st_size, st.st_mtime, marker_path)
-        if marker is not None and marker_path is None:
-            reason = f"waiting for {name}{marker} (--ready-marker)"
-            not_ready.append((st.st_mtime_ns, name, candidate, reason))
-            continue
-        age = now - st.st_mtime
-        if age < min_age_s:
-            not_ready.append((st.st_mtime_ns, name, candidate, _age_reason(age, needs)))
-            continue
-        key = (st.st_size, st.st_mtime_ns, st.st_ino)
-        settling.append((st.st_mtime_ns, name, candidate, key))
+            return None
+        return _stat_seen(path, skip_inodes)
 
-    ready: list[tuple[int, str, Candidate]] = []
-    if settling and readiness.settle_s > 0:
-        sleep(readiness.settle_s)
-        changed = f"still being written (size or time changed within {readiness.settle_s:g} s)"
-        for _, name, candidate, key in settling:
-            try:
-                st = os.stat(candidate.path, follow_symlinks=False)
-            except FileNotFoundError:
-                continue  # gone (moved away or deleted): nothing to report
-            except OSError as exc:
-                ignored.append((candidate.path, f"cannot be looked at ({exc.strerror or exc})"))
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                continue  # replaced by something else: not a file to import any more
-            now_seen = Candidate(candidate.path, st.st_size, st.st_mtime, candidate.marker)
-            if (st.st_size, st.st_mtime_ns, st.st_ino) == key:
-                ready.append((st.st_mtime_ns, name, now_seen))
-            else:
-                not_ready.append((st.st_mtime_ns, name, now_seen, changed))
-    else:
-        ready = [(mtime_ns, name, candidate) for mtime_ns, name, candidate, _ in settling]
+    def look_again(settling: Sequence[Seen]) -> dict[str, Seen | str]:
+        again = {s.name: _stat_seen(inbox / s.name, set()) for s in settling}
+        return {name: seen for name, seen in again.items() if seen is not None}
 
-    by_time_then_name = operator.itemgetter(0, 1)
-    ready.sort(key=by_time_then_name)
-    not_ready.sort(key=by_time_then_name)
-    ignored.sort(key=lambda item: item[0].name)
+    found = sort_out(
+        ((e.name, e.is_file(follow_symlinks=False)) for e in entries),
+        patterns,
+        readiness,
+        look=look,
+        look_again=look_again,
+        now=now,
+        sleep=sleep,
+    )
+
+    def candidate(seen: Seen, marker: str | None) -> Candidate:
+        return Candidate(
+            inbox / seen.name, seen.size, seen.mtime, inbox / marker if marker else None
+        )
+
     return Scan(
-        ready=[item[2] for item in ready],
-        not_ready=[(item[2], item[3]) for item in not_ready],
-        ignored=ignored,
+        ready=[candidate(seen, marker) for seen, marker in found.ready],
+        not_ready=[(candidate(seen, marker), why) for seen, marker, why in found.not_ready],
+        ignored=[(inbox / name, why) for name, why in found.ignored],
     )
