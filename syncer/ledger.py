@@ -29,6 +29,10 @@ syncer is refused (:class:`LedgerTooNew`, exit 2), never downgraded. Versions:
 3. ``runs.parent_run`` (the run whose results file a ``syncer retry`` read), ``runs.retries``
    and ``runs.throttled`` (requests repeated, 429 answers) and ``runs.retry_at`` (UTC ISO time
    Reevo named for a quota reset). Older runs keep them NULL.
+
+A table added without a version step: ``accepted_rates`` (the request rate each org last
+accepted per endpoint, :meth:`Ledger.accepted_rate`), created by its first write; a ledger
+without it remembers no rate.
 """
 
 from __future__ import annotations
@@ -51,7 +55,25 @@ from syncer.models import RowOutcome, RowStatus
 #: the ledger layout this code reads and writes (see the module docstring for each version)
 SCHEMA_VERSION = 3
 
-_SCHEMA = """
+#: the rate an org last accepted per endpoint (``POST /api/v1/...``): ``capped`` 1 when a 429
+#: found that limit, 0 when it is only a floor; the base URL and key fingerprint it was measured
+#: with (never the key); created by the first write, so older ledgers need no migration
+_RATES_TABLE = """
+CREATE TABLE IF NOT EXISTS accepted_rates (
+    org             TEXT NOT NULL,
+    endpoint        TEXT NOT NULL,
+    rate            REAL NOT NULL,
+    capped          INTEGER NOT NULL,
+    hold_s          REAL,
+    base_url        TEXT NOT NULL,
+    key_fingerprint TEXT NOT NULL,
+    run_id          INTEGER,
+    measured_at     TEXT NOT NULL,
+    PRIMARY KEY (org, endpoint)
+) WITHOUT ROWID
+"""
+
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     id            INTEGER PRIMARY KEY,
@@ -101,6 +123,7 @@ CREATE TABLE IF NOT EXISTS org_links (
     linked_at  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_source_sha256 ON runs (org, target, source_sha256);
+{_RATES_TABLE};
 """
 
 
@@ -165,6 +188,18 @@ class SyncedRow(NamedTuple):
         if name in _ID_COLUMNS:
             return operator.attrgetter(name)
         return lambda row: row.ids().get(name)
+
+
+class AcceptedRate(NamedTuple):
+    """A request rate an org accepted (``accepted_rates``)."""
+
+    rate: float  # requests per second
+    capped: bool  # True: a 429 found this limit; False: only a floor (no 429 was seen)
+    hold_s: float | None  # the pacer's hold before probing past the limit (None: a floor)
+    base_url: str
+    key_fingerprint: str  # :func:`key_fingerprint` of the key it was measured with
+    measured_at: str  # UTC ISO 8601
+    run_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -542,6 +577,35 @@ class Ledger:
                 "INSERT OR REPLACE INTO org_links (alias, org, linked_at) VALUES (?, ?, ?)",
                 (alias, org, now_iso()),
             )
+
+    # -- accepted rates ----------------------------------------------------------
+    def accepted_rate(self, org: str, endpoint: str) -> AcceptedRate | None:
+        """The rate ``org`` last accepted on ``endpoint``; None when none is remembered (or
+        the ledger predates the table)."""
+        try:
+            row = self._db.execute(
+                "SELECT rate, capped, hold_s, base_url, key_fingerprint, measured_at, run_id "
+                "FROM accepted_rates WHERE org=? AND endpoint=?",
+                (org, endpoint),
+            ).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return None
+            raise
+        if row is None:
+            return None
+        return AcceptedRate(float(row[0]), bool(row[1]), *row[2:])
+
+    def remember_rate(self, org: str, endpoint: str, rate: AcceptedRate) -> None:
+        """Keep ``rate`` as the one ``org`` last accepted on ``endpoint`` (replacing any)."""
+        with self._transaction() as db:
+            db.execute(_RATES_TABLE)
+            db.execute(
+                "INSERT OR REPLACE INTO accepted_rates (org, endpoint, rate, capped, hold_s, "
+                "base_url, key_fingerprint, run_id, measured_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (org, endpoint, rate.rate, int(rate.capped), rate.hold_s, rate.base_url,
+                 rate.key_fingerprint, rate.run_id, rate.measured_at),
+            )  # fmt: skip
 
     # -- stale files -------------------------------------------------------------
     def earlier_import(self, org: str, target: str, source_sha256: str) -> RunRecord | None:
