@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[sandbox,test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[sandbox,test,bench,s3,sftp]'
 	touch $(STAMP)
 
 install: $(STAMP)

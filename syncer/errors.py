@@ -14,6 +14,7 @@ its message, which always says what to do next. Anything else is a bug and surfa
     ├── SourceError             unreadable input, missing mapped columns            exit 2
     ├── RunLocked               another run imports into the same org and target    exit 2
     ├── StaleSource             an old file again: newer values would be undone     exit 2
+    ├── StorageUnreachable      a remote store (S3, SFTP) did not answer, retries spent exit 3
     └── ReevoError              carries status + server message, never the key
         ├── Retryable           429 (retry_after), 5xx, timeouts, connection errors
         ├── RowRejected         400/404/409/422 for one row -> that row's result
@@ -66,6 +67,8 @@ HINTS: dict[str, str] = {
     "--again; otherwise import the newer file.",
     "interrupted": "Run the same command again to resume: rows Reevo already accepted are not "
     "sent again.",
+    "storage_unreachable": "Check the network, the host or endpoint in the URL (and "
+    "AWS_ENDPOINT_URL for an S3-compatible store), then run the command again.",
     "ledger_too_new": "Upgrade syncer to the version that wrote this ledger (pip install "
     "--upgrade syncer), or use another ledger with --ledger PATH.",
 }
@@ -253,3 +256,15 @@ class StaleSource(SyncerError):
         super().__init__(message)
         self.stale_rows = stale_rows
         self.earlier_run = earlier_run
+
+
+class StorageUnreachable(SyncerError):
+    """A remote store (S3, SFTP) kept failing at the network level after the retries; the
+    message names the URL (never a secret) and what to check. Nothing was moved half-way."""
+
+    exit_code = 3
+    code = "storage_unreachable"
+
+    def __init__(self, message: str, *, url: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.url = url

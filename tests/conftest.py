@@ -4,6 +4,8 @@
 - ``api``: a sync client over ``httpx.ASGITransport`` for that app, base URL the public API,
   sending ``x-api-key: TEST_KEY`` and ``payload_type=json``; ``api.admin(...)`` calls ``/_sandbox``.
 - ``make_client(app, api_key)``: more such clients (closed after the test).
+- ``moto_server``, ``s3_bucket``, ``sftp_server``, ``sftp``: local S3 and SFTP servers
+  (tests/remote_servers.py).
 - ``live_sandbox``: one uvicorn sandbox per session (``serve_in_thread``), reset (data, stats,
   faults) before each test that uses it; a :class:`syncer.sandbox.SandboxHandle`.
 """
@@ -16,6 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
+
+# the local S3 and SFTP servers (remote SOURCE / inbox DIR tests): moto_server, s3_bucket,
+# sftp_server, sftp; see tests/remote_servers.py
+from remote_servers import moto_server, s3_bucket, sftp, sftp_server  # noqa: F401
 
 from syncer.sandbox import (
     FaultSettings,

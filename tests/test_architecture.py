@@ -43,6 +43,8 @@ FORBIDDEN = {
     "runner": ("cli",),
     "sandbox": ("cli", "runner", "push", "reevo", "ledger", *PIPELINE),
     "inbox": ("reevo", "push", "runner", "ledger", "sandbox", "cli"),
+    # files where they are dropped (S3, SFTP, local): reads and moves bytes, knows no rows
+    "storage": ("reevo", "push", "runner", "ledger", "sandbox", "cli", "inbox", *PIPELINE),
     # the target registry is pure declaration: everything else may read it
     "targets": ("reevo", "push", "runner", "ledger", "sandbox", "cli", "inbox", *PIPELINE),
     # the run report is data and drawing: the runner builds it, nothing in it reads or sends
