@@ -421,16 +421,19 @@ class Ledger:
         org: str,
         base_url: str,
         target: str,
-        source: Path,
+        source: Path | str,
         mapping: Path | None,
         command: str,
         source_sha256: str | None = None,
         parent_run: int | None = None,
     ) -> int:
-        """Record the start of a run and return its id (``source_sha256``: when known;
-        ``parent_run``: the run whose results file this one retries)."""
+        """Record the start of a run and return its id (``source``: a local file, or a remote
+        SOURCE's URL, stored as given; ``source_sha256``: when known; ``parent_run``: the run
+        whose results file this one retries)."""
         if source_sha256 is None:
-            source_sha256 = file_sha256(source) if source.is_file() else ""
+            source_sha256 = (
+                file_sha256(source) if isinstance(source, Path) and source.is_file() else ""
+            )
         mapping_text = str(mapping.resolve()) if mapping else ""
         mapping_sum = file_sha256(mapping) if mapping and mapping.is_file() else ""
         with self._transaction():
@@ -442,7 +445,7 @@ class Ledger:
                     org,
                     base_url,
                     target,
-                    str(source.resolve()),
+                    str(source.resolve()) if isinstance(source, Path) else source,
                     source_sha256,
                     mapping_text,
                     mapping_sum,

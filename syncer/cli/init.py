@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from syncer.cli.app import cli, echo_issues, emit_json
+from syncer.cli.remote import SOURCE, default_output, local_source, storage_options
 from syncer.errors import ConfigError
 from syncer.targets import names
 
 if TYPE_CHECKING:
     from syncer.proposal import Proposal
     from syncer.runner import Prepared
+    from syncer.storage import LocalCopy
 
 
 def _target(value: str) -> str:
@@ -74,7 +76,7 @@ def _write_checked(text: str, out: Path, check: Any) -> Prepared:
     return prepared
 
 
-def _summary(proposal: Proposal, source: Path, out: Path | None) -> dict[str, Any]:
+def _summary(proposal: Proposal, source: Path | str, out: Path | None) -> dict[str, Any]:
     return {
         "command": "init",
         "source": str(source),
@@ -101,7 +103,7 @@ def _echo_proposal(proposal: Proposal, out: Path) -> None:
 
 
 @cli.command("init")
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source", type=SOURCE)
 @click.option(
     "--target",
     default="account_contact",
@@ -117,34 +119,47 @@ def _echo_proposal(proposal: Proposal, out: Path) -> None:
     "output",
     type=click.Path(path_type=Path),
     default=None,
-    help="Mapping file to write (default: <source stem>.yaml beside the source).",
+    help="Mapping file to write (default: <source stem>.yaml beside the source; for an s3:// "
+    "or sftp:// SOURCE, in the current folder).",
 )
 @click.option("--force", is_flag=True, help="Overwrite the mapping file if it exists.")
+@storage_options
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the proposal, with confidences, as JSON."
 )
-def init_cmd(source: Path, target: str, output: Path | None, force: bool, as_json: bool) -> None:
+def init_cmd(
+    source: Path | str, target: str, output: Path | None, force: bool, as_json: bool, **kw: Any
+) -> None:
     """Propose a mapping for SOURCE (CSV/TSV/XLSX/XLS), write it and validate it on a sample.
 
     Matches known export layouts (HubSpot, Salesforce, Apollo, ZoomInfo, LinkedIn, Pipedrive,
     Zoho, Google, Outlook; companies and deals for --target accounts / opportunities), then
     header names in six languages, then the values. Every line of the file says why; columns
     not mapped are commented-out lines. Exit 0 written and no row of the sample invalid, 1
-    written but some are, 2 nothing written.
+    written but some are, 2 nothing written. SOURCE may be s3://bucket/key or
+    sftp://user@host[:port]/path (see `syncer run --help`).
     """
+    with local_source(source, kw) as copy:
+        _init(copy, target, output, force, as_json)
+
+
+def _init(copy: LocalCopy, target: str, output: Path | None, force: bool, as_json: bool) -> None:
+    """``syncer init`` on the local file ``copy`` (a remote SOURCE's temporary copy, named
+    by its URL in what is written and printed)."""
     from syncer.proposal import propose, read_sample, render, require_email, require_fields
     from syncer.runner import prepare
     from syncer.runner.prepared import issue_counts
     from syncer.targets import TARGETS
 
-    out = _output(source, output, force)
+    source, shown = copy.path, copy.url
+    out = _output(source, default_output(copy, output, ".yaml"), force)
     table, complete = read_sample(source)
     proposal = propose(table.columns, table.frame, target=target)
     if as_json:
-        emit_json(_summary(proposal, source, None))
-    require_email(proposal, str(source))
-    require_fields(proposal, TARGETS[target], str(source))
-    text = render(proposal, source=str(source), mapping=str(out))
+        emit_json(_summary(proposal, shown, None))
+    require_email(proposal, shown)
+    require_fields(proposal, TARGETS[target], shown)
+    text = render(proposal, source=shown, mapping=str(out))
     prepared = _write_checked(text, out, lambda path: prepare(table, path))
     counts = prepared.counts()
     issues = issue_counts(prepared.frame)
@@ -161,13 +176,13 @@ def init_cmd(source: Path, target: str, output: Path | None, force: bool, as_jso
         for item in proposal.checks:
             click.echo(f"  - {item}")
     click.echo(
-        f"next: syncer validate {source} --mapping {out}  (the whole file, with results and "
+        f"next: syncer validate {shown} --mapping {out}  (the whole file, with results and "
         "failures files)"
     )
     if as_json:
         emit_json(
             {
-                **_summary(proposal, source, out),
+                **_summary(proposal, shown, out),
                 "validate": {
                     "rows": table.rows,
                     "sample": not complete,

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from syncer.runner.job import JobStep, JobSummary
 
 
-def job_mode(source: Path | None, mapping: Path | None, kw: dict[str, Any]) -> bool:
+def job_mode(source: Path | str | None, mapping: Path | None, kw: dict[str, Any]) -> bool:
     """True when the command runs a job file (``--job``); a usage error when ``--job`` comes
     with SOURCE, --mapping or --results, or when neither a job nor SOURCE and --mapping are
     given."""

@@ -22,6 +22,7 @@ from syncer.cli.app import (
 )
 from syncer.cli.history import retry_after
 from syncer.cli.jobflags import job_options
+from syncer.cli.remote import SOURCE, default_output, local_source, storage_options
 from syncer.cli.session import (
     Progress,
     build_settings,
@@ -116,17 +117,25 @@ def _run_options(fn: Any) -> Any:
 
 
 def _do_run(
-    source: Path, mapping: Path | None, command: str, retry: bool = False, **kw: Any
+    source: Path | str, mapping: Path | None, command: str, retry: bool = False, **kw: Any
 ) -> None:
     from syncer.runner import retry as run_retry
     from syncer.runner import sync
 
-    with run_session(kw, command, results=kw["results_path"]) as settings:
+    with (
+        local_source(source, kw) as copy,
+        run_session(
+            kw,
+            command,
+            results=default_output(copy, kw["results_path"], ".results.csv"),
+            source_url=copy.url if copy.remote else None,
+        ) as settings,
+    ):
         if retry:
-            summary = run_retry(source, mapping, settings)
+            summary = run_retry(copy.path, mapping, settings)
         else:
             assert mapping is not None
-            summary = sync(source, mapping, settings)
+            summary = sync(copy.path, mapping, settings)
     _print_run(summary, kw["as_json"])
     sys.exit(summary.exit_code)
 
@@ -157,12 +166,16 @@ def run_session(kw: dict[str, Any], command: str, **extra: Any) -> Iterator[Sett
 
 
 @cli.command("run")
-@click.argument("source", required=False, type=click.Path(path_type=Path))
+@click.argument("source", required=False, type=SOURCE)
 @mapping_option(required=False, help="Mapping YAML (Reevo field -> source column); not with --job.")
 @job_options
+@storage_options
 @_run_options
-def run_cmd(source: Path | None, mapping_path: Path | None, **kw: Any) -> None:
+def run_cmd(source: Path | str | None, mapping_path: Path | None, **kw: Any) -> None:
     """Import SOURCE (CSV/TSV/XLSX/XLS) into Reevo as the mapping says.
+
+    SOURCE may be a local path, s3://bucket/key or sftp://user@host[:port]/path (downloaded
+    once; its results then go to the current folder unless --results says otherwise).
 
     Every row ends in the results CSV with its status: succeeded, unchanged, duplicate,
     invalid, failed or not_attempted. Exit 0 all rows fine, 1 some rows invalid/failed/not

@@ -10,13 +10,14 @@ import click
 
 from syncer.cli.app import cli, echo_files, echo_issues, emit_json, fail, mapping_option
 from syncer.cli.jobflags import job_options
+from syncer.cli.remote import SOURCE, default_output, local_source, storage_options
 from syncer.cli.session import results_format_option
 from syncer.errors import SyncerError
 from syncer.models import RunSummary
 
 
 @cli.command("validate")
-@click.argument("source", required=False, type=click.Path(path_type=Path))
+@click.argument("source", required=False, type=SOURCE)
 @mapping_option(required=False, help="Mapping YAML (Reevo field -> source column); not with --job.")
 @job_options
 @click.option(
@@ -28,9 +29,10 @@ from syncer.models import RunSummary
     "workbook is the same path with .xlsx); the failures file goes beside it.",
 )
 @results_format_option
+@storage_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary as the last line.")
 def validate_cmd(
-    source: Path | None,
+    source: Path | str | None,
     mapping_path: Path | None,
     results_path: Path | None,
     results_format: str | None,
@@ -42,6 +44,7 @@ def validate_cmd(
     Writes every row to a results CSV (ready / duplicate / invalid, with the reason) and the
     rows to fix to a failures CSV. Exit 0 all rows ready or duplicate, 1 some invalid,
     2 unusable file or mapping. With --job FILE instead: check every step of the job file.
+    SOURCE may be s3://bucket/key or sftp://user@host[:port]/path (see `syncer run --help`).
     """
     from syncer.cli.job import job_mode, validate_job_command
     from syncer.runner import validate as run_validate
@@ -51,9 +54,13 @@ def validate_cmd(
         validate_job_command(kw)
     assert source is not None and mapping_path is not None  # job_mode: usage errors without
     try:
-        summary = run_validate(
-            source, mapping_path, results=results_path, results_format=results_format
-        )
+        with local_source(source, kw) as copy:
+            summary = run_validate(
+                copy.path,
+                mapping_path,
+                results=default_output(copy, results_path, ".results.csv"),
+                results_format=results_format,
+            )
     except SyncerError as err:
         fail(err)
     echo_validate(summary)

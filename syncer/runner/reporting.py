@@ -321,6 +321,8 @@ def report_run(
         timeline=timeline,
         preflight=preflight,
     )
+    if settings.source_url:  # a remote SOURCE: its URL, not the temporary copy's path
+        section.source = settings.source_url
     summary.report_path = save_run_report(
         section, summary.results_path, settings.ledger, summary.run_id, summary.notes
     )

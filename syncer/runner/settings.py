@@ -55,6 +55,9 @@ class Settings:
     parent_run: int | None = None  # the run whose results file this one retries (retry())
     #: rows whose ``then: enroll`` a retry sends again (their results said enrolled: no)
     enroll_again: frozenset[int] = frozenset()
+    #: the SOURCE's URL when the file read is a local copy of a remote one (s3://, sftp://):
+    #: the ledger, the events and the report name it instead of the temporary file
+    source_url: str | None = None
 
     def __post_init__(self) -> None:
         """Every path field (``api_key_file``, ``results``, ``ledger``...) also takes a ``str``

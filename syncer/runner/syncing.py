@@ -282,7 +282,7 @@ def _started(job: _Job) -> events.RunStarted:
     return events.RunStarted(
         run_id=job.run_id,
         command=s.command,
-        source=str(job.prepared.source.path),
+        source=s.source_url or str(job.prepared.source.path),
         mapping=str(job.prepared.mapping.path or ""),
         target=job.target,
         base_url=job.base_url,
@@ -374,7 +374,7 @@ async def _session(job: _Job, source: Path) -> PushReport:
             org=job.org,
             base_url=job.base_url,
             target=job.target,
-            source=source,
+            source=settings.source_url or source,
             mapping=job.prepared.mapping.path,
             command=settings.command,
             source_sha256=checksum,

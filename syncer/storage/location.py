@@ -178,13 +178,9 @@ def _redacted(raw: str, netloc: str) -> str:
 def _s3(bucket: str, key: str, options: dict[str, Any]) -> Location:
     if not bucket:
         raise ConfigError("s3:// needs a bucket: s3://bucket/key or s3://bucket/prefix/")
-    path = f"{bucket}/{key.lstrip('/')}" if key.strip("/") else bucket
-    if key.endswith("/") and key.strip("/"):
-        path += "/"
-    url = f"s3://{path}"
-    return Location(
-        scheme="s3", url=url, path=path.rstrip("/") or bucket, host=bucket, options=options
-    )
+    path = f"{bucket}/{key.strip('/')}" if key.strip("/") else bucket
+    url = f"s3://{path}/" if key.endswith("/") or path == bucket else f"s3://{path}"
+    return Location(scheme="s3", url=url, path=path, host=bucket, options=options)
 
 
 def _sftp(parts: Any, options: dict[str, Any], insecure: bool) -> Location:
