@@ -195,9 +195,14 @@ def field_expr(field: MappedField, *, nfc: bool = True, base: pl.Expr | None = N
     return expr.alias(field.out)
 
 
+def _non_ascii(expr: pl.Expr) -> pl.Expr:
+    """True for a cell holding a non-ASCII character (its bytes outnumber its characters)."""
+    return expr.str.len_bytes() != expr.str.len_chars()
+
+
 def _nfc_rows(column: pl.Series) -> pl.Series:
     """NFC only on the rows holding non-ASCII text (NFC is the costly step)."""
-    rows = (column.str.len_bytes() != column.str.len_chars()).fill_null(False).arg_true()
+    rows = column.to_frame().select(_non_ascii(pl.first()).fill_null(False)).to_series().arg_true()
     out = column.clone()
     if len(rows):
         out.scatter(rows, column.gather(rows).str.normalize("NFC"))
@@ -207,7 +212,14 @@ def _nfc_rows(column: pl.Series) -> pl.Series:
 def normalise(frame: pl.DataFrame, fields: list[MappedField]) -> pl.DataFrame:
     """Add one internal column per mapped field holding its normalised value."""
     sources = sorted({c for f in fields for c in f.sources})
-    nfc = {c: _nfc_rows(frame[c].cast(pl.String)).alias(f"__nfc:{c}") for c in sources}
+    # one pass over every source column (in parallel) finds those holding non-ASCII text
+    wide = frame.select(_non_ascii(pl.col(c).cast(pl.String)).any() for c in sources).row(0)
+    nfc = {
+        c: (_nfc_rows(frame[c].cast(pl.String)) if has else frame[c].cast(pl.String)).alias(
+            f"__nfc:{c}"
+        )
+        for c, has in zip(sources, wide, strict=True)
+    }
     out = frame.with_columns(nfc.values())
     # column: [A, B]: the first cell that is not blank, as one column read like any other
     base = {f.out: f"__nfc:{f.source}" for f in fields if f.source is not None}

@@ -167,11 +167,15 @@ def _finish(
     h = int(nonblank[0])
     header_cells = frame.row(h, named=True)
     names = unique_headers([header_cells[n] for n in raw.names])
-    body = frame.slice(h + 1).with_columns(blank.slice(h + 1).alias("__blank"))
-    body = body.filter(~pl.col("__blank")).drop("__blank")
+    after = blank.slice(h + 1)
+    blank_body = int(after.sum())
+    body = frame.slice(h + 1)
+    if blank_body:  # no copy of every column when no row is blank
+        body = body.filter(~after)
     footer = _report_footer(body, raw.names)
-    body = body.head(body.height - footer)
-    blank_rows = int(blank.slice(h + 1).sum()) + footer
+    if footer:
+        body = body.head(body.height - footer)
+    blank_rows = blank_body + footer
     body = body.rename(dict(zip(raw.names, names, strict=True)))
     body = _unneutralise(body, names)
     keep = [SOURCE_ROW, *names]

@@ -269,8 +269,7 @@ def _csv_like(text: str, delim: str) -> bool:
 def _parse_fast(data: bytes, delim: str) -> _Raw | None:
     """Parse a regular UTF-8 file with polars; None when it needs the careful Python parser
     (invalid UTF-8, ragged rows, stray quotes, quoted newlines, CR-only or mixed line ends)."""
-    cr = data.count(b"\r")
-    if cr and cr != data.count(b"\r\n"):
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         return None
     try:
         df = pl.read_csv(
@@ -286,12 +285,13 @@ def _parse_fast(data: bytes, delim: str) -> _Raw | None:
         return None
     if df.width == 0 and data.strip():
         return None
-    if b'"' in data and df.width:
+    quoted = b'"' in data
+    if quoted and df.width:
         has_nl = df.select(pl.any_horizontal(pl.all().str.contains("\n", literal=True).any()))
         if bool(has_nl.item()):
             return None  # quoted newlines: line numbers and unterminated quotes need care
     names = df.columns
-    if b'""' in data:  # quoted empty cells read as "": make every empty cell null
+    if quoted and b'""' in data:  # quoted empty cells read as "": make every empty cell null
         empty = df.select((pl.col(n).str.len_bytes() == 0).any() for n in names).row(0)
         df = df.with_columns(
             pl.when(pl.col(n).str.len_bytes() == 0).then(None).otherwise(pl.col(n)).alias(n)

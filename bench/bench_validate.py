@@ -1,0 +1,122 @@
+"""`syncer validate FILE` end to end against the I/O floor (issue 15, goal 2: <= 3x).
+
+Both contenders run as fresh processes, interleaved, so the machine's load hits them alike:
+
+- **validate**: ``python -m syncer validate FILE --mapping M --results R`` (process start,
+  imports, read, normalise, validate, dedupe, results and failures files written);
+- **floor**: ``python -c`` importing polars, ``pl.read_csv(FILE, infer_schema=False)`` and
+  ``write_csv`` of the same frame to a file in the same folder.
+
+The ratio is validate's wall time over the floor's, per round and of the best and the median.
+Peak RSS (``ru_maxrss`` of the child) is printed beside each. Usage:
+
+    .venv/bin/python bench/bench_validate.py [--rows 1000000] [--repeat 5] [--json FILE]
+
+The input is bench_pipeline's generated lead list (bench/out/leads_<rows>.csv, cached,
+gitignored); the output files go to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from bench_pipeline import MAPPING, OUT, generate  # noqa: E402
+
+FLOOR = (
+    "import sys, polars as pl\n"
+    "frame = pl.read_csv(sys.argv[1], infer_schema=False)\n"
+    "frame.write_csv(sys.argv[2])\n"
+)
+
+
+def child_rss(cmd: list[str]) -> tuple[float, int]:
+    """(wall seconds, peak RSS MB) of a child, its own ru_maxrss (os.wait4)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=False
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode not in (0, 1):  # validate exits 1 when some row is invalid
+        sys.exit(f"{' '.join(cmd[:4])} failed ({proc.returncode}):\n{err}")
+    return wall, usage.ru_maxrss // 1024
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f}/{five:.1f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=5, help="rounds (one run of each per round)")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+    csv_path = OUT / f"leads_{args.rows}.csv"
+    if not csv_path.exists():
+        t = time.perf_counter()
+        generate(args.rows, csv_path)
+        print(f"generated {csv_path} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+    size_mb = csv_path.stat().st_size / 1e6
+    print(f"input: {csv_path.name}, {args.rows:,} rows x 12 columns, {size_mb:.0f} MB")
+    py = sys.executable
+    rounds: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+        mapping = Path(tmp) / "mapping.yaml"
+        mapping.write_text(MAPPING, encoding="utf-8")
+        validate = [py, "-m", "syncer", "validate", str(csv_path), "--mapping", str(mapping)]
+        validate += ["--results", str(Path(tmp) / "leads.results.csv")]
+        floor = [py, "-c", FLOOR, str(csv_path), str(Path(tmp) / "floor.csv")]
+        for i in range(args.repeat):
+            at = load()
+            # alternate which goes first, so neither always runs on a warmer cache
+            order = [("validate", validate), ("floor", floor)]
+            if i % 2:
+                order.reverse()
+            got = {name: child_rss(cmd) for name, cmd in order}
+            row = {
+                "validate_s": round(got["validate"][0], 3),
+                "validate_mb": got["validate"][1],
+                "floor_s": round(got["floor"][0], 3),
+                "floor_mb": got["floor"][1],
+                "ratio": round(got["validate"][0] / got["floor"][0], 2),
+                "load": at,
+            }
+            rounds.append(row)
+            print(
+                f"round {i + 1}: validate {row['validate_s']:.2f} s ({row['validate_mb']} MB), "
+                f"floor {row['floor_s']:.2f} s ({row['floor_mb']} MB), "
+                f"ratio {row['ratio']:.2f}x, load {at}"
+            )
+    v = [float(r["validate_s"]) for r in rounds]  # type: ignore[arg-type]
+    f = [float(r["floor_s"]) for r in rounds]  # type: ignore[arg-type]
+    best = min(v) / min(f)
+    median = statistics.median(v) / statistics.median(f)
+    print(
+        f"best: validate {min(v):.2f} s / floor {min(f):.2f} s = {best:.2f}x; "
+        f"median: {statistics.median(v):.2f} s / {statistics.median(f):.2f} s = {median:.2f}x "
+        f"(goal <= 3x); load now {load()}"
+    )
+    if args.json:
+        args.json.write_text(
+            json.dumps({"rounds": rounds, "best": round(best, 2), "median": round(median, 2)})
+        )
+
+
+if __name__ == "__main__":
+    main()
