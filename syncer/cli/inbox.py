@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from syncer.cli.app import Duration, cli, emit_json, fail, mapping_option
+from syncer.cli.remote import SOURCE, storage_options
 from syncer.cli.session import (
     build_settings,
     command_line,
@@ -57,7 +58,7 @@ def _hhmm(_ctx: click.Context, _param: click.Parameter, value: str | None) -> cl
 
 
 @cli.command("inbox")
-@click.argument("inbox_dir", type=click.Path(path_type=Path))
+@click.argument("inbox_dir", type=SOURCE)
 @mapping_option(required=False, help="The mapping for every file (or --route).")
 @click.option(
     "--route",
@@ -79,8 +80,17 @@ def _hhmm(_ctx: click.Context, _param: click.Parameter, value: str | None) -> cl
     "--archive",
     "archive_dir",
     type=click.Path(path_type=Path),
-    help="Where done files go (default DIR/archive).",
+    help="Where done files go (default DIR/archive; for a remote DIR a folder URL on the same "
+    "store, default DIR/archive/).",
 )
+@click.option(
+    "--results",
+    "results_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="A remote DIR only: the local folder for results, failures, notes and reports "
+    "(uploaded beside each archived file too) [default: inbox-results/ beside the ledger].",
+)
+@storage_options
 @click.option(
     "--keep",
     is_flag=True,
@@ -168,11 +178,14 @@ def _hhmm(_ctx: click.Context, _param: click.Parameter, value: str | None) -> cl
 )
 @connection_options
 def inbox_cmd(
-    inbox_dir: Path,
+    inbox_dir: Path | str,
     mapping_path: Path | None,
     routes: list[tuple[str, Path]],
     patterns: tuple[str, ...],
     archive_dir: Path | None,
+    results_dir: Path | None,
+    storage_options: Path | None,
+    sftp_insecure: bool,
     keep: bool,
     min_age_s: float,
     settle_s: float,
@@ -189,6 +202,9 @@ def inbox_cmd(
     **kw: Any,
 ) -> None:
     """Import every ready file at the top of INBOX_DIR, once, then archive it.
+
+    INBOX_DIR is a local folder, s3://bucket/prefix/ or sftp://user@host[:port]/path: a remote
+    file is downloaded once to a temporary file, imported from there, and archived on its store.
 
     Each file is imported exactly as `syncer run` would (same ledger, results and failures
     files), then moved to ARCHIVE/processed/YYYY-MM-DD/ (or failed/ with an .error.txt). A file
@@ -223,7 +239,12 @@ def inbox_cmd(
             notify_on=parse_notify_on(notify_on),
             ping=ping,
             dry_run=dry_run,
+            results=results_dir,
+            storage_options=storage_options,
+            sftp_insecure_accept_host_key=sftp_insecure,
         )
+        if isinstance(inbox_dir, str):
+            _mask_store_secrets(storage_options)
         with (
             stop_on_signals(stop),
             embedded_sandbox(settings) if kw["sandbox"] else contextlib.nullcontext(),
@@ -235,6 +256,14 @@ def inbox_cmd(
     if kw["as_json"]:
         emit_json(report.as_json(), _error_of(report))
     sys.exit(report.exit_code)
+
+
+def _mask_store_secrets(options_file: Path | None) -> None:
+    """Mask the secret values of --storage-options and the AWS secret in all output."""
+    from syncer.cli.remote import _remember_secrets
+    from syncer.storage.location import load_storage_options
+
+    _remember_secrets(load_storage_options(options_file))
 
 
 def _check_tz(tz: str) -> None:
@@ -268,7 +297,8 @@ def _print(report: Any, quiet: bool) -> None:
             click.echo(f"    failures: {f.failures}")
     data = report.as_json()
     if report.message:
-        click.echo(f"{report.status.value}: {report.message}", err=True)
+        what = "error" if report.unreachable else report.status.value
+        click.echo(f"{what}: {report.message}", err=True)
     click.echo(
         f"inbox {report.inbox}: {data['processed']} processed, {data['skipped_duplicate']} "
         f"skipped (already imported), {data['not_ready']} not ready, {data['unrouted']} "
@@ -288,6 +318,8 @@ def _error_of(report: Any) -> SyncerError | None:
         return SyncerError(report.message or "the inbox lock is stuck", code="stuck")
     if report.exit_code == 5:
         return SyncerError(report.message or "no file arrived", code="missing")
+    if report.unreachable:
+        return SyncerError(report.message or "the store did not answer", code="storage_unreachable")
     worst = [f for f in report.files if f.exit_code == report.exit_code and f.error]
     if report.exit_code >= 2 and worst:
         return SyncerError(

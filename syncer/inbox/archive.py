@@ -48,7 +48,7 @@ _NO_LINK = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EN
 _CHUNK = 1 << 20
 
 
-def _names(name: str) -> Iterator[str]:
+def candidate_names(name: str) -> Iterator[str]:
     """``name``, then ``stem-2.ext``, ``stem-3.ext`` ... (only the LAST suffix is kept apart)."""
     if not name or name in {".", ".."} or "/" in name or os.sep in name:
         raise ValueError(f"not a plain file name: {name!r}")
@@ -69,11 +69,11 @@ def free_name(folder: Path, name: str) -> Path:
     another process may take the name right after (:func:`move_file` and :func:`write_note`
     never replace a name, whoever took it).
     """
-    for candidate in _names(name):
+    for candidate in candidate_names(name):
         target = folder / candidate
         if not os.path.lexists(target):
             return target
-    raise AssertionError("unreachable: _names never ends")  # pragma: no cover
+    raise AssertionError("unreachable: candidate_names never ends")  # pragma: no cover
 
 
 def day_folder(archive: Path, bucket: str, day: date) -> Path:
@@ -109,7 +109,7 @@ def _place(src: Path, folder: Path, name: str) -> tuple[Path, bool]:
     caller removes the old name). Raises ``OSError`` (``EXDEV`` when ``src`` lives on another
     filesystem) with nothing changed.
     """
-    names: Iterator[str] = _names(name)
+    names: Iterator[str] = candidate_names(name)
     if os.name != "nt":
         for candidate in names:
             try:
@@ -132,7 +132,7 @@ def _place(src: Path, folder: Path, name: str) -> tuple[Path, bool]:
         except FileExistsError:  # Windows: never replaces
             continue
         return target, False
-    raise AssertionError("unreachable: _names never ends")  # pragma: no cover
+    raise AssertionError("unreachable: candidate_names never ends")  # pragma: no cover
 
 
 def _temp_in(folder: Path, name: str) -> tuple[int, Path]:

@@ -83,6 +83,7 @@ class InboxReport:
     notify_errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     report: str | None = None  # the run's HTML report (one section per file)
+    unreachable: bool = False  # a remote inbox's store stopped answering (exit 3; message)
 
     def count(self, *statuses: FileStatus) -> int:
         """Files with one of ``statuses``."""

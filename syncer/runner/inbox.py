@@ -12,39 +12,53 @@ from __future__ import annotations
 import fnmatch
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from syncer import events
-from syncer.errors import ConfigError, RunAborted, RunLocked, SourceError, SyncerError
+from syncer.errors import (
+    ConfigError,
+    RunAborted,
+    RunLocked,
+    StorageUnreachable,
+    SyncerError,
+)
 from syncer.inbox import alerts, archive
 from syncer.inbox.report import ROW_KEYS, FileReport, FileStatus, InboxReport, InboxStatus
-from syncer.inbox.scan import DEFAULT_PATTERNS, Candidate, Readiness, scan
-from syncer.ledger import Ledger, file_sha256, org_id
+from syncer.inbox.scan import DEFAULT_PATTERNS, Readiness
+from syncer.ledger import Ledger, org_id
 from syncer.mapping import Mapping, load_mapping
 from syncer.models import RunSummary
 from syncer.registry import FINISHED, Registry
+from syncer.runner.inbox_folders import Drop, Inbox, open_inbox
 from syncer.runner.lock import RunLock, inbox_lock_path
 from syncer.runner.prepared import validate
 from syncer.runner.reporting import save_inbox_report
 from syncer.runner.settings import Settings, api_key_of, base_url_of
 from syncer.runner.syncing import sync
+from syncer.storage.location import is_url
 
 
 @dataclass
 class InboxOptions:
-    """What ``syncer inbox`` does beyond ``syncer run``'s settings (the CLI's flags)."""
+    """What ``syncer inbox`` does beyond ``syncer run``'s settings (the CLI's flags).
 
-    inbox: Path
+    ``inbox`` is a local folder or a URL: ``s3://bucket/prefix/``,
+    ``sftp://user@host[:port]/path``; a remote inbox's ``archive`` (a URL on the same store)
+    defaults to ``<inbox>/archive/`` and its results, failures, notes and reports are written to
+    ``results`` (default: ``<ledger folder>/inbox-results/<store>-<digest>/``) and uploaded
+    beside each archived file.
+    """
+
+    inbox: Path | str
     mapping: Path | None = None
     routes: list[tuple[str, Path]] = field(default_factory=list)  # (glob, mapping), in order
     patterns: Sequence[str] = DEFAULT_PATTERNS
-    archive: Path | None = None  # default: <inbox>/archive
+    archive: Path | str | None = None  # default: <inbox>/archive
     keep: bool = False
     readiness: Readiness = field(default_factory=Readiness)
     max_runtime_s: float = 6 * 3600.0
@@ -56,34 +70,56 @@ class InboxOptions:
     notify_on: frozenset[str] = alerts.DEFAULT_NOTIFY_ON
     ping: str | None = None
     dry_run: bool = False
+    results: Path | None = None  # a remote inbox's local results folder
+    storage_options: Path | None = None  # a JSON/YAML file of the store's options
+    sftp_insecure_accept_host_key: bool = False
 
     @property
     def archive_dir(self) -> Path:
-        """Where done files go."""
-        return self.archive if self.archive is not None else self.inbox / "archive"
+        """Where a local inbox's done files go."""
+        return Path(self.archive) if self.archive is not None else Path(self.inbox) / "archive"
 
 
 def run_inbox(options: InboxOptions, settings: Settings) -> InboxReport:
     """Process every ready file of ``options.inbox`` once; see the module docstring."""
-    inbox = options.inbox
-    if not inbox.is_dir():
-        raise ConfigError(f"the inbox {inbox} is not a folder: check the path.")
+    if not is_url(options.inbox) and not Path(options.inbox).is_dir():
+        raise ConfigError(f"the inbox {options.inbox} is not a folder: check the path.")
     mappings = _load_mappings(options)
     alerts.check_alert_urls(notify=options.notify, webhooks=options.webhooks, ping_url=options.ping)
     if not options.dry_run:
         api_key_of(settings)  # no key is the run's problem, not each file's
     if settings.ledger is None:
         raise ConfigError("syncer inbox needs a ledger (it remembers which files were imported).")
-    report = InboxReport(inbox=str(inbox.resolve()), dry_run=options.dry_run)
+    where = open_inbox(
+        options.inbox,
+        archive_dir=options.archive,
+        results=options.results,
+        ledger=settings.ledger,
+        storage_options=options.storage_options,
+        insecure_host_key=options.sftp_insecure_accept_host_key,
+    )
+    try:
+        return _run(where, options, settings, mappings)
+    finally:
+        where.close()
+
+
+def _run(
+    where: Inbox, options: InboxOptions, settings: Settings, mappings: dict[Path, Mapping]
+) -> InboxReport:
+    report = InboxReport(inbox=where.label, dry_run=options.dry_run)
     ping_error = alerts.ping(options.ping, "start") if not options.dry_run else None
+    assert settings.ledger is not None
     lock = RunLock(
-        inbox_lock_path(settings.ledger, inbox), f"the inbox {inbox}", command=settings.command
+        inbox_lock_path(settings.ledger, where.lock_key),
+        f"the inbox {where.label}",
+        command=settings.command,
     )
     try:
         lock.acquire(0)
     except RunLocked as exc:
         _busy_or_stuck(report, exc, options)
-        return _finish(report, options, settings, None, ping_error)
+        return _finish(report, options, settings, where.secrets, ping_error)
     try:
         with Ledger(settings.ledger) as ledger:
             registry = Registry(ledger)
@@ -93,10 +129,10 @@ def run_inbox(options: InboxOptions, settings: Settings) -> InboxReport:
                 else registry.start_inbox_run(report.inbox, settings.command)
             )
             report.run_id = run_id
-            _process(report, options, settings, mappings, registry, run_id)
+            _process(report, where, options, settings, mappings, registry, run_id)
             _check_missing(report, options, registry)
             report.exit_code = _exit_code(report, options)
-            save_inbox_report(report, options.archive_dir, _today(options).date(), settings.ledger)
+            _save_report(report, where, options, settings.ledger)
             previous = registry.last_inbox_run(report.inbox, before=run_id)
             previously_failed = previous is not None and "failure" in previous.report.get(
                 "events", []
@@ -110,7 +146,7 @@ def run_inbox(options: InboxOptions, settings: Settings) -> InboxReport:
                 f"missing:{report.inbox}:{_today(options).isoformat()}"
             ):
                 report.events = [e for e in report.events if e != "missing"]  # once a day
-            result = _finish(report, options, settings, registry, ping_error)
+            result = _finish(report, options, settings, where.secrets, ping_error)
             if run_id is not None:
                 registry.finish_inbox_run(
                     run_id,
@@ -123,34 +159,63 @@ def run_inbox(options: InboxOptions, settings: Settings) -> InboxReport:
         lock.release()
 
 
+def _save_report(report: InboxReport, where: Inbox, options: InboxOptions, ledger: Path) -> None:
+    """The run's HTML report, locally, and (remote, without --keep) beside the archive too."""
+    day = _today(options).date()
+    save_inbox_report(report, where.outputs, day, ledger)
+    if report.report is None or options.keep or report.unreachable:
+        return
+    try:
+        where.publish(Path(report.report), "reports", day)
+    except StorageUnreachable as exc:
+        report.notes.append(f"the report stays at {report.report}: {exc.message}")
+
+
 # ---------------------------------------------------------------------------------- files
+
+
+class _StoreDown(Exception):
+    """The store stopped answering while a file was filed away (its report says how far)."""
+
+    def __init__(self, rep: FileReport) -> None:
+        super().__init__(rep.name)
+        self.rep = rep
 
 
 def _process(
     report: InboxReport,
+    where: Inbox,
     options: InboxOptions,
     settings: Settings,
     mappings: dict[Path, Mapping],
     registry: Registry,
     run_id: int | None,
 ) -> None:
-    archive_dir = options.archive_dir
-    found = scan(options.inbox, options.patterns, options.readiness, skip=[archive_dir])
-    for cand, why in found.not_ready:
-        report.files.append(FileReport(cand.path.name, FileStatus.NOT_READY, error=why))
+    try:
+        ready, not_ready = where.scan(options.patterns, options.readiness)
+    except StorageUnreachable as exc:
+        _unreachable(report, exc)
+        return
+    for name, why in not_ready:
+        report.files.append(FileReport(name, FileStatus.NOT_READY, error=why))
     base_url = base_url_of(settings)
     key = _key_or_empty(settings)
-    for cand in found.ready:
-        if settings.stop is not None and settings.stop.requested:
+    for drop in ready:
+        if report.unreachable:
             report.files.append(
-                FileReport(cand.path.name, FileStatus.NOT_READY, error="not started: interrupted")
+                FileReport(drop.name, FileStatus.NOT_READY, error="not started: store unreachable")
             )
             continue
-        mapping_path = _route(options, cand.path.name)
+        if settings.stop is not None and settings.stop.requested:
+            report.files.append(
+                FileReport(drop.name, FileStatus.NOT_READY, error="not started: interrupted")
+            )
+            continue
+        mapping_path = _route(options, drop.name)
         if mapping_path is None:
             report.files.append(
                 FileReport(
-                    cand.path.name,
+                    drop.name,
                     FileStatus.UNROUTED,
                     error="no --route matches its name: left in place",
                 )
@@ -159,111 +224,202 @@ def _process(
         mapping = mappings[mapping_path]
         org = settings.org or org_id(base_url, api_key=key, label=settings.org_label)
         org = registry.ledger.canonical_org(org)
-        report.files.append(_one_file(cand, mapping, org, options, settings, registry, run_id))
+        file = _File(drop, mapping, org, where, options, settings, registry, run_id)
+        try:
+            report.files.append(file.process())
+        except StorageUnreachable as exc:  # the download: the file stays for the next run
+            error = f"{exc.message} It stays in the inbox for the next run."
+            report.files.append(
+                FileReport(drop.name, FileStatus.ABORTED, error=error, exit_code=exc.exit_code)
+            )
+            _unreachable(report, exc)
+        except _StoreDown as down:
+            report.files.append(down.rep)
+            report.unreachable = True
+        finally:
+            drop.close()
         if report.files[-1].status is FileStatus.INTERRUPTED:
             break
 
 
-def _one_file(
-    cand: Candidate,
-    mapping: Mapping,
-    org: str,
-    options: InboxOptions,
-    settings: Settings,
-    registry: Registry,
-    run_id: int | None,
-) -> FileReport:
-    path = cand.path
-    sha = file_sha256(path)
-    target = mapping.target
-    known = registry.file(org, target, sha)
-    if (
-        known is not None
-        and known.status in FINISHED
-        and known.archive_path is None
-        and not options.keep
-        and not options.dry_run
-    ):
-        # imported, but the run stopped (killed) before moving it: finish that move now
-        rep = FileReport(
-            path.name,
-            FileStatus(known.status),
-            sha256=sha,
-            run_id=known.run_id,
-            error=f"imported by inbox run {known.inbox_run}, which stopped before archiving it: "
-            "archived now",
-        )
-        rep.archived = _move(cand, options, "processed", known.inbox_run, sha=sha)
-        if rep.archived is not None:
-            registry.set_archived(org, target, sha, rep.archived)
-        return rep
-    if known is not None and known.status in FINISHED:
-        rep = FileReport(
-            path.name,
-            FileStatus.SKIPPED_DUPLICATE,
-            sha256=sha,
-            run_id=known.run_id,
-            error=f"this content was already imported (file {known.name}, inbox run "
-            f"{known.inbox_run}): nothing sent",
-        )
-        if not options.dry_run:
-            rep.archived = _move(cand, options, "duplicates", run_id)
-        return rep
-    if options.dry_run:
-        return _dry_run_file(cand, mapping, sha)
-    day = archive.day_folder(options.archive_dir, "processed", _today(options).date())
-    prefix = f"{run_id}-"
-    results = day / f"{prefix}{path.stem}.results.csv"
-    file_settings = replace(settings, results=results, wait_s=options.max_runtime_s)
+def _unreachable(report: InboxReport, exc: StorageUnreachable) -> None:
+    report.unreachable = True
+    report.message = exc.message
 
-    def record(status: str, **outcome: Any) -> None:
-        registry.record_file(
-            org=org,
-            target=target,
-            sha256=sha,
-            name=path.name,
-            size=cand.size,
-            inbox=str(options.inbox.resolve()),
-            inbox_run=run_id,
-            status=status,
-            **outcome,
+
+@dataclass
+class _File:
+    """One ready file on its way: import, record, file away."""
+
+    drop: Drop
+    mapping: Mapping
+    org: str
+    where: Inbox
+    options: InboxOptions
+    settings: Settings
+    registry: Registry
+    run_id: int | None
+
+    def process(self) -> FileReport:
+        drop, options, registry = self.drop, self.options, self.registry
+        path, sha = drop.open()
+        target = self.mapping.target
+        known = registry.file(self.org, target, sha)
+        if (
+            known is not None
+            and known.status in FINISHED
+            and known.archive_path is None
+            and not options.keep
+            and not options.dry_run
+        ):
+            # imported, but the run stopped (killed) before moving it: finish that move now
+            rep = FileReport(
+                drop.name,
+                FileStatus(known.status),
+                sha256=sha,
+                run_id=known.run_id,
+                error=f"imported by inbox run {known.inbox_run}, which stopped before archiving "
+                "it: archived now",
+            )
+            since = datetime.fromisoformat(known.updated_at).date()
+            self._archive(rep, lambda: drop.finish_move(known.inbox_run, sha, since, self._day))
+            if rep.archived is not None:
+                registry.set_archived(self.org, target, sha, rep.archived)
+            return rep
+        if known is not None and known.status in FINISHED:
+            rep = FileReport(
+                drop.name,
+                FileStatus.SKIPPED_DUPLICATE,
+                sha256=sha,
+                run_id=known.run_id,
+                error=f"this content was already imported (file {known.name}, inbox run "
+                f"{known.inbox_run}): nothing sent",
+            )
+            if not options.dry_run:
+                self._archive(rep, lambda: drop.file_away("duplicates", self.run_id, self._day))
+            return rep
+        if options.dry_run:
+            return _dry_run_file(path, drop, self.mapping, sha)
+        return self._import(path, sha)
+
+    @property
+    def _day(self) -> date:
+        return _today(self.options).date()
+
+    def _import(self, path: Path, sha: str) -> FileReport:
+        drop, registry, target = self.drop, self.registry, self.mapping.target
+        day = archive.day_folder(self.where.outputs, "processed", self._day)
+        results = day / f"{self.run_id}-{Path(drop.name).stem}.results.csv"
+        file_settings = replace(
+            self.settings,
+            results=results,
+            wait_s=self.options.max_runtime_s,
+            source_url=drop.url,
         )
 
-    try:
-        summary = sync(path, mapping, file_settings)
-    except RunLocked as exc:  # another run kept this org busy past --max-runtime
-        return FileReport(
-            path.name, FileStatus.NOT_READY, sha256=sha, error=exc.message, exit_code=4
+        def record(status: str, **outcome: Any) -> None:
+            registry.record_file(
+                org=self.org,
+                target=target,
+                sha256=sha,
+                name=drop.name,
+                size=drop.size,
+                inbox=self.where.label,
+                inbox_run=self.run_id,
+                status=status,
+                **outcome,
+            )
+
+        try:
+            summary = sync(path, self.mapping, file_settings)
+        except RunLocked as exc:  # another run kept this org busy past --max-runtime
+            return FileReport(
+                drop.name, FileStatus.NOT_READY, sha256=sha, error=exc.message, exit_code=4
+            )
+        except RunAborted as exc:
+            record("aborted", error=exc.message)
+            error = f"{exc.message} Then the next inbox run resumes this file."
+            return FileReport(drop.name, FileStatus.ABORTED, sha256=sha, error=error, exit_code=3)
+        except SyncerError as exc:
+            message = _named(exc.message, path, drop.url)
+            record("failed", error=message)
+            rep = FileReport(
+                drop.name,
+                FileStatus.FAILED,
+                sha256=sha,
+                error=message,
+                exit_code=exc.exit_code,
+            )
+            note = f"{drop.name}: {message}\n\nWhat to do: {exc.hint}\n"
+            self._archive(
+                rep,
+                lambda: drop.file_away("failed", self.run_id, self._day),
+                lambda archived: drop.note(archived, note, self._day),
+            )
+            if rep.archived is not None:
+                registry.set_archived(self.org, target, sha, rep.archived)
+            return rep
+        rep = _from_summary(drop.name, sha, summary)
+        record(
+            rep.status.value,
+            run_id=summary.run_id,
+            counts=rep.counts,
+            results=rep.results,
+            failures=rep.failures,
+            error=rep.error,
         )
-    except RunAborted as exc:
-        record("aborted", error=exc.message)
-        error = f"{exc.message} Then the next inbox run resumes this file."
-        return FileReport(path.name, FileStatus.ABORTED, sha256=sha, error=error, exit_code=3)
-    except SyncerError as exc:
-        record("failed", error=exc.message)
-        rep = FileReport(
-            path.name, FileStatus.FAILED, sha256=sha, error=exc.message, exit_code=exc.exit_code
-        )
-        rep.archived = _move(cand, options, "failed", run_id)
-        if rep.archived is not None:
-            note = f"{path.name}: {exc.message}\n\nWhat to do: {exc.hint}\n"
-            archive.write_note(Path(f"{rep.archived}.error.txt"), note)
-            registry.set_archived(org, target, sha, rep.archived)
+        if rep.status in (FileStatus.DONE, FileStatus.PARTIAL):
+            outputs = [
+                p
+                for p in (
+                    summary.results_path,
+                    summary.failures_path,
+                    summary.results_xlsx,
+                    summary.failures_xlsx,
+                )
+                if p is not None and p.is_file()
+            ]
+            self._archive(
+                rep,
+                lambda: drop.file_away("processed", self.run_id, self._day),
+                lambda archived: drop.attach(archived, outputs),
+            )
+            if rep.archived is not None:
+                registry.set_archived(self.org, target, sha, rep.archived)
         return rep
-    rep = _from_summary(path.name, sha, summary)
-    record(
-        rep.status.value,
-        run_id=summary.run_id,
-        counts=rep.counts,
-        results=rep.results,
-        failures=rep.failures,
-        error=rep.error,
-    )
-    if rep.status in (FileStatus.DONE, FileStatus.PARTIAL):
-        rep.archived = _move(cand, options, "processed", run_id)
-        if rep.archived is not None:
-            registry.set_archived(org, target, sha, rep.archived)
-    return rep
+
+    def _archive(
+        self,
+        rep: FileReport,
+        move: Callable[[], str],
+        then: Callable[[str], None] | None = None,
+    ) -> None:
+        """File the file away (not with --keep) and put its outputs beside it; a store that
+        stops answering ends the run (:class:`_StoreDown`) with the file where it was or
+        archived, and the registry saying which."""
+        if self.options.keep:
+            return
+        try:
+            rep.archived = move()
+        except StorageUnreachable as exc:
+            rep.error = (
+                f"{'imported, but ' if rep.status in (FileStatus.DONE, FileStatus.PARTIAL) else ''}"
+                f"not archived: {exc.message} The next run files it away."
+            )
+            rep.exit_code = max(rep.exit_code, exc.exit_code)
+            raise _StoreDown(rep) from exc
+        if then is None:
+            return
+        try:
+            then(rep.archived)
+        except StorageUnreachable as exc:
+            if rep.archived is not None:
+                self.registry.set_archived(
+                    self.org, self.mapping.target, rep.sha256 or "", rep.archived
+                )
+            rep.error = f"archived, but its results stay local only: {exc.message}"
+            rep.exit_code = max(rep.exit_code, exc.exit_code)
+            raise _StoreDown(rep) from exc
 
 
 def _from_summary(name: str, sha: str, summary: RunSummary) -> FileReport:
@@ -291,52 +447,22 @@ def _from_summary(name: str, sha: str, summary: RunSummary) -> FileReport:
     )
 
 
-def _dry_run_file(cand: Candidate, mapping: Mapping, sha: str) -> FileReport:
+def _dry_run_file(path: Path, drop: Drop, mapping: Mapping, sha: str) -> FileReport:
     """--dry-run: validate into a temporary folder; nothing is sent, moved or written here."""
     with tempfile.TemporaryDirectory(prefix="syncer-inbox-") as tmp:
         try:
-            summary = validate(cand.path, mapping, results=Path(tmp) / "dry.results.csv")
+            summary = validate(path, mapping, results=Path(tmp) / "dry.results.csv")
         except SyncerError as exc:
-            return FileReport(
-                cand.path.name, FileStatus.FAILED, sha256=sha, error=exc.message, exit_code=2
-            )
+            error = _named(exc.message, path, drop.url)
+            return FileReport(drop.name, FileStatus.FAILED, sha256=sha, error=error, exit_code=2)
     counts = {k: summary.counts.get(k, 0) for k in ROW_KEYS if k != "rows"}
     counts["rows"] = summary.rows
-    return FileReport(cand.path.name, FileStatus.READY, sha256=sha, counts=counts)
+    return FileReport(drop.name, FileStatus.READY, sha256=sha, counts=counts)
 
 
-def _move(
-    cand: Candidate, options: InboxOptions, bucket: str, run_id: int | None, sha: str = ""
-) -> str | None:
-    """Move a file (and its ready marker) to ``ARCHIVE/<bucket>/YYYY-MM-DD/<run>-<name>``;
-    None with --keep. With ``sha``: if that name already holds this content (a run killed after
-    the archive's link or copy was made, before the inbox's name was removed), only remove the
-    inbox's name."""
-    if options.keep:
-        return None
-    name = f"{run_id}-{cand.path.name}"
-    folder = options.archive_dir / bucket
-    days = sorted(folder.iterdir()) if sha and folder.is_dir() else []
-    placed = [d / name for d in days if (d / name).is_file() and file_sha256(d / name) == sha]
-    if placed:
-        try:
-            cand.path.unlink()
-        except OSError as exc:
-            raise SourceError(
-                f"could not remove {cand.path} ({exc.strerror or exc}); it is already archived "
-                f"as {placed[0]}.",
-                path=str(cand.path),
-                code="archive",
-                hint=archive.ARCHIVE_HINT,
-            ) from exc
-        day, moved = placed[0].parent, placed[0]
-    else:
-        day = archive.day_folder(options.archive_dir, bucket, _today(options).date())
-        moved = archive.move_file(cand.path, day / name)
-    if cand.marker is not None and cand.marker.exists():
-        archive.move_file(cand.marker, day / f"{run_id}-{cand.marker.name}")
-    events.emit(events.FileMoved(str(cand.path), str(moved), bucket))
-    return str(moved)
+def _named(message: str, path: Path, url: str | None) -> str:
+    """``message`` naming a remote file by its URL, not by its temporary copy ``path``."""
+    return message.replace(str(path), url) if url else message
 
 
 # ---------------------------------------------------------------------------------- pieces
@@ -416,7 +542,7 @@ def _exit_code(report: InboxReport, options: InboxOptions) -> int:
     interrupted = [f.exit_code for f in report.files if f.status is FileStatus.INTERRUPTED]
     if interrupted:
         return interrupted[0]
-    codes = [f.exit_code for f in report.files]
+    codes = [f.exit_code for f in report.files] + [3 if report.unreachable else 0]
     codes += [2 for _ in alerts.over_reject_rate(report, options.max_reject_rate)]
     worst = max(codes, default=0)
     if report.status is InboxStatus.MISSING:
@@ -436,7 +562,7 @@ def _finish(
     report: InboxReport,
     options: InboxOptions,
     settings: Settings,
-    registry: Registry | None,
+    store_secrets: Sequence[str],
     ping_error: str | None,
 ) -> InboxReport:
     if report.status in (InboxStatus.STUCK,) and "stuck" not in report.events:
@@ -445,7 +571,7 @@ def _finish(
         report.notify_errors.append(ping_error)
     if options.dry_run:
         return report
-    secrets = [k for k in (_key_or_empty(settings),) if k]
+    secrets = [k for k in (_key_or_empty(settings), *store_secrets) if k]
     report.notify_errors.extend(
         alerts.deliver(
             report,

@@ -29,9 +29,10 @@ def lock_path(ledger: Path, org: str, target: str) -> Path:
     return ledger.parent / f"{ledger.name}.locks" / f"{target}-{digest}.lock"
 
 
-def inbox_lock_path(ledger: Path, inbox: Path) -> Path:
-    """The lock file of one inbox folder for ``ledger``."""
-    digest = hashlib.sha256(str(inbox.resolve()).encode()).hexdigest()[:16]
+def inbox_lock_path(ledger: Path, inbox: Path | str) -> Path:
+    """The lock file of one inbox folder (a local path, or a remote inbox's URL) for ``ledger``."""
+    key = inbox if isinstance(inbox, str) else str(inbox.resolve())
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return ledger.parent / f"{ledger.name}.locks" / f"inbox-{digest}.lock"
 
 
