@@ -49,6 +49,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import polars as pl
+
 from syncer.errors import ConfigError, LedgerTooNew
 from syncer.models import RowOutcome, RowStatus
 
@@ -125,6 +127,19 @@ CREATE TABLE IF NOT EXISTS org_links (
 CREATE INDEX IF NOT EXISTS runs_source_sha256 ON runs (org, target, source_sha256);
 {_RATES_TABLE};
 """
+
+
+#: the columns of :meth:`Ledger.synced_frame` (the :class:`SyncedRow` fields)
+_SYNCED_SCHEMA: dict[str, Any] = {
+    "key": pl.String,
+    "body_sha256": pl.String,
+    "contact_id": pl.String,
+    "account_id": pl.String,
+    "last_status": pl.String,
+    "run_id": pl.Int64,
+    "updated_at": pl.String,
+    "ids": pl.String,
+}
 
 
 def now_iso() -> str:
@@ -308,6 +323,44 @@ class Ledger:
             )
             out.update((row[0], SyncedRow._make(row)) for row in cur)
         return out
+
+    def synced_frame(
+        self, org: str, target: str, keys: pl.Series, id_names: Iterable[str] = ()
+    ) -> pl.DataFrame:
+        """What :meth:`lookup` gives for ``keys`` as one frame, a row per key the ledger knows
+        (and maybe others of ``target``): key, body_sha256, contact_id, account_id,
+        last_status, run_id, updated_at, ids (the :class:`SyncedRow` fields) and an
+        ``id:<name>`` column per name of ``id_names`` (the id :meth:`SyncedRow.get_id` reads).
+
+        Reads the org's whole ``target`` in one query, a chunk at a time (a re-run of a big
+        file knows most of its keys); once that holds many more keys than asked for, looks
+        ``keys`` up in batches instead. Sees what is committed (:meth:`flush` first), through
+        a connection of its own: it may run in another thread beside this object's work."""
+        names = list(id_names)
+        extra = "".join(f', {_id_sql(n)} AS "id:{n}"' for n in names)
+        columns = ", ".join(_SYNCED_SCHEMA) + extra
+        schema = {**_SYNCED_SCHEMA, **{f"id:{n}": pl.String for n in names}}
+        select = f"SELECT {columns} FROM synced WHERE org=? AND target=?"
+        db = sqlite3.connect(str(self.path), timeout=120, check_same_thread=False)
+        try:
+            cur = db.execute(select, (org, target))
+            limit = 4 * len(keys) + 50_000  # past this many rows, looking keys up is cheaper
+            parts: list[pl.DataFrame] = []
+            while chunk := cur.fetchmany(50_000):
+                parts.append(pl.DataFrame(chunk, schema=schema, orient="row"))
+                if len(parts) * 50_000 > limit:
+                    cur.close()
+                    rows: list[tuple[Any, ...]] = []
+                    for batch in iter_chunks(keys.unique().to_list(), 900):
+                        marks = ",".join("?" * len(batch))
+                        rows.extend(
+                            db.execute(f"{select} AND key IN ({marks})", (org, target, *batch))
+                        )
+                    parts = [pl.DataFrame(rows, schema=schema, orient="row")]
+                    break
+        finally:
+            db.close()
+        return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
 
     def record(
         self,

@@ -4,12 +4,13 @@ outcomes gathered as compact columns."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
-from syncer.ledger import Ledger, SyncedRow, body_hash
+from syncer.ledger import Ledger, SyncedRow
 from syncer.memory import AMBIGUOUS
 from syncer.models import RowOutcome, RowStatus, RowWarning
 from syncer.runner.prepared import Prepared
@@ -30,6 +31,8 @@ class Collected:
     ids: dict[str, list[str | None]] = field(init=False)
     #: row warnings by source row (few rows have any): the outcomes' own and :meth:`warn`'s
     warnings: dict[int, list[RowWarning]] = field(default_factory=dict)
+    #: outcomes added in bulk (:meth:`add_frame`), as :meth:`frame` gives them
+    frames: list[pl.DataFrame] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.ids = {c.name: [] for c in self.id_columns}
@@ -68,10 +71,28 @@ class Collected:
         for column, get in zip(self.ids.values(), getters, strict=False):
             column.append(get(known))
 
+    def add_frame(self, outcomes: pl.DataFrame) -> None:
+        """Add many outcomes at once: a frame with :meth:`frame`'s columns (no warnings)."""
+        if outcomes.height:
+            schema = self._schema()
+            self.frames.append(outcomes.select(pl.col(c).cast(t) for c, t in schema.items()))
+
+    def __len__(self) -> int:
+        return len(self.rows) + sum(f.height for f in self.frames)
+
+    def _schema(self) -> dict[str, pl.DataType]:
+        return {
+            "source_row": pl.Int64(),
+            "status": pl.String(),
+            "error": pl.String(),
+            "error_code": pl.String(),
+            **{c.column: pl.String() for c in self.id_columns},
+        }
+
     def frame(self) -> pl.DataFrame:
         """source_row, status, error, error_code and the id columns, a row per outcome."""
         ids = {c.column: self.ids[c.name] for c in self.id_columns}
-        return pl.DataFrame(
+        one = pl.DataFrame(
             {
                 "source_row": self.rows,
                 "status": self.status,
@@ -79,14 +100,9 @@ class Collected:
                 "error_code": self.code,
                 **ids,
             },
-            schema={
-                "source_row": pl.Int64,
-                "status": pl.String,
-                "error": pl.String,
-                "error_code": pl.String,
-                **dict.fromkeys(ids, pl.String),
-            },
+            schema=self._schema(),
         )
+        return pl.concat([*self.frames, one]) if self.frames else one
 
 
 class Plan:
@@ -116,33 +132,34 @@ class Plan:
         #: target whose rows are not upserts (they find their ids there); {} for a new key
         self.known: dict[str, dict[str, str]] = {}
         self.to_send = 0
+        self._plan: pl.DataFrame | None = None
 
     def items(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
-        """Rows to send, in file order; unchanged rows are recorded as they are met."""
-        target = self.prepared.mapping.target
-        batch: list[tuple[int, str, dict[str, Any]]] = []
-        for item in self.prepared.iter_bodies():
-            batch.append(item)
-            if len(batch) >= 500:
-                yield from self._filter(target, batch)
-                batch = []
-        if batch:
-            yield from self._filter(target, batch)
-
-    def _filter(
-        self, target: str, batch: list[tuple[int, str, dict[str, Any]]]
-    ) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        """Rows to send, in file order; the unchanged ones are recorded first, in bulk."""
         if self.ledger is None:  # nothing to compare with or to record: no hashing either
-            self.to_send += len(batch)
-            yield from batch
+            for item in self.prepared.iter_bodies():
+                self.to_send += 1
+                yield item
             return
-        known = self.ledger.lookup(self.org, target, [k for _, k, _ in batch])
+        planned = self._planned()
+        if not self.full:
+            same = planned.filter(pl.col("body_sha256") == pl.col("digest"))
+            self.collected.add_frame(self._unchanged(same))
+            if self.progress is not None and same.height:
+                self.progress(same.height)
+            planned = planned.filter(pl.col("body_sha256").ne_missing(pl.col("digest")))
         spec = self.prepared.mapping.spec
         ids = [SyncedRow.id_getter(c.name) for c in spec.id_columns]
         remember = not spec.idempotent
-        for row, key, body in batch:
-            digest = body_hash(body)
-            prev = known.get(key)
+        send: dict[int, tuple[str, str]] = {}
+        prevs: dict[int, SyncedRow | None] = {}
+        columns = ("key", "body_sha256", "contact_id", "account_id", "last_status")
+        for row, digest, *known in planned.select(
+            "source_row", "digest", *columns, "run_id", "updated_at", "ids"
+        ).iter_rows():
+            key = known[0]
+            # last_status is never null in the ledger: null here means a key it does not know
+            prev = SyncedRow._make(known) if known[4] is not None else None
             held = self._held(prev, digest) if prev is not None else None
             if held is not None:
                 status, error, code = held
@@ -150,11 +167,65 @@ class Plan:
                 if self.progress is not None:
                     self.progress(1)
                 continue
-            self.hashes[row] = (key, digest)
+            send[row] = (key, digest)
+            prevs[row] = prev
+        if not send:
+            return
+        rows = pl.Series("source_row", list(send), dtype=pl.Int64)
+        for row, key, body in self.prepared.iter_bodies(rows):
+            self.hashes[row] = send[row]
             if remember:
+                prev = prevs[row]
                 self.known[key] = prev.ids() if prev is not None else {}
             self.to_send += 1
             yield row, key, body
+
+    def stale_rows(self, *, since_run: int) -> int:
+        """Ready rows whose last accepted body came from a run newer than ``since_run`` and
+        differs from theirs: the rows an earlier file, imported again, would put back to older
+        values."""
+        planned = self._planned()
+        return planned.filter(
+            pl.col("body_sha256").is_not_null()
+            & (pl.col("run_id").fill_null(0) > since_run)
+            & (pl.col("body_sha256") != pl.col("digest"))
+        ).height
+
+    def _planned(self) -> pl.DataFrame:
+        """Every ready row's source_row, key and ``digest`` (the sha256 of its canonical body),
+        in file order, with what the ledger remembers of its key (null columns: nothing).
+        Built once: the ledger is read in one query, in a thread of its own, while polars
+        writes and hashes the bodies."""
+        if self._plan is not None:
+            return self._plan
+        assert self.ledger is not None
+        prepared = self.prepared
+        target = prepared.mapping.target
+        id_names = [c.name for c in prepared.mapping.spec.id_columns]
+        keys = prepared.ready_keys()
+        self.ledger.flush()
+        with ThreadPoolExecutor(1) as pool:
+            known = pool.submit(self.ledger.synced_frame, self.org, target, keys, id_names)
+            digests = prepared.digests()
+            planned = digests.join(known.result(), on="key", how="left", maintain_order="left")
+        self._plan = planned
+        return planned
+
+    def _unchanged(self, same: pl.DataFrame) -> pl.DataFrame:
+        """The outcomes of rows unchanged since their last success (:meth:`_held`'s, in bulk)."""
+        run = pl.col("run_id").cast(pl.String).fill_null("None")
+        error = pl.format(
+            "not sent: identical to what run {} sent ({}); use --full to send anyway",
+            run,
+            pl.col("updated_at"),
+        )
+        return same.select(
+            "source_row",
+            status=pl.lit(RowStatus.UNCHANGED.value),
+            error=error,
+            error_code=pl.lit("unchanged"),
+            **{c.column: pl.col(f"id:{c.name}") for c in self.collected.id_columns},
+        )
 
     def _held(self, prev: SyncedRow, digest: str) -> tuple[RowStatus, str, str] | None:
         """Why a row the ledger knows is not sent (status, error, code), or None: sent.
@@ -202,32 +273,3 @@ class Plan:
                 "cannot_update",
             )
         return None
-
-
-def stale_rows(prepared: Prepared, ledger: Ledger, org: str, *, since_run: int) -> int:
-    """Ready rows whose last accepted body came from a run newer than ``since_run`` and differs
-    from theirs: the rows an earlier file, imported again, would put back to older values."""
-    target = prepared.mapping.target
-    stale = 0
-    batch: list[tuple[str, dict[str, Any]]] = []
-
-    def count(items: list[tuple[str, dict[str, Any]]]) -> int:
-        known = ledger.lookup(org, target, [k for k, _ in items])
-        n = 0
-        for key, body in items:
-            prev = known.get(key)
-            if (
-                prev is not None
-                and prev.body_sha256 is not None
-                and (prev.run_id or 0) > since_run
-                and prev.body_sha256 != body_hash(body)
-            ):
-                n += 1
-        return n
-
-    for _row, key, body in prepared.iter_bodies():
-        batch.append((key, body))
-        if len(batch) >= 500:
-            stale += count(batch)
-            batch = []
-    return stale + (count(batch) if batch else 0)

@@ -6,8 +6,9 @@ ready row (Python, but it feeds a rate-limited network).
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Mapping as ReadOnly
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from syncer.amounts import to_json_number
+from syncer.canonical import BodyField, body_texts, sha256_hex
 from syncer.dedupe import mark_duplicates
 from syncer.errors import SourceError
 from syncer.mapping import (
@@ -122,49 +123,89 @@ class Prepared:
             counts[str(status)] = int(n)
         return counts
 
-    def iter_bodies(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
-        """(source_row, key, exact JSON body) of every ready row, in file order.
+    def iter_bodies(
+        self, rows: pl.Series | None = None
+    ) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        """(source_row, key, exact JSON body) of every ready row (of those in ``rows``), in
+        file order.
 
         Blank values are omitted (on_empty: omit) or sent as "" to clear them (on_empty:
         clear), which Reevo's API does for text fields only: a blank amount, date-time, list,
         lookup or stage is omitted even then (:func:`_uncleared_notes` says so once); a value
         dropped by ``on_invalid: drop`` is always omitted. An amount is a JSON number (an int
         when integral); a lookup field is ``{form: value}`` (``"account": {"domain":
-        "acme.com"}``); ``key: {column: ...}`` is not sent.
+        "acme.com"}``); ``key: {column: ...}`` is not sent. Each body is its canonical text
+        (:meth:`body_frames`) parsed back: its keys are sorted, so httpx sends that very text.
         """
-        clear = self.mapping.on_empty == "clear"
-        cols = [f.out for f in self.fields]
-        ready = self.frame.filter(pl.col("status") == RowStatus.READY.value)
-        stage = _stage_field(self.mapping)
-        plain = [
-            (i, f, _wire(f), clear and _clearable(f, stage))
-            for i, f in enumerate(self.fields)
-            if f.section == "columns"
+        loads = json.loads
+        for frame in self.body_frames(rows):
+            for row, key, text in frame.iter_rows():
+                yield row, key, loads(text)
+
+    def body_frames(
+        self, rows: pl.Series | None = None, size: int = 100_000
+    ) -> Iterator[pl.DataFrame]:
+        """source_row, key and ``body``, the canonical JSON text of the request body
+        (:mod:`syncer.canonical`), of every ready row (of those in ``rows``), in file order,
+        ``size`` rows a frame: written by polars, a frame at a time."""
+        ready = self._ready()
+        if rows is not None:
+            ready = ready.filter(pl.col("source_row").is_in(rows.implode()))
+        dropped = DROPPED if DROPPED in ready.columns else None
+        fields = self.body_fields()
+        for start in range(0, ready.height, size):
+            part = ready.slice(start, size)
+            text = body_texts(part, fields, dropped=dropped, sep=DROPPED_SEP)
+            yield part.select("source_row", "key", text.alias("body"))
+
+    def digests(self) -> pl.DataFrame:
+        """source_row, key and ``digest`` (:func:`syncer.ledger.body_hash` of the body) of
+        every ready row, in file order."""
+        parts = [
+            frame.select("source_row", "key", digest=sha256_hex(frame["body"]))
+            for frame in self.body_frames()
         ]
+        if not parts:
+            return pl.DataFrame(
+                schema={"source_row": pl.Int64, "key": pl.String, "digest": pl.String}
+            )
+        return pl.concat(parts)
+
+    def ready_keys(self) -> pl.Series:
+        """The key of every ready row."""
+        ready = self.frame.filter(pl.col("status") == RowStatus.READY.value)
+        return ready.get_column(KEY_COLUMN).cast(pl.String).rename("key")
+
+    def _ready(self) -> pl.DataFrame:
+        """The ready rows' source_row, ``key`` and the columns their bodies are made of."""
+        columns = [f.column for f in self.body_fields()]
+        dropped = [DROPPED] if DROPPED in self.frame.columns else []
+        return self.frame.filter(pl.col("status") == RowStatus.READY.value).select(
+            "source_row", pl.col(KEY_COLUMN).cast(pl.String).alias("key"), *columns, *dropped
+        )
+
+    def body_fields(self) -> list[BodyField]:
+        """How each mapped field goes into the body (the key's own field does not)."""
+        clear = self.mapping.on_empty == "clear"
+        stage = _stage_field(self.mapping)
         # custom fields go under the body key of their section (the target declares it)
         body_key = {c.name: c.body_key for c in self.mapping.spec.custom}
-        custom = [
-            (i, f, body_key[f.section], clear and _clearable(f, stage))
-            for i, f in enumerate(self.fields)
-            if f.section in body_key
-        ]
-        dropped = [DROPPED] if DROPPED in self.frame.columns else []
-        for row in ready.select("source_row", KEY_COLUMN, *cols, *dropped).iter_rows():
-            values = row[2:]
-            skip = set(row[-1].split(DROPPED_SEP)) if dropped and row[-1] else set()
-            body: dict[str, Any] = {}
-            for i, f, wire, cleared in plain:
-                v = values[i]
-                if v is not None:
-                    body[f.name] = wire(v) if wire is not None else v
-                elif cleared and f.out not in skip:
-                    body[f.name] = ""
-            for i, f, section, cleared in custom:
-                v = values[i]
-                if v is None and (not cleared or f.out in skip):
-                    continue
-                body.setdefault(section, {})[f.name] = "" if v is None else v
-            yield int(row[0]), str(row[1]), body
+        out = []
+        for f in self.fields:
+            if f.section != "columns" and f.section not in body_key:
+                continue
+            plain = f.section == "columns"
+            out.append(
+                BodyField(
+                    column=f.out,
+                    name=f.name,
+                    section=None if plain else body_key[f.section],
+                    form=f.spec.lookup if plain else None,
+                    amount=plain and f.kind is FieldKind.DECIMAL and not f.is_list,
+                    clear=clear and _clearable(f, stage),
+                )
+            )
+        return out
 
 
 def _stage_field(mapping: Mapping) -> str | None:
@@ -217,24 +258,6 @@ def _uncleared_notes(frame: pl.DataFrame, fields: list[MappedField], mapping: Ma
         f"on_empty: clear cannot clear {listed}: Reevo's API clears only text fields (with an "
         "empty value), so these blank cells were left out and the values stored in Reevo stay"
     ]
-
-
-def _wire(f: MappedField) -> Callable[[Any], Any] | None:
-    """How a field's normal value goes into the body (None: as it is)."""
-    if f.kind is FieldKind.DECIMAL and not f.is_list:
-        return _amount
-    form = f.spec.lookup
-    if form is not None:
-        return lambda v: {form: v}
-    return None
-
-
-def _amount(value: str) -> int | float | str:
-    """An amount as a JSON number; one ``on_invalid: warn`` kept as written stays text."""
-    try:
-        return to_json_number(value)
-    except ValueError:
-        return value
 
 
 def _internal_names(source: SourceTable) -> tuple[pl.DataFrame, dict[str, str]]:

@@ -39,7 +39,7 @@ from syncer.runner.enroll import Enroll, failed_enrollments, watching
 from syncer.runner.ledger_memory import LedgerMemory
 from syncer.runner.lock import RunLock
 from syncer.runner.orgs import resolve_org
-from syncer.runner.plan import Collected, Plan, stale_rows
+from syncer.runner.plan import Collected, Plan
 from syncer.runner.prepared import Prepared, issue_counts, prepare
 from syncer.runner.reporting import (
     RecordingPacer,
@@ -393,7 +393,7 @@ def _check_stale(job: _Job, source: Path, checksum: str) -> None:
     earlier = job.ledger.earlier_import(job.org, job.target, checksum)
     if earlier is None:
         return
-    stale = stale_rows(job.prepared, job.ledger, job.org, since_run=earlier.id)
+    stale = job.plan.stale_rows(since_run=earlier.id)
     if not stale:
         return
     what = f"{stale} row{'s' if stale != 1 else ''}"

@@ -1,0 +1,197 @@
+"""The canonical JSON text of request bodies, built as polars expressions (no Python per row).
+
+The canonical text of a body is ``json.dumps(body, sort_keys=True, separators=(",", ":"),
+ensure_ascii=False)``: what the ledger hashes (:func:`syncer.ledger.body_hash`) and, parsed
+back with ``json.loads`` (which keeps its sorted key order), exactly the bytes httpx sends
+(``ensure_ascii=False``, the same separators). :func:`body_texts` writes that text for every row
+of a frame at once; only amounts that are not plain decimals (rare: ``1e-05``, 16+ significant
+digits, a value ``on_invalid: warn`` kept as written) go through Python, once per distinct value.
+:func:`sha256_hex` hashes a column of texts (the ``polars-hash`` plugin, hashlib without it).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from syncer.amounts import to_json_number
+
+__all__ = ["BodyField", "amount", "body_texts", "canonical_text", "json_string", "sha256_hex"]
+
+
+@dataclass(frozen=True, slots=True)
+class BodyField:
+    """One value of a request body: where it is in the frame and how it is written."""
+
+    #: the frame column holding the normal value (String, or List(String) for a list)
+    column: str
+    #: its key in the body (or in its section's object)
+    name: str
+    #: the body key of the object it goes under (custom fields), None: at the top
+    section: str | None = None
+    #: a lookup is sent as ``{form: value}`` (``"account": {"domain": "acme.com"}``)
+    form: str | None = None
+    #: a JSON number (an int when integral); a value that is not one stays text
+    amount: bool = False
+    #: a blank value is sent as "" (``on_empty: clear``), unless ``on_invalid: drop`` dropped it
+    clear: bool = False
+
+
+def canonical_text(body: Any) -> str:
+    """The canonical JSON text of a body built in Python (the reference :func:`body_texts`
+    matches)."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def amount(value: str) -> int | float | str:
+    """An amount as a JSON number; one ``on_invalid: warn`` kept as written stays text."""
+    try:
+        return to_json_number(value)
+    except ValueError:
+        return value
+
+
+#: what ``json.dumps(..., ensure_ascii=False)`` escapes in a string, and how
+_ESCAPED = ['"', "\\", *map(chr, range(0x20))]
+_SHORT = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_ESCAPES = [_SHORT.get(c, f"\\u{ord(c):04x}") for c in _ESCAPED]
+_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
+
+#: amounts whose JSON number is their own text: an integer (any size: Python ints are exact);
+#: a decimal without trailing zeros whose float repr is the same digits (at most 15 significant
+#: digits, and not below 1e-4, where repr turns to an exponent)
+_PLAIN_INT = r"^(?:0|-?[1-9][0-9]*)$"
+_PLAIN_DECIMAL = r"^-?(?:[1-9][0-9]*\.[0-9]*[1-9]|0\.0{0,3}[1-9](?:[0-9]*[1-9])?)$"
+_MAX_DIGITS = 15
+
+
+def json_string(value: pl.Expr) -> pl.Expr:
+    """A String expression as a JSON string literal (quoted, escaped as json.dumps does with
+    ``ensure_ascii=False``: ``"`` ``\\`` and the control characters below U+0020 only)."""
+    escaped = (
+        pl.when(value.str.contains(_NEEDS_ESCAPE))
+        .then(value.str.replace_many(_ESCAPED, _ESCAPES))
+        .otherwise(value)
+    )
+    return pl.concat_str([pl.lit('"'), escaped, pl.lit('"')])
+
+
+def _key(name: str) -> pl.Expr:
+    """``"name":`` as a literal."""
+    return pl.lit(json.dumps(name, ensure_ascii=False) + ":")
+
+
+def _value(frame: pl.DataFrame, f: BodyField, dropped: pl.Expr | None) -> pl.Expr:
+    """The JSON text of ``f``'s value in a row; null when the body leaves it out."""
+    col = pl.col(f.column)
+    dtype = frame.schema[f.column]
+    if isinstance(dtype, pl.List):
+        items = pl.element().cast(pl.String)
+        text = pl.concat_str(
+            [
+                pl.lit("["),
+                col.list.eval(json_string(items).fill_null("null")).list.join(","),
+                pl.lit("]"),
+            ]
+        )
+    else:
+        col = col.cast(pl.String)
+        text = _amount_text(frame, col, f.column) if f.amount else json_string(col)
+    if f.form is not None:
+        text = pl.concat_str([pl.lit("{"), _key(f.form), text, pl.lit("}")])
+    if not f.clear:
+        return text
+    cleared = (
+        pl.lit('""')
+        if dropped is None
+        else pl.when(~dropped.list.contains(f.column)).then(pl.lit('""'))
+    )
+    return pl.when(col.is_not_null()).then(text).otherwise(cleared)
+
+
+def _amount_text(frame: pl.DataFrame, col: pl.Expr, name: str) -> pl.Expr:
+    """An amount's JSON text: its own text when that is how Python writes the number, else
+    json.dumps of :func:`amount` (computed once per distinct such value)."""
+    digits = col.str.replace_all(r"[-.]", "", literal=False).str.len_chars()
+    plain = col.str.contains(_PLAIN_INT) | (
+        col.str.contains(_PLAIN_DECIMAL) & (digits <= _MAX_DIGITS)
+    )
+    odd = frame.select(col.filter(col.is_not_null() & ~plain).unique()).to_series().to_list()
+    if not odd:
+        return col
+    texts = [json.dumps(amount(v), ensure_ascii=False) for v in odd]
+    other = col.replace_strict(odd, texts, default=None, return_dtype=pl.String)
+    return pl.when(plain).then(col).otherwise(other)
+
+
+def body_texts(
+    frame: pl.DataFrame, fields: Sequence[BodyField], *, dropped: str | None = None, sep: str = ""
+) -> pl.Expr:
+    """An expression for the canonical JSON text of each row's body (keys sorted).
+
+    A field whose value is null is left out (or sent as "" when it ``clear``\\ s, unless its
+    column is named in the ``dropped`` column, a list joined by ``sep``); a section whose
+    fields are all left out is left out too."""
+    gone = None
+    if dropped is not None and dropped in frame.columns and any(f.clear for f in fields):
+        gone = pl.col(dropped).fill_null("").str.split(sep)
+    entries: dict[str, pl.Expr] = {}
+    sections: dict[str, dict[str, pl.Expr]] = {}
+    for f in fields:
+        value = _value(frame, f, gone)
+        if f.section is None:
+            entries[f.name] = value
+        else:
+            sections.setdefault(f.section, {})[f.name] = value
+    for section, inner in sections.items():
+        parts = [pl.concat_str([_key(n), inner[n]]) for n in sorted(inner)]
+        members = pl.concat_str(parts, separator=",", ignore_nulls=True)
+        entries[section] = (
+            pl.when(pl.any_horizontal([p.is_not_null() for p in parts]))
+            .then(pl.concat_str([pl.lit("{"), members, pl.lit("}")]))
+            .otherwise(None)
+        )
+    if not entries:
+        return pl.repeat(pl.lit("{}"), pl.len())
+    parts = [pl.concat_str([_key(n), entries[n]]) for n in sorted(entries)]
+    members = pl.concat_str(parts, separator=",", ignore_nulls=True)
+    return pl.concat_str([pl.lit("{"), members, pl.lit("}")])
+
+
+def sha256_hex(texts: pl.Series) -> pl.Series:
+    """sha256 (hex) of each text's UTF-8 bytes, as :func:`syncer.ledger.body_hash` gives it;
+    null stays null. The ``polars-hash`` plugin (Rust, on polars' threads); hashlib when it
+    cannot be loaded."""
+    if not _plugin_works():
+        return sha256_hex_python(texts)
+    import polars_hash
+
+    frame = pl.DataFrame({"t": texts})
+    return frame.select(polars_hash.col("t").chash.sha2_256()).to_series().alias(texts.name)
+
+
+@functools.cache
+def _plugin_works() -> bool:
+    """Whether ``polars-hash`` loads and agrees with hashlib (a plugin built for another
+    polars may fail to load): checked once per process."""
+    probe = pl.Series("t", ["", 'é\u2028\x00{"a":1}'])
+    try:
+        import polars_hash
+
+        got = pl.DataFrame({"t": probe}).select(polars_hash.col("t").chash.sha2_256())
+    except Exception:
+        return False
+    return got.to_series().to_list() == sha256_hex_python(probe).to_list()
+
+
+def sha256_hex_python(texts: pl.Series) -> pl.Series:
+    """:func:`sha256_hex` with hashlib (one call per row)."""
+    sha = hashlib.sha256
+    out = [None if t is None else sha(t).hexdigest() for t in texts.cast(pl.Binary).to_list()]
+    return pl.Series(texts.name, out, dtype=pl.String)
