@@ -8,11 +8,14 @@ any connection is made.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+from http_receiver import Receiver, closed_port
+from remote_servers import AWS_KEY_ID, AWS_SECRET, S3Bucket, SFTPServerHandle
 from wait_helpers import wait_until
 
 from syncer.sandbox import SandboxHandle
@@ -23,6 +26,9 @@ pytestmark = pytest.mark.timeout(300)  # a hang guard: the first test took 62 s 
 
 KEY = "rv_canary_S3CRET_7f3a9b2c4d5e6f7081"
 FILE_KEY = "rv_canary_FILEKEY_0a1b2c3d4e5f6a7b8c"
+#: a secret in --storage-options, and an SSH key's passphrase (the remote inbox test)
+STORE_SECRET = "store-canary-Sx9Qw2Ez7Rt4Yu1I"
+PASSPHRASE = "ssh-canary-Pk3Lm8Nb5Vc0Xz6A"
 
 
 def pieces(secret: str, width: int = 12) -> set[str]:
@@ -189,3 +195,90 @@ def test_plain_http_base_url_is_refused_before_connecting(
     assert len(lines) == 1 and lines[0].startswith("error: ") and "https" in lines[0], lines
     assert_clean(res.stdout + res.stderr, "output")
     assert not (tmp_path / "leads.results.csv").exists()  # stopped before doing anything
+
+
+def test_a_remote_inbox_shows_no_store_secret_anywhere(
+    live_sandbox: SandboxHandle,
+    s3_bucket: S3Bucket,
+    sftp: SFTPServerHandle,
+    tmp_path: Path,
+) -> None:
+    """``syncer inbox`` on S3 and SFTP (issue 16): the AWS secret of the environment, a secret
+    in --storage-options and an SSH key's passphrase appear in no output, log, ledger, results
+    file (local or uploaded), note, report, alert or webhook, also with --debug and with the
+    store unreachable."""
+    import asyncssh
+
+    sb = live_sandbox
+    add_key(sb, KEY)
+    canaries = (AWS_SECRET, STORE_SECRET, PASSPHRASE)
+    mapping = write_mapping(tmp_path)
+    good = make_leads(tmp_path, 12, name="good.csv").path.read_bytes()
+    s3_bucket.put("drop/good.csv", good)
+    s3_bucket.put("drop/bad.csv", bytes(range(256)) * 64)  # binary: failed, with a note
+    (sftp.root / "drop").mkdir()
+    make_leads(sftp.root / "drop", 9, name="good.csv", tag="sftp")  # new content: partial
+    # the SFTP login key, encrypted with a passphrase the options file gives
+    locked = tmp_path / "locked_key"
+    key = asyncssh.read_private_key(sftp.home / ".ssh" / "id_ed25519")
+    key.write_private_key(locked, "pkcs8-pem", passphrase=PASSPHRASE)  # no bcrypt needed
+    for name in ("id_ed25519", "id_ed25519.pub"):
+        (sftp.home / ".ssh" / name).unlink()
+    s3_options = tmp_path / "s3.yaml"
+    s3_options.write_text(f"key: {AWS_KEY_ID}\nsecret: {STORE_SECRET}\n", encoding="utf-8")
+    down_options = tmp_path / "down.json"
+    down_options.write_text(
+        json.dumps(
+            {
+                "secret": STORE_SECRET,
+                "key": AWS_KEY_ID,
+                "endpoint_url": f"http://127.0.0.1:{closed_port()}",
+            }
+        ),
+        encoding="utf-8",
+    )
+    ssh_options = tmp_path / "ssh.yaml"
+    ssh_options.write_text(f"client_keys: [{locked}]\npassphrase: {PASSPHRASE}\n", encoding="utf-8")
+    receiver = Receiver()
+    alerting = ["--webhook", receiver.url("/hook"), "--notify", receiver.url("/notify", "json")]
+    common = ["--mapping", mapping, "--ledger", tmp_path / "l.db", "--json", "--min-age", "0",
+              "--settle", "0", "--notify-on", "always", "-v", "--log-file", tmp_path / "log.txt",
+              *alerting]  # fmt: skip
+    outputs: list[tuple[str, Result]] = []
+    try:
+        for name, args, code in (
+            ("s3", [s3_bucket.url("drop/"), "--storage-options", s3_options], 2),
+            ("s3 down", [s3_bucket.url("drop/"), "--storage-options", down_options], 3),
+            ("sftp", [sftp.url("drop"), "--storage-options", ssh_options], 1),
+        ):
+            res = cli(tmp_path, "--debug", "inbox", *args, *common, base_url=sb.base_url)
+            assert res.code == code, f"{name}: exit {res.code}\n{res.stderr}"
+            outputs.append((name, res))
+        outputs.append(("runs", cli(tmp_path, "runs", "--ledger", tmp_path / "l.db", "--json")))
+        got = receiver.take()
+    finally:
+        receiver.close()
+    assert [r.path for r in got].count("/hook") == 3, [r.path for r in got]
+    assert sftp.logins, "the SFTP run did not log in with the locked key"
+
+    def clean(blob: str | bytes, where: str) -> None:
+        data = blob if isinstance(blob, bytes) else blob.encode("utf-8", "replace")
+        for secret in canaries:
+            for piece in pieces(secret.rpartition("-")[2], 10):
+                assert piece.encode() not in data, f"a store secret leaked into {where}"
+
+    for name, res in outputs:
+        clean(res.stdout, f"stdout of {name}")
+        clean(res.stderr, f"stderr of {name}")
+    for r in got:
+        clean(r.body + str(r.headers).encode(), f"the alert {r.path}")
+    options = {s3_options, down_options, ssh_options, locked}
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p not in options]
+    assert any(p.name == "l.db" for p in written) and any(p.name == "log.txt" for p in written)
+    assert any(p.name.endswith(".error.txt") for p in written), "no note was written"
+    for path in written:
+        clean(path.read_bytes(), str(path.relative_to(tmp_path)))
+    uploaded = s3_bucket.keys("drop/archive/")
+    assert any(k.endswith(".results.csv") for k in uploaded), uploaded
+    for k in uploaded:
+        clean(s3_bucket.get(k), k)
