@@ -119,9 +119,6 @@ def _run_options(fn: Any) -> Any:
 def _do_run(
     source: Path | str, mapping: Path | None, command: str, retry: bool = False, **kw: Any
 ) -> None:
-    from syncer.runner import retry as run_retry
-    from syncer.runner import sync
-
     with (
         local_source(source, kw) as copy,
         run_session(
@@ -131,6 +128,9 @@ def _do_run(
             source_url=copy.url if copy.remote else None,
         ) as settings,
     ):
+        from syncer.runner import retry as run_retry  # (after a download started)
+        from syncer.runner import sync
+
         if retry:
             summary = run_retry(copy.path, mapping, settings)
         else:

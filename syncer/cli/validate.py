@@ -47,7 +47,6 @@ def validate_cmd(
     SOURCE may be s3://bucket/key or sftp://user@host[:port]/path (see `syncer run --help`).
     """
     from syncer.cli.job import job_mode, validate_job_command
-    from syncer.runner import validate as run_validate
 
     kw.update(results_path=results_path, results_format=results_format, as_json=as_json)
     if job_mode(source, mapping_path, kw):
@@ -55,6 +54,8 @@ def validate_cmd(
     assert source is not None and mapping_path is not None  # job_mode: usage errors without
     try:
         with local_source(source, kw) as copy:
+            from syncer.runner import validate as run_validate  # (after a download started)
+
             summary = run_validate(
                 copy.path,
                 mapping_path,

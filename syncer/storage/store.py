@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from syncer.errors import SourceError
 from syncer.storage.faults import is_network_fault, translate
@@ -34,8 +34,10 @@ ATTEMPTS = 4
 #: full-jitter exponential backoff between tries: up to BACKOFF_S * 2**n, at most BACKOFF_MAX_S
 BACKOFF_S = 0.5
 BACKOFF_MAX_S = 8.0
-#: bytes per read while downloading (one ranged GET on S3)
+#: bytes per read while downloading (SFTP, local) and hashing
 CHUNK = 8 * 1024 * 1024
+#: bytes per read of an S3 object's body (one GET, streamed)
+STREAM_CHUNK = 1024 * 1024
 #: seconds to wait for a connection (SFTP handshake, S3 TCP connect)
 CONNECT_TIMEOUT_S = 15.0
 
@@ -86,6 +88,11 @@ class RemoteStore:
 
     # -- the calls ---------------------------------------------------------------------------
 
+    def connect(self) -> None:
+        """Load the backend and connect now (SFTP: the SSH handshake) rather than on the first
+        call; its faults are retried and translated like any call's."""
+        self._call("connect to", self.location.path, lambda: self.fs)
+
     def list(self, folder: str | None = None) -> list[RemoteEntry]:
         """The direct children of ``folder`` (default: the location's path), sorted by name."""
         where = self.location.path if folder is None else folder
@@ -111,10 +118,14 @@ class RemoteStore:
 
         def once() -> str:
             digest = hashlib.sha256()
-            with self._open_read(path) as src, open(dest, "wb") as out:
-                while chunk := src.read(CHUNK):
-                    digest.update(chunk)
-                    out.write(chunk)
+            with open(dest, "wb") as out:
+                if self.location.scheme == "s3" and hasattr(self.fs, "_call_s3"):
+                    _s3_stream(self.fs, path, out, digest)
+                else:
+                    with self.fs.open(path, "rb") as src:
+                        while chunk := src.read(CHUNK):
+                            digest.update(chunk)
+                            out.write(chunk)
             return digest.hexdigest()
 
         return self._call("download", path, once)
@@ -192,11 +203,6 @@ class RemoteStore:
         if self.location.scheme == "sftp":
             self._fs = None
 
-    def _open_read(self, path: str) -> Any:
-        if self.location.scheme == "s3":  # one ranged GET per read, no read-ahead copy
-            return self.fs.open(path, "rb", block_size=CHUNK, cache_type="none")
-        return self.fs.open(path, "rb")
-
     def _entry(self, info: dict[str, Any]) -> RemoteEntry:
         path = str(info.get("name") or info.get("Key") or "")
         is_dir = info.get("type") == "directory"
@@ -237,6 +243,28 @@ class RemoteStore:
     def _rm_missing_ok(self, path: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(path)
+
+
+def _s3_stream(fs: Any, path: str, out: BinaryIO, digest: Any) -> None:
+    """One GET of the whole object, its body streamed into ``out`` and ``digest`` (s3fs's
+    ``open`` reads by ranged GETs instead: a request per block, and a store that reads the
+    whole object for each range, as some S3-compatible ones do, pays that every time)."""
+    from fsspec.asyn import sync
+
+    bucket, key, version = fs.split_path(path)
+    extra = {"VersionId": version} if version else {}
+
+    async def stream() -> None:
+        response = await fs._call_s3("get_object", Bucket=bucket, Key=key, **extra)
+        body = response["Body"]
+        try:
+            while chunk := await body.read(STREAM_CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+        finally:
+            body.close()
+
+    sync(fs.loop, stream)
 
 
 def _epoch(value: Any) -> float:
