@@ -212,9 +212,10 @@ class Throttled(Event):
 
 @dataclass(frozen=True, slots=True)
 class PacerRateChanged(Event):
-    """The pacer's target rate moved: ``cut`` after a 429, ``max_rate`` set at run time, or
-    ``rise`` (at most once a second and after a 5 % move: the rate rises on every answer;
-    ``old`` is then the rate of the previous event)."""
+    """The pacer's target rate moved: ``cut`` after a 429, ``max_rate`` set at run time,
+    ``resume`` (it starts near the rate the org last accepted), or ``rise`` (at most once a
+    second and after a 5 % move: the rate rises on every answer; ``old`` is then the rate of
+    the previous event)."""
 
     name: ClassVar[str] = "pacer_rate_changed"
     logger: ClassVar[str] = "syncer.pacing"

@@ -57,9 +57,9 @@ from syncer.models import RowOutcome, RowStatus
 #: the ledger layout this code reads and writes (see the module docstring for each version)
 SCHEMA_VERSION = 3
 
-#: the rate an org last accepted per endpoint (``POST /api/v1/...``): ``capped`` 1 when a 429
-#: found that limit, 0 when it is only a floor; the base URL and key fingerprint it was measured
-#: with (never the key); created by the first write, so older ledgers need no migration
+#: the rate an org last accepted per endpoint (``POST account_contact``...): ``capped`` 1 when a
+#: 429 found that limit, 0 when it is only a floor; the base URL and key fingerprint it was
+#: measured with (never the key); created by the first write: older ledgers need no migration
 _RATES_TABLE = """
 CREATE TABLE IF NOT EXISTS accepted_rates (
     org             TEXT NOT NULL,

@@ -117,6 +117,9 @@ class RunSummary:
     #: rows with a warning per warning code (a row with two codes counts under both)
     warnings: dict[str, int] = field(default_factory=dict)
     report_path: Path | None = None  # the HTML run report written beside the results
+    #: where the pacer started and why (runs that pushed): rate, source (default / limit /
+    #: floor), and the remembered rate it started from or set aside
+    pacing_start: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` object of ``syncer run``/``retry`` or ``syncer validate`` (a contract:
@@ -166,6 +169,7 @@ class RunSummary:
         out["report"] = _str_or_none(self.report_path)
         out["results_xlsx"] = _str_or_none(self.results_xlsx)
         out["failures_xlsx"] = _str_or_none(self.failures_xlsx)
+        out["pacing_start"] = self.pacing_start
         return out
 
     @property

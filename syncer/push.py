@@ -54,6 +54,8 @@ class PushSettings:
     concurrency: int = 16
     max_rate: float | None = None
     initial_rate: float = 10.0
+    #: start near the rate the org last accepted (kept in the ledger; --no-rate-memory: False)
+    rate_memory: bool = True
     timeout_s: float = 30.0
     max_attempts: int = 10
     retry_budget: int | None = None  # None: adaptive (50 + one per answered request)

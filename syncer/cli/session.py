@@ -151,6 +151,12 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="Requests per second at most (default: as fast as Reevo allows).",
         ),
         click.option(
+            "--no-rate-memory",
+            is_flag=True,
+            help="Start at 10 req/s and climb, not near the rate the ledger remembers this "
+            "org accepted (the run's own rate is still remembered).",
+        ),
+        click.option(
             "--full",
             is_flag=True,
             help="Send every row, even those unchanged since their last success.",
@@ -217,6 +223,7 @@ def build_settings(kw: dict[str, Any], command: str, stop: StopRequest, **extra:
         push=PushSettings(
             concurrency=kw["concurrency"],
             max_rate=kw["max_rate"],
+            rate_memory=not kw["no_rate_memory"],
             breaker_threshold=kw["breaker"],
             timeout_s=kw["timeout_s"],
         ),

@@ -12,7 +12,7 @@ Modelled on botocore's adaptive retry mode (``ClientRateLimiter`` + ``CubicCalcu
   (no full second of answers yet) it is botocore's blind ``beta * w_max`` (0.7). The shared
   gate already drains the server's bucket, so a deeper cut only wastes quota time.
 * **Rise again**: cubic growth ``C * (t - K)**3 + w_max`` (C=0.4, K=cbrt(w_max*(1-b)/C)): fast
-  back up towards ``w_max`` -- but held at ``settle * w_max`` (0.97) for ``hold_s`` before probing
+  back up towards ``w_max`` -- but held at ``settle * w_max`` (0.96) for ``hold_s`` before probing
   beyond it. Each cut that finds the same limit again (within 15 %) doubles the hold (up to
   ``max_hold_s``), so a steady limit is probed rarely: each 429 costs a whole Retry-After of
   silence for every worker, which is what decides how close to the limit a run gets.
@@ -20,6 +20,13 @@ Modelled on botocore's adaptive retry mode (``ClientRateLimiter`` + ``CubicCalcu
   rate, so an idle or concurrency-bound run does not bank a huge rate it never tested.
 * **Gate**: a 429 with ``Retry-After`` holds *every* caller of :meth:`acquire` until that moment
   plus a little jitter; the bucket is emptied so the reopening is not a burst.
+* **Resume** (:meth:`resume`): a run may start near what an earlier run of the same org learned
+  (:meth:`measurement`; the runner keeps it in the ledger) instead of at ``initial_rate``: from a
+  limit a 429 found, as just after a measured cut there (``known_beta`` x it, the cubic climb,
+  then the hold) but held at ``resume_settle`` x it (0.98): a limit two runs found is known
+  better than one measurement, and each 429 silences every worker for a whole Retry-After. From
+  a floor (no 429 was seen), slow start from it. The first 429 still cuts, and from then on the
+  run paces as any other.
 
 The rate is changeable at run time (:meth:`set_max_rate`). Clock, sleep and random are injectable
 so tests drive it with a fake clock. Each cut and each change of the cap is a
@@ -34,6 +41,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from syncer import events
 
@@ -63,6 +71,17 @@ class _RateMeter:
         return self.rate
 
 
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """What a run learned of the server's rate (:meth:`RateController.measurement`)."""
+
+    rate: float  # requests per second
+    #: True: a 429 capped it (the limit found); False: no 429 was seen, only a floor
+    capped: bool
+    #: the hold before probing past the limit that the run ended with (None for a floor)
+    hold_s: float | None = None
+
+
 class RateController:
     """Paces requests for all workers of one run. Not thread-safe: use from one event loop."""
 
@@ -77,6 +96,7 @@ class RateController:
         slow_start_gain: float = 2.0,
         known_beta: float = 0.9,
         settle: float = 0.96,
+        resume_settle: float = 0.98,
         hold_s: float = 8.0,
         max_hold_s: float = 120.0,
         burst_s: float = 0.2,
@@ -99,6 +119,7 @@ class RateController:
         self.burst_s = burst_s
         self.known_beta = known_beta
         self.settle = settle
+        self.resume_settle = resume_settle
         self.initial_hold_s = hold_s
         self.max_hold_s = max_hold_s
         self.hold_s = hold_s
@@ -113,6 +134,13 @@ class RateController:
         self._w_max = self._rate
         self._k = 0.0
         self._last_cut = -1e18
+        self._curve_t0 = -1e18  # when the cubic climb towards w_max started (a cut, a resume)
+        self._limit_known = False  # w_max is a limit a 429 found (in this run or remembered)
+        self._on_memory = False  # w_max is a remembered limit this run has not cut at yet
+        self._measured_limit: float | None = None  # w_max of the last cut that measured it
+        self.resumed: Measurement | None = None  # what :meth:`resume` started from
+        self.peak_accepted = 0.0  # the highest accepted_rate() seen (sampled every 0.5 s)
+        self._next_sample = now
         self._sent = _RateMeter(now)
         self._accepted = _RateMeter(now)
         self._answers: deque[float] = deque()  # times of non-429 answers, last window_s
@@ -210,13 +238,19 @@ class RateController:
             self._first_answer = now
         accepted = self._accepted.record(now)
         sent = self._sent.record(now, 0)
+        if now >= self._next_sample:
+            self._next_sample = now + 0.5
+            measured = self.accepted_rate(now)
+            if measured is not None and measured > self.peak_accepted:
+                self.peak_accepted = measured
         if self.slow_start:
             new = self._rate + self.slow_start_gain
         else:
-            t = now - self._last_cut
+            t = now - self._curve_t0
             if t < self._k + self.hold_s:
                 cubic = self.scale * min(0.0, t - self._k) ** 3 + self._w_max
-                new = min(cubic, self.settle * self._w_max)
+                settle = self.resume_settle if self._on_memory else self.settle
+                new = min(cubic, settle * self._w_max)
             else:
                 new = self.scale * (t - self.hold_s - self._k) ** 3 + self._w_max
         if sent > 0 and new > self._rate:
@@ -243,19 +277,70 @@ class RateController:
             return
         measured = self.accepted_rate(now)
         w_max = max(self.min_rate, min(self._rate, measured) if measured else self._rate)
-        if self.cuts and abs(w_max - self._w_max) <= 0.15 * self._w_max:
+        if self._limit_known and abs(w_max - self._w_max) <= 0.15 * self._w_max:
             self.hold_s = min(self.max_hold_s, self.hold_s * 2)  # same limit again: probe less
         else:
             self.hold_s = self.initial_hold_s
         beta = self.known_beta if measured else self.beta
         self._w_max = w_max
         self._k = (w_max * (1.0 - beta) / self.scale) ** (1.0 / 3.0)
-        self._last_cut = now
+        self._last_cut = self._curve_t0 = now
+        self._limit_known = True
+        self._on_memory = False
+        if measured:
+            self._measured_limit = w_max
         self.slow_start = False
         self.cuts += 1
         old = self._rate
         self._rate = self._clamp(w_max * beta)
         self._rate_event(old, "cut", now)
+
+    # -- memory across runs --------------------------------------------------------------
+    def resume(self, rate: float, *, capped: bool, hold_s: float | None = None) -> None:
+        """Start near ``rate``, a rate the server accepted in an earlier run (call it before
+        the first :meth:`acquire`). ``capped`` (a 429 found that limit): as just after a
+        measured cut at ``rate`` -- start at ``known_beta * rate``, climb to ``resume_settle *
+        rate`` and hold there for twice ``hold_s`` (the hold that run ended with: the limit is found
+        again, as when a cut finds the same limit) before probing beyond. Not capped (only a
+        floor): slow start from ``rate``. ``max_rate`` still caps; the first 429 still cuts.
+        """
+        if rate <= 0:
+            raise ValueError("rate must be > 0")
+        now = self._clock()
+        old = self._rate
+        self.resumed = Measurement(rate, capped, hold_s if capped else None)
+        if capped:
+            self._w_max = rate
+            self._k = (rate * (1.0 - self.known_beta) / self.scale) ** (1.0 / 3.0)
+            self._curve_t0 = now
+            self._limit_known = self._on_memory = True
+            self.slow_start = False
+            held = (hold_s or self.initial_hold_s) * 2
+            self.hold_s = min(self.max_hold_s, max(self.initial_hold_s, held))
+            self._rate = self._clamp(self.known_beta * rate)
+        else:
+            self._rate = self._w_max = self._clamp(max(rate, self._rate))
+        self._rate_event(old, "resume", now)
+
+    def measurement(self) -> Measurement | None:
+        """What this run learned, for the next one to :meth:`resume` from: the limit the last
+        measured cut found (capped); without one, a remembered limit this run ran close to
+        (``peak_accepted`` >= 0.9 x it) without a 429 (capped: confirmed); else the highest
+        rate the server was seen to accept (a floor). None when no clean measurement exists
+        (no full window of answers, e.g. a short or early-interrupted run)."""
+        if self._measured_limit is not None:
+            return Measurement(self._measured_limit, True, self.hold_s)
+        resumed = self.resumed
+        if (
+            resumed is not None
+            and resumed.capped
+            and not self.cuts
+            and self.peak_accepted >= 0.9 * resumed.rate
+        ):
+            return Measurement(resumed.rate, True, self.hold_s)
+        if self.peak_accepted > 0:
+            return Measurement(self.peak_accepted, False)
+        return None
 
     def _rate_event(self, old: float, reason: str, now: float) -> None:
         """Tell listeners the rate moved from ``old`` (no event when it did not)."""

@@ -41,6 +41,7 @@ from syncer.runner.lock import RunLock
 from syncer.runner.orgs import resolve_org
 from syncer.runner.plan import Collected, Plan
 from syncer.runner.prepared import Prepared, issue_counts, prepare
+from syncer.runner.rates import Start, remember, start_pacer
 from syncer.runner.reporting import (
     RecordingPacer,
     preflight_info,
@@ -73,6 +74,7 @@ class _Job:
     timeline: Timeline | None = None  # per-second requests, 429s, retries (the report's)
     preflight: PreflightInfo | None = None
     enroll: Enroll | None = None  # then: enroll (runner/enroll.py)
+    start: Start | None = None  # where the pacer started (runner/rates.py)
 
     @property
     def target(self) -> str:
@@ -184,6 +186,7 @@ def sync(
             achieved_rate=round(report.achieved_rate, 2) if report else 0.0,
             retry_at=_utc_iso(aborted.retry_at) if aborted else None,
             parent_run=settings.parent_run,
+            pacing_start=job.start.to_dict() if job.start else None,
         )
         if aborted is not None:
             events.emit(
@@ -464,6 +467,13 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
             return PushReport(aborted=exc)
         return PushReport(interrupted=True)
     job.timeline = Timeline()
+    pacer = RecordingPacer(job.timeline, settings.push)
+    where = (job.ledger, job.org, job.target)
+    job.start = start_pacer(
+        pacer, *where, base_url=job.base_url, api_key=job.api_key, settings=settings.push
+    )
+    if job.start.note:
+        job.notes.append(job.start.note)
     with tapping(job.timeline):
         report = await push_rows(
             client,
@@ -472,12 +482,15 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
             settings.push,
             watching(job),  # then: enroll (runner/enroll.py)
             settings.progress,
-            pacer=RecordingPacer(job.timeline, settings.push),
+            pacer=pacer,
             stop=stop,
             memory=LedgerMemory(job.ledger, job.org, job.run_id, job.plan.known, job.target),
             options=job.prepared.mapping.target_options(),
             full=settings.full,
         )
+    # also after an interrupted or aborted push: what it measured is kept (when it is clean)
+    remember(pacer, *where, base_url=job.base_url, api_key=job.api_key, run_id=job.run_id,
+             before=job.start.remembered)  # fmt: skip
     if report.aborted is not None and report.aborted.reason == "circuit_breaker":
         report.aborted = explain_breaker(report.aborted, job.prepared.mapping)
     return report

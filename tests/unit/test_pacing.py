@@ -188,3 +188,97 @@ def test_no_measurement_across_a_gate():
     pacer.on_throttle(1.0)
     clock.now += 1.5  # gate open again, but the last 2 s hold 1 s of silence
     assert pacer.accepted_rate(clock.now) is None
+
+
+# -- resume: start where the org left off (issue 15) ----------------------------------------
+def _answer_for(pacer: RateController, clock: FakeClock, seconds: float) -> float:
+    """Send and answer at the pacer's rate for ``seconds`` of fake time; the highest rate."""
+    top = pacer.rate
+    end = clock.now + seconds
+    while clock.now < end:
+        clock.now += 1.0 / pacer.rate
+        pacer._sent.record(clock.now)  # as acquire() counts a send
+        pacer.on_success()
+        top = max(top, pacer.rate)
+    return top
+
+
+def test_resume_from_a_limit_starts_at_0_9_of_it_and_holds_just_under_it():
+    clock = FakeClock()
+    pacer = make(clock)
+    pacer.resume(200.0, capped=True, hold_s=16.0)
+    assert pacer.rate == pytest.approx(180.0)
+    assert not pacer.slow_start
+    assert pacer.hold_s == 32.0  # the limit is found again: the hold doubles
+    # climbs to 0.98 x the limit within K (~3.7 s) and stays there for the hold: no probe
+    top = _answer_for(pacer, clock, 30.0)
+    assert pacer.rate == pytest.approx(0.98 * 200.0, rel=0.01)
+    assert top <= 0.98 * 200.0 + 1e-6
+    # after the hold it probes beyond, as after any cut
+    _answer_for(pacer, clock, 10.0)
+    assert pacer.rate > 200.0
+
+
+def test_resume_from_a_limit_still_cuts_on_the_first_429_at_once():
+    clock = FakeClock()
+    pacer = make(clock)
+    pacer.resume(200.0, capped=True, hold_s=8.0)
+    clock.now += 0.05  # the very first answers: no full window measured yet
+    pacer.on_throttle(1.0)
+    assert pacer.cuts == 1
+    assert pacer.rate == pytest.approx(0.7 * 180.0)  # blind cut of the rate it ran at
+    assert pacer.gate_until > clock.now
+
+
+def test_resume_never_exceeds_max_rate():
+    clock = FakeClock()
+    pacer = make(clock, max_rate=50.0)
+    pacer.resume(200.0, capped=True)
+    assert pacer.rate == 50.0
+    _answer_for(pacer, clock, 20.0)
+    assert pacer.rate == 50.0
+    floor = make(clock, max_rate=50.0)
+    floor.resume(300.0, capped=False)
+    assert floor.rate == 50.0
+
+
+def test_resume_from_a_floor_slow_starts_from_it():
+    clock = FakeClock()
+    pacer = make(clock)
+    pacer.resume(120.0, capped=False)
+    assert pacer.rate == 120.0 and pacer.slow_start
+    _answer_for(pacer, clock, 1.0)
+    assert pacer.rate > 120.0  # still climbing until the first 429
+    pacer.on_throttle(1.0)
+    assert not pacer.slow_start and pacer.cuts == 1
+
+
+def test_measurement_limit_floor_or_none():
+    clock = FakeClock()
+    pacer = make(clock, initial_rate=100.0, max_rate=100.0)
+    assert pacer.measurement() is None  # nothing answered yet
+    _answer_for(pacer, clock, 0.5)
+    assert pacer.measurement() is None  # no full window of answers yet
+    _answer_for(pacer, clock, 2.5)
+    floor = pacer.measurement()
+    assert floor is not None and not floor.capped
+    assert floor.rate == pytest.approx(100.0, rel=0.05)  # what the server took, no 429
+    pacer.on_throttle(1.0)  # measured over a clean 2 s window
+    limit = pacer.measurement()
+    assert limit is not None and limit.capped and limit.hold_s == pacer.hold_s
+    assert limit.rate == pytest.approx(100.0, rel=0.05)
+
+
+def test_measurement_confirms_a_remembered_limit_the_run_ran_close_to():
+    clock = FakeClock()
+    pacer = make(clock)
+    pacer.resume(200.0, capped=True, hold_s=16.0)
+    _answer_for(pacer, clock, 10.0)
+    kept = pacer.measurement()
+    assert kept is not None and (kept.rate, kept.capped, kept.hold_s) == (200.0, True, 32.0)
+    # held far below it (--max-rate): only a floor, which does not confirm the limit
+    capped = make(clock, max_rate=50.0)
+    capped.resume(200.0, capped=True)
+    _answer_for(capped, clock, 5.0)
+    floor = capped.measurement()
+    assert floor is not None and not floor.capped and floor.rate <= 55.0

@@ -48,7 +48,9 @@ def test_run_dict_keeps_every_key_in_order() -> None:
         "report",
         "results_xlsx",
         "failures_xlsx",
+        "pacing_start",
     ]
+    assert d["pacing_start"] is None  # where the pacer started (runs that pushed)
     assert (d["retries"], d["throttled"], d["retry_at"], d["parent_run"]) == (2, 0, None, None)
     assert d["report"] is None  # the HTML run report's path, once written
     assert RunSummary(rows=0, counts={"ready": 5}, dry_run=True).to_dict()["ready"] == 5
