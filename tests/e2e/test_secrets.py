@@ -282,3 +282,68 @@ def test_a_remote_inbox_shows_no_store_secret_anywhere(
     assert any(k.endswith(".results.csv") for k in uploaded), uploaded
     for k in uploaded:
         clean(s3_bucket.get(k), k)
+
+
+def test_a_remote_source_shows_no_store_secret_anywhere(
+    live_sandbox: SandboxHandle, s3_bucket, sftp, tmp_path: Path
+) -> None:  # s3_bucket, sftp: tests/remote_servers.py's S3Bucket, SFTPServerHandle
+    """``syncer run / validate / init`` of an s3:// or sftp:// SOURCE (issue 16): the AWS secret
+    of the environment, the secret of a --storage-options file and a password given in a URL
+    appear in no output (--debug tracebacks too, store missing or unreachable), results file,
+    mapping, report or ledger."""
+    import os
+    import shutil
+
+    from http_receiver import closed_port
+    from remote_servers import AWS_SECRET
+
+    store_secret = "st0re_canary_SECRET_9d8c7b6a5f4e3d2c"
+    url_password = "url_canary_PASSWORD_1a2b3c4d5e6f7a8b"
+    add_key(live_sandbox, KEY)
+    work = tmp_path / "work"  # the remote SOURCEs' results, mapping, ledger: searched
+    work.mkdir()
+    mapping = write_mapping(tmp_path)
+    leads = make_leads(tmp_path, 12).path
+    s3_url = s3_bucket.put("drop/leads.csv", leads)
+    shutil.copyfile(leads, sftp.root / "leads.csv")
+    options = tmp_path / "s3.yaml"
+    options.write_text(f"key: AKIAFROMTHEFILE\nsecret: {store_secret}\n", encoding="utf-8")
+    ledger = ("--ledger", work / "ledger.db")
+    runs = [
+        ("run s3", ["run", s3_url, "--mapping", mapping, "--storage-options", options, *ledger,
+                    "--json"], (0, 1)),
+        ("run sftp", ["run", sftp.url("leads.csv"), "--mapping", mapping, *ledger], (0, 1)),
+        ("init s3", ["init", s3_url, "--storage-options", options, "-o", work / "m.yaml"], (0, 1)),
+        ("validate missing", ["--debug", "validate", s3_bucket.url("nope.csv"), "--mapping",
+                              mapping, "--storage-options", options], (2,)),
+        ("password in URL", ["--debug", "validate", f"sftp://syncer:{url_password}@127.0.0.1:"
+                             f"{sftp.port}/leads.csv", "--mapping", mapping, "--json"], (2,)),
+        ("runs", ["runs", *ledger, "--json"], (0,)),
+    ]  # fmt: skip
+    outputs: list[tuple[str, Result]] = []
+    for name, args, codes in runs:
+        res = cli(work, *args, base_url=live_sandbox.base_url)
+        assert res.code in codes, f"{name}: exit {res.code}\n{res.stderr}"
+        outputs.append((name, res))
+    assert "Traceback" in outputs[3][1].stderr
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{closed_port()}"
+    try:
+        down = cli(work, "--debug", "validate", s3_url, "--mapping", mapping)
+    finally:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+    assert down.code == 3 and "Traceback" in down.stderr, down.stderr
+    outputs.append(("validate unreachable", down))
+
+    def clean(blob: str | bytes, where: str) -> None:
+        data = blob if isinstance(blob, bytes) else blob.encode("utf-8", "replace")
+        for secret in (AWS_SECRET, store_secret, url_password):
+            for piece in pieces(secret.rpartition("-")[2], 10):
+                assert piece.encode() not in data, f"a store secret leaked into {where}"
+
+    for name, res in outputs:
+        clean(res.stdout + res.stderr, f"the output of {name}")
+    written = [p for p in work.rglob("*") if p.is_file()]
+    assert {"leads.results.csv", "m.yaml", "ledger.db"} <= {p.name for p in written}
+    for path in written:
+        clean(path.read_bytes(), str(path.relative_to(tmp_path)))
