@@ -5,41 +5,36 @@ ready files (oldest first), and for each one: route it to a mapping, skip conten
 finished (the file registry, by sha256), import it exactly as ``sync`` does (same ledger, same
 org-and-target writer lock, waiting up to ``max_runtime``), record its outcome in the registry,
 and only then move it (and its results) to the archive. Then alerts, webhooks and the ping.
+
+The inbox may be a local folder or a folder on S3 / SFTP (:mod:`syncer.runner.inbox_folders`):
+a remote file is downloaded once, imported from the copy, and archived on its store. A store
+that stops answering (after its retries) ends the run with exit 3 and a ``failure`` alert; a
+file is then either still in the inbox or archived, and the registry says which.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from syncer.errors import (
-    ConfigError,
-    RunAborted,
-    RunLocked,
-    StorageUnreachable,
-    SyncerError,
-)
-from syncer.inbox import alerts, archive
-from syncer.inbox.report import ROW_KEYS, FileReport, FileStatus, InboxReport, InboxStatus
+from syncer.errors import ConfigError, RunLocked, StorageUnreachable
+from syncer.inbox import alerts
+from syncer.inbox.report import FileReport, FileStatus, InboxReport, InboxStatus
 from syncer.inbox.scan import DEFAULT_PATTERNS, Readiness
 from syncer.ledger import Ledger, org_id
 from syncer.mapping import Mapping, load_mapping
-from syncer.models import RunSummary
-from syncer.registry import FINISHED, Registry
-from syncer.runner.inbox_folders import Drop, Inbox, open_inbox
+from syncer.registry import Registry
+from syncer.runner.inbox_file import FileJob, StoreDown, midnight
+from syncer.runner.inbox_folders import Inbox, open_inbox
 from syncer.runner.lock import RunLock, inbox_lock_path
-from syncer.runner.prepared import validate
 from syncer.runner.reporting import save_inbox_report
 from syncer.runner.settings import Settings, api_key_of, base_url_of
-from syncer.runner.syncing import sync
 from syncer.storage.location import is_url
 
 
@@ -174,14 +169,6 @@ def _save_report(report: InboxReport, where: Inbox, options: InboxOptions, ledge
 # ---------------------------------------------------------------------------------- files
 
 
-class _StoreDown(Exception):
-    """The store stopped answering while a file was filed away (its report says how far)."""
-
-    def __init__(self, rep: FileReport) -> None:
-        super().__init__(rep.name)
-        self.rep = rep
-
-
 def _process(
     report: InboxReport,
     where: Inbox,
@@ -224,7 +211,7 @@ def _process(
         mapping = mappings[mapping_path]
         org = settings.org or org_id(base_url, api_key=key, label=settings.org_label)
         org = registry.ledger.canonical_org(org)
-        file = _File(drop, mapping, org, where, options, settings, registry, run_id)
+        file = FileJob(drop, mapping, org, where, options, settings, registry, run_id)
         try:
             report.files.append(file.process())
         except StorageUnreachable as exc:  # the download: the file stays for the next run
@@ -233,7 +220,7 @@ def _process(
                 FileReport(drop.name, FileStatus.ABORTED, error=error, exit_code=exc.exit_code)
             )
             _unreachable(report, exc)
-        except _StoreDown as down:
+        except StoreDown as down:
             report.files.append(down.rep)
             report.unreachable = True
         finally:
@@ -245,224 +232,6 @@ def _process(
 def _unreachable(report: InboxReport, exc: StorageUnreachable) -> None:
     report.unreachable = True
     report.message = exc.message
-
-
-@dataclass
-class _File:
-    """One ready file on its way: import, record, file away."""
-
-    drop: Drop
-    mapping: Mapping
-    org: str
-    where: Inbox
-    options: InboxOptions
-    settings: Settings
-    registry: Registry
-    run_id: int | None
-
-    def process(self) -> FileReport:
-        drop, options, registry = self.drop, self.options, self.registry
-        path, sha = drop.open()
-        target = self.mapping.target
-        known = registry.file(self.org, target, sha)
-        if (
-            known is not None
-            and known.status in FINISHED
-            and known.archive_path is None
-            and not options.keep
-            and not options.dry_run
-        ):
-            # imported, but the run stopped (killed) before moving it: finish that move now
-            rep = FileReport(
-                drop.name,
-                FileStatus(known.status),
-                sha256=sha,
-                run_id=known.run_id,
-                error=f"imported by inbox run {known.inbox_run}, which stopped before archiving "
-                "it: archived now",
-            )
-            since = datetime.fromisoformat(known.updated_at).date()
-            self._archive(rep, lambda: drop.finish_move(known.inbox_run, sha, since, self._day))
-            if rep.archived is not None:
-                registry.set_archived(self.org, target, sha, rep.archived)
-            return rep
-        if known is not None and known.status in FINISHED:
-            rep = FileReport(
-                drop.name,
-                FileStatus.SKIPPED_DUPLICATE,
-                sha256=sha,
-                run_id=known.run_id,
-                error=f"this content was already imported (file {known.name}, inbox run "
-                f"{known.inbox_run}): nothing sent",
-            )
-            if not options.dry_run:
-                self._archive(rep, lambda: drop.file_away("duplicates", self.run_id, self._day))
-            return rep
-        if options.dry_run:
-            return _dry_run_file(path, drop, self.mapping, sha)
-        return self._import(path, sha)
-
-    @property
-    def _day(self) -> date:
-        return _today(self.options).date()
-
-    def _import(self, path: Path, sha: str) -> FileReport:
-        drop, registry, target = self.drop, self.registry, self.mapping.target
-        day = archive.day_folder(self.where.outputs, "processed", self._day)
-        results = day / f"{self.run_id}-{Path(drop.name).stem}.results.csv"
-        file_settings = replace(
-            self.settings,
-            results=results,
-            wait_s=self.options.max_runtime_s,
-            source_url=drop.url,
-        )
-
-        def record(status: str, **outcome: Any) -> None:
-            registry.record_file(
-                org=self.org,
-                target=target,
-                sha256=sha,
-                name=drop.name,
-                size=drop.size,
-                inbox=self.where.label,
-                inbox_run=self.run_id,
-                status=status,
-                **outcome,
-            )
-
-        try:
-            summary = sync(path, self.mapping, file_settings)
-        except RunLocked as exc:  # another run kept this org busy past --max-runtime
-            return FileReport(
-                drop.name, FileStatus.NOT_READY, sha256=sha, error=exc.message, exit_code=4
-            )
-        except RunAborted as exc:
-            record("aborted", error=exc.message)
-            error = f"{exc.message} Then the next inbox run resumes this file."
-            return FileReport(drop.name, FileStatus.ABORTED, sha256=sha, error=error, exit_code=3)
-        except SyncerError as exc:
-            message = _named(exc.message, path, drop.url)
-            record("failed", error=message)
-            rep = FileReport(
-                drop.name,
-                FileStatus.FAILED,
-                sha256=sha,
-                error=message,
-                exit_code=exc.exit_code,
-            )
-            note = f"{drop.name}: {message}\n\nWhat to do: {exc.hint}\n"
-            self._archive(
-                rep,
-                lambda: drop.file_away("failed", self.run_id, self._day),
-                lambda archived: drop.note(archived, note, self._day),
-            )
-            if rep.archived is not None:
-                registry.set_archived(self.org, target, sha, rep.archived)
-            return rep
-        rep = _from_summary(drop.name, sha, summary)
-        record(
-            rep.status.value,
-            run_id=summary.run_id,
-            counts=rep.counts,
-            results=rep.results,
-            failures=rep.failures,
-            error=rep.error,
-        )
-        if rep.status in (FileStatus.DONE, FileStatus.PARTIAL):
-            outputs = [
-                p
-                for p in (
-                    summary.results_path,
-                    summary.failures_path,
-                    summary.results_xlsx,
-                    summary.failures_xlsx,
-                )
-                if p is not None and p.is_file()
-            ]
-            self._archive(
-                rep,
-                lambda: drop.file_away("processed", self.run_id, self._day),
-                lambda archived: drop.attach(archived, outputs),
-            )
-            if rep.archived is not None:
-                registry.set_archived(self.org, target, sha, rep.archived)
-        return rep
-
-    def _archive(
-        self,
-        rep: FileReport,
-        move: Callable[[], str],
-        then: Callable[[str], None] | None = None,
-    ) -> None:
-        """File the file away (not with --keep) and put its outputs beside it; a store that
-        stops answering ends the run (:class:`_StoreDown`) with the file where it was or
-        archived, and the registry saying which."""
-        if self.options.keep:
-            return
-        try:
-            rep.archived = move()
-        except StorageUnreachable as exc:
-            rep.error = (
-                f"{'imported, but ' if rep.status in (FileStatus.DONE, FileStatus.PARTIAL) else ''}"
-                f"not archived: {exc.message} The next run files it away."
-            )
-            rep.exit_code = max(rep.exit_code, exc.exit_code)
-            raise _StoreDown(rep) from exc
-        if then is None:
-            return
-        try:
-            then(rep.archived)
-        except StorageUnreachable as exc:
-            if rep.archived is not None:
-                self.registry.set_archived(
-                    self.org, self.mapping.target, rep.sha256 or "", rep.archived
-                )
-            rep.error = f"archived, but its results stay local only: {exc.message}"
-            rep.exit_code = max(rep.exit_code, exc.exit_code)
-            raise _StoreDown(rep) from exc
-
-
-def _from_summary(name: str, sha: str, summary: RunSummary) -> FileReport:
-    counts = {k: summary.counts.get(k, 0) for k in ROW_KEYS if k != "rows"}
-    counts["rows"] = summary.rows
-    if summary.interrupted:
-        status = FileStatus.INTERRUPTED
-    elif summary.aborted:
-        status = FileStatus.ABORTED
-    elif summary.exit_code == 1:
-        status = FileStatus.PARTIAL
-    else:
-        status = FileStatus.DONE
-    return FileReport(
-        name,
-        status,
-        sha256=sha,
-        counts=counts,
-        requests=summary.requests,
-        results=str(summary.results_path) if summary.results_path else None,
-        failures=str(summary.failures_path) if summary.failures_path else None,
-        error=summary.aborted,
-        exit_code=summary.exit_code,
-        run_id=summary.run_id,
-    )
-
-
-def _dry_run_file(path: Path, drop: Drop, mapping: Mapping, sha: str) -> FileReport:
-    """--dry-run: validate into a temporary folder; nothing is sent, moved or written here."""
-    with tempfile.TemporaryDirectory(prefix="syncer-inbox-") as tmp:
-        try:
-            summary = validate(path, mapping, results=Path(tmp) / "dry.results.csv")
-        except SyncerError as exc:
-            error = _named(exc.message, path, drop.url)
-            return FileReport(drop.name, FileStatus.FAILED, sha256=sha, error=error, exit_code=2)
-    counts = {k: summary.counts.get(k, 0) for k in ROW_KEYS if k != "rows"}
-    counts["rows"] = summary.rows
-    return FileReport(drop.name, FileStatus.READY, sha256=sha, counts=counts)
-
-
-def _named(message: str, path: Path, url: str | None) -> str:
-    """``message`` naming a remote file by its URL, not by its temporary copy ``path``."""
-    return message.replace(str(path), url) if url else message
 
 
 # ---------------------------------------------------------------------------------- pieces
@@ -515,8 +284,7 @@ def _busy_or_stuck(report: InboxReport, exc: RunLocked, options: InboxOptions) -
 
 
 def _today(options: InboxOptions) -> datetime:
-    zone = ZoneInfo(options.tz) if options.tz else None
-    return datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight(options.tz)
 
 
 def _check_missing(report: InboxReport, options: InboxOptions, registry: Registry) -> None:

@@ -194,6 +194,11 @@ def test_three_nights_on_the_store_send_only_what_changed_and_never_a_file_twice
         ["done"],
     ]
     assert {r["inbox"] for r in history.json["inbox_runs"]} == {drop.url}
+    base = drop.url.rstrip("/")
+    assert [r["source"] for r in history.json["runs"]] == [
+        f"{base}/night2.csv",
+        f"{base}/night1.csv",
+    ]
 
 
 def test_a_bad_file_goes_to_failed_with_its_note_and_markers_go_with_their_files(
@@ -337,11 +342,18 @@ def test_an_unreachable_store_exits_3_alerts_failure_and_moves_nothing(
 # --- kill -9 in the middle of an S3 archive copy ---------------------------------------------
 
 
+SLOW_DOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message></Error>"
+)
+
+
 class CopyGate:
     """A second endpoint of the session's moto server (the same buckets: moto keeps them in
     this process) that holds every server-side copy (``x-amz-copy-source``) until released:
     ``when="before"`` holds the request and never lets moto see it, ``"after"`` holds the answer
-    once the copy is made (the client sees neither success nor failure)."""
+    once the copy is made (the client sees neither success nor failure); ``"fail"`` answers
+    every copy 503 SlowDown at once."""
 
     def __init__(self, when: str) -> None:
         from moto.server import (  # type: ignore[attr-defined]
@@ -358,6 +370,9 @@ class CopyGate:
         def gated(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
             if "HTTP_X_AMZ_COPY_SOURCE" not in environ:
                 return app(environ, start_response)
+            if when == "fail":  # the store answers every copy "later" (retried, then given up)
+                start_response("503 Service Unavailable", [("Content-Type", "application/xml")])
+                return [SLOW_DOWN]
             if when == "before":  # the copy never reaches moto: the client is killed first
                 self.held.set()
                 self.release.wait(120)
@@ -452,3 +467,46 @@ def test_an_sftp_inbox_refuses_an_unknown_host_key_and_moves_nothing(
     assert ok.code == 0, ok.stderr
     assert [f["status"] for f in ok.json["files"]] == ["done"]
     assert drop.top() == []
+
+
+def test_a_store_failing_during_the_archive_move_exits_3_and_the_next_run_archives_once(
+    s3_bucket: S3Bucket, tmp_path: Path, live_sandbox: SandboxHandle
+) -> None:
+    sb = live_sandbox
+    drop = S3Drop(s3_bucket)
+    write_mapping(tmp_path / "leads.yaml")
+    drop.put("a.csv", _csv(lead(i) for i in range(10)))
+    drop.put("b.csv", _csv(lead(i) for i in range(10, 15)))
+    gate, receiver = CopyGate("fail"), Receiver()
+    try:
+        res = _inbox(drop, tmp_path, sb, "--webhook", receiver.url("/hook"),
+                     env={"AWS_ENDPOINT_URL": gate.url})  # fmt: skip
+        hooks = [r.json() for r in receiver.take() if r.path == "/hook"]
+    finally:
+        gate.close()
+        receiver.close()
+    assert res.code == 3, res.stderr
+    assert res.json["error"]["code"] == "storage_unreachable", res.json
+    files = {f["name"]: f for f in res.json["files"]}
+    assert (files["a.csv"]["status"], files["a.csv"]["succeeded"]) == ("done", 10)
+    assert files["a.csv"]["archived"] is None and "not archived" in files["a.csv"]["error"]
+    assert (files["b.csv"]["status"], files["b.csv"]["error"]) == (
+        "not_ready",
+        "not started: store unreachable",
+    )
+    assert [(h["event"], h["exit_code"]) for h in hooks] == [("failure", 3)]
+    assert drop.top() == ["a.csv", "b.csv"], "a file was moved half-way"
+    assert [p for p in drop.files() if p.startswith("archive/")] == []
+    sent = sb.admin.stats()["total_requests"]
+    assert _answered(sb) == 10
+
+    again = _inbox(drop, tmp_path, sb)
+    assert again.code == 0, again.stderr
+    assert [(f["name"], f["status"], f["requests"]) for f in again.json["files"]] == [
+        ("a.csv", "done", 0),
+        ("b.csv", "done", again.json["files"][1]["requests"]),
+    ]
+    assert _answered(sb) == 15, "a.csv was imported again"
+    assert sb.admin.stats()["total_requests"] > sent
+    assert drop.top() == []
+    assert len(_archived(drop.files(), "a.csv")) == len(_archived(drop.files(), "b.csv")) == 1
