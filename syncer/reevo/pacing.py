@@ -137,7 +137,7 @@ class RateController:
         self._curve_t0 = -1e18  # when the cubic climb towards w_max started (a cut, a resume)
         self._limit_known = False  # w_max is a limit a 429 found (in this run or remembered)
         self._on_memory = False  # w_max is a remembered limit this run has not cut at yet
-        self._measured_limit: float | None = None  # w_max of the last cut that measured it
+        self._cut_measured = False  # the last cut's w_max was measured (not blind)
         self.resumed: Measurement | None = None  # what :meth:`resume` started from
         self.peak_accepted = 0.0  # the highest accepted_rate() seen (sampled every 0.5 s)
         self._next_sample = now
@@ -287,8 +287,7 @@ class RateController:
         self._last_cut = self._curve_t0 = now
         self._limit_known = True
         self._on_memory = False
-        if measured:
-            self._measured_limit = w_max
+        self._cut_measured = bool(measured)
         self.slow_start = False
         self.cuts += 1
         old = self._rate
@@ -323,20 +322,19 @@ class RateController:
         self._rate_event(old, "resume", now)
 
     def measurement(self) -> Measurement | None:
-        """What this run learned, for the next one to :meth:`resume` from: the limit the last
-        measured cut found (capped); without one, a remembered limit this run ran close to
-        (``peak_accepted`` >= 0.9 x it) without a 429 (capped: confirmed); else the highest
-        rate the server was seen to accept (a floor). None when no clean measurement exists
-        (no full window of answers, e.g. a short or early-interrupted run)."""
-        if self._measured_limit is not None:
-            return Measurement(self._measured_limit, True, self.hold_s)
+        """What this run learned, for the next one to :meth:`resume` from. After a 429: the
+        limit the last cut found (capped; a blind cut's -- the rate the 429 came at -- no
+        higher than ``peak_accepted`` when one was measured). Without a 429: a remembered limit
+        this run ran close to (``peak_accepted`` >= 0.9 x it: capped, confirmed), else the
+        highest rate the server was seen to accept (a floor), or None when no clean
+        measurement exists (no full window of answers: a short or early-stopped run)."""
+        if self.cuts:
+            limit = self._w_max
+            if not self._cut_measured and self.peak_accepted > 0:
+                limit = min(limit, self.peak_accepted)
+            return Measurement(limit, True, self.hold_s)
         resumed = self.resumed
-        if (
-            resumed is not None
-            and resumed.capped
-            and not self.cuts
-            and self.peak_accepted >= 0.9 * resumed.rate
-        ):
+        if resumed is not None and resumed.capped and self.peak_accepted >= 0.9 * resumed.rate:
             return Measurement(resumed.rate, True, self.hold_s)
         if self.peak_accepted > 0:
             return Measurement(self.peak_accepted, False)

@@ -282,3 +282,15 @@ def test_measurement_confirms_a_remembered_limit_the_run_ran_close_to():
     _answer_for(capped, clock, 5.0)
     floor = capped.measurement()
     assert floor is not None and not floor.capped and floor.rate <= 55.0
+
+
+def test_measurement_after_blind_cuts_only_is_the_rate_the_429_came_at():
+    clock = FakeClock()
+    pacer = make(clock)
+    pacer.resume(200.0, capped=True)  # remembered, but the limit fell: 429s at once
+    pacer.on_throttle(1.0)
+    clock.now += 1.5
+    pacer.on_throttle(1.0)
+    kept = pacer.measurement()
+    assert kept is not None and kept.capped  # it replaces the remembered limit
+    assert kept.rate == pytest.approx(0.7 * 180.0)  # w_max of the last (blind) cut
