@@ -227,8 +227,16 @@ class RemoteStore:
         try:
             self.fs.mv(src, dest)
         except FileNotFoundError:
-            if self.fs.exists(src) or not self.fs.exists(dest):
-                raise
+            if not self.fs.exists(src) and self.fs.exists(dest):
+                return  # a retry after a move that got through: done
+            folder = posixpath.dirname(dest)
+            if self.fs.exists(src) and folder and not self.fs.exists(folder):
+                raise SourceError(
+                    f"cannot move {self.url_of(src)} to {self.url_of(dest)}: the folder "
+                    f"{self.url_of(folder)} does not exist (create it first)",
+                    path=self.url_of(src),
+                ) from None
+            raise
 
     def _replace(self, tmp: str, dest: str) -> None:
         """Rename ``tmp`` over ``dest`` (SFTP's plain rename refuses an existing target)."""

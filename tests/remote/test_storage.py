@@ -204,3 +204,34 @@ def test_sftp_unreachable_after_retries(sftp: SFTPServerHandle, tmp_path: Path) 
     with pytest.raises(StorageUnreachable) as err:
         store.fetch("/leads.csv", tmp_path / "x")
     assert "3 attempts" in str(err.value) and loc.url in str(err.value)
+
+
+# -- a local folder (the same API) -------------------------------------------------------------
+
+
+def test_local_folder_list_fetch_put_move(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "leads.csv").write_bytes(DATA)
+    with RemoteStore(parse_location(str(drop))) as store:
+        [entry] = store.list()
+        assert (entry.name, entry.size, entry.is_dir) == ("leads.csv", len(DATA), False)
+        assert entry.mtime == pytest.approx((drop / "leads.csv").stat().st_mtime)
+        assert store.fetch(entry.path, tmp_path / "copy.csv") == _sha(DATA)
+        store.move(entry.path, str(drop / "archive" / "leads.csv"))
+        store.put(tmp_path / "copy.csv", str(drop / "archive" / "leads.results.csv"))
+    assert sorted(p.name for p in (drop / "archive").iterdir()) == [
+        "leads.csv",
+        "leads.results.csv",
+    ]
+    with fetched(str(drop / "archive" / "leads.csv")) as copy:
+        assert not copy.remote and copy.path == drop / "archive" / "leads.csv"
+        assert copy.sha256 == _sha(DATA)
+
+
+def test_sftp_move_into_a_missing_folder_names_it(sftp: SFTPServerHandle) -> None:
+    (sftp.root / "leads.csv").write_bytes(DATA)
+    with RemoteStore(parse_location(sftp.url())) as store, pytest.raises(SourceError) as err:
+        store.move("/leads.csv", "/archive/leads.csv")
+    assert "the folder" in str(err.value) and "/archive does not exist" in str(err.value)
+    assert (sftp.root / "leads.csv").exists()
