@@ -78,10 +78,10 @@ class RemoteScan:
     ignored: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _seen(entry: Entry, now: float) -> Seen:
-    # a store that gives no time (rare) makes the file as young as the listing: --min-age
-    # then waits for a later run, and --settle still compares size and ETag
-    mtime = float(entry.mtime) if entry.mtime is not None else now
+def _seen(entry: Entry) -> Seen:
+    # a store that gives no time (0, rare) cannot hold a file back by --min-age: --settle
+    # still compares the size (and the ETag) across two listings
+    mtime = float(entry.mtime or 0.0)
     kind = "a folder" if entry.is_dir else None
     return Seen(
         entry.name, int(entry.size), mtime, int(mtime * 1e9), (entry.size, mtime, entry.etag), kind
@@ -103,12 +103,12 @@ def scan_store(
     now = clock()
 
     def look(name: str) -> Seen:
-        return _seen(listed[name], now)
+        return _seen(listed[name])
 
     def look_again(_settling: Sequence[Seen]) -> dict[str, Seen | str]:
         again = {e.name: e for e in store.list(folder)}
         listed.update(again)
-        return {name: _seen(e, now) for name, e in again.items()}
+        return {name: _seen(e) for name, e in again.items()}
 
     found = sort_out(
         ((e.name, not e.is_dir) for e in listed.values()),

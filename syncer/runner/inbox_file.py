@@ -170,6 +170,7 @@ class FileJob:
                     summary.failures_path,
                     summary.results_xlsx,
                     summary.failures_xlsx,
+                    summary.report_path,
                 )
                 if p is not None and p.is_file()
             ]

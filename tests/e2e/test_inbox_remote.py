@@ -184,6 +184,7 @@ def test_three_nights_on_the_store_send_only_what_changed_and_never_a_file_twice
         assert local.is_file() and local.is_relative_to(tmp_path / "inbox-results")
         assert files[remote] == local.read_bytes()
         assert len(read_results(local)) == 1000
+        assert len(_archived(files, f"{name}.report.html")) == 1, "the file's report"
         assert night1["archived"].startswith(drop.url.rstrip("/") + "/archive/processed/")
     reports = [p for p in files if p.startswith(f"archive/reports/{day}/")]
     assert len(reports) == 2, reports  # one per run that imported something
