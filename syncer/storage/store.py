@@ -23,7 +23,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
-from syncer.errors import SourceError
+from syncer.errors import SourceError, SyncerError
 from syncer.storage.faults import is_network_fault, translate
 from syncer.storage.location import Location, parse_location, sftp_user
 
@@ -193,9 +193,14 @@ class RemoteStore:
             for attempt in retrying:
                 with attempt:
                     return fn()
+        except SyncerError:
+            raise
         except Exception as exc:
             tries = retrying.statistics.get("attempt_number", 1)
-            raise translate(exc, self.location, self.url_of(path), what, tries) from exc
+            err = translate(exc, self.location, self.url_of(path), what, tries)
+            if err is exc:  # not a storage fault: a bug, as it is
+                raise
+            raise err from exc
         raise AssertionError("unreachable")  # pragma: no cover  (tenacity returns or raises)
 
     def _after_fault(self) -> None:

@@ -235,3 +235,38 @@ def test_sftp_move_into_a_missing_folder_names_it(sftp: SFTPServerHandle) -> Non
         store.move("/leads.csv", "/archive/leads.csv")
     assert "the folder" in str(err.value) and "/archive does not exist" in str(err.value)
     assert (sftp.root / "leads.csv").exists()
+
+
+def test_which_faults_are_tried_again() -> None:
+    asyncssh = pytest.importorskip("asyncssh")
+    botocore = pytest.importorskip("botocore.exceptions")
+    from syncer.storage.faults import is_network_fault
+
+    busy = botocore.ClientError(
+        {"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "GetObject"
+    )
+    denied = botocore.ClientError(
+        {"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "Get"
+    )
+    wrapped = OSError("SlowDown")
+    wrapped.__cause__ = busy
+    again = [
+        ConnectionRefusedError(111, "refused"),
+        TimeoutError(),
+        asyncssh.ConnectionLost("lost"),
+        botocore.EndpointConnectionError(endpoint_url="http://127.0.0.1:1"),
+        busy,
+        wrapped,
+    ]
+    final = [
+        FileNotFoundError(2, "no"),
+        PermissionError(13, "no"),
+        asyncssh.HostKeyNotVerifiable("unknown host key"),  # a DisconnectError, but final
+        asyncssh.PermissionDenied("auth"),
+        botocore.NoCredentialsError(),
+        denied,
+        ValueError("a bug"),
+        ConfigError("ours"),
+    ]
+    assert [is_network_fault(e) for e in again] == [True] * len(again)
+    assert [is_network_fault(e) for e in final] == [False] * len(final)
