@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from syncer.errors import RunAborted, RunLocked, StorageUnreachable, SyncerError
+from syncer.errors import RunAborted, RunLocked, SourceError, StorageUnreachable, SyncerError
 from syncer.inbox import archive
 from syncer.inbox.report import ROW_KEYS, FileReport, FileStatus
 from syncer.mapping import Mapping
@@ -56,7 +56,11 @@ class FileJob:
 
     def process(self) -> FileReport:
         drop, options, registry = self.drop, self.options, self.registry
-        path, sha = drop.open()
+        try:
+            path, sha = drop.open()
+        except SourceError as exc:  # gone since the listing, or not readable by us
+            error = f"{exc.message} It was left where it is."
+            return FileReport(drop.name, FileStatus.FAILED, error=error, exit_code=exc.exit_code)
         target = self.mapping.target
         known = registry.file(self.org, target, sha)
         if (

@@ -511,3 +511,33 @@ def test_a_store_failing_during_the_archive_move_exits_3_and_the_next_run_archiv
     assert sb.admin.stats()["total_requests"] > sent
     assert drop.top() == []
     assert len(_archived(drop.files(), "a.csv")) == len(_archived(drop.files(), "b.csv")) == 1
+
+
+@pytest.mark.parametrize(
+    ("where", "extra", "says"),
+    [
+        ("local", ["--results", "out"], "--results is for a remote inbox"),
+        ("s3", ["--archive", "s3://another-bucket/done/"], "same store"),
+        ("s3", ["--archive", "done"], "same store"),
+        ("sftp-password", [], "password"),
+    ],
+)
+def test_flags_a_remote_inbox_cannot_use_are_refused_before_anything_is_read(
+    tmp_path: Path, where: str, extra: list[str], says: str
+) -> None:
+    write_mapping(tmp_path / "leads.yaml")
+    (tmp_path / "drop").mkdir()
+    url = {
+        "local": str(tmp_path / "drop"),
+        "s3": "s3://some-bucket/drop/",
+        "sftp-password": "sftp://vendor:hunter2-Secret@127.0.0.1:9/drop",
+    }[where]
+    res = syncer(
+        "inbox", url, "--mapping", tmp_path / "leads.yaml", "--ledger", tmp_path / "l.db",
+        "--json", "--dry-run", *extra, cwd=tmp_path,
+    )  # fmt: skip
+    assert res.code == 2, res.stderr
+    assert res.json["error"]["code"] == "config", res.json
+    assert says in res.stderr, res.stderr
+    assert "hunter2" not in res.stdout + res.stderr
+    assert not (tmp_path / "inbox-results").exists()
