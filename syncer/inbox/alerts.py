@@ -171,6 +171,12 @@ def _todo(report: InboxReport, event: str, max_reject_rate: float | None) -> str
         return f"Check the vendor's upload: {why}."
     if event == "recovery":
         return "Nothing: this run finished cleanly after the last failed one."
+    if event == "failure" and report.unreachable:
+        why = (report.message or "the inbox's store did not answer").rstrip(".")
+        return (
+            f"{why}. Nothing was moved half-way: files not archived stay in the inbox, and the "
+            "next run takes them (a file already imported is archived without being sent again)."
+        )
     aborted = [f for f in report.files if f.status is FileStatus.ABORTED]
     if event == "failure" and aborted:
         f = aborted[0]

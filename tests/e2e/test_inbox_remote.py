@@ -324,7 +324,8 @@ def test_an_unreachable_store_exits_3_alerts_failure_and_moves_nothing(
         url, env = drop.url.replace(f":{drop.server.port}/", f":{port}/"), None
     receiver = Receiver()
     try:
-        res = _inbox(url, tmp_path, sb, "--webhook", receiver.url("/hook"), env=env)
+        alerting = ["--webhook", receiver.url("/hook"), "--notify", receiver.url("/note", "json")]
+        res = _inbox(url, tmp_path, sb, *alerting, env=env)
         got = receiver.take()
     finally:
         receiver.close()
@@ -336,6 +337,9 @@ def test_an_unreachable_store_exits_3_alerts_failure_and_moves_nothing(
     assert shown in res.json["error"]["message"], res.json
     hooks = [r.json() for r in got if r.path == "/hook"]
     assert [(h["event"], h["exit_code"]) for h in hooks] == [("failure", 3)]
+    [note] = [r.json() for r in got if r.path == "/note"]
+    assert note["type"] == "failure" and f"could not list {shown}" in note["message"], note
+    assert "To do:" in note["message"] and "Nothing was moved half-way" in note["message"]
     assert sb.admin.stats()["total_requests"] == 0
     assert drop.files() == before, "something was moved"
 
