@@ -204,7 +204,8 @@ def inbox_cmd(
     """Import every ready file at the top of INBOX_DIR, once, then archive it.
 
     INBOX_DIR is a local folder, s3://bucket/prefix/ or sftp://user@host[:port]/path: a remote
-    file is downloaded once to a temporary file, imported from there, and archived on its store.
+    file is downloaded once to a temporary file, imported from there, and archived on its store;
+    a store that does not answer (after retries) exits 3 with a failure alert.
 
     Each file is imported exactly as `syncer run` would (same ledger, results and failures
     files), then moved to ARCHIVE/processed/YYYY-MM-DD/ (or failed/ with an .error.txt). A file
