@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from syncer.cli.app import Duration, cli, emit_json, fail, mapping_option
+from syncer.cli.app import STATE, Duration, cli, emit_json, fail, mapping_option
 from syncer.cli.remote import SOURCE, storage_options
 from syncer.cli.session import (
     build_settings,
@@ -261,10 +261,10 @@ def inbox_cmd(
 
 def _mask_store_secrets(options_file: Path | None) -> None:
     """Mask the secret values of --storage-options and the AWS secret in all output."""
-    from syncer.cli.remote import _remember_secrets
+    from syncer.runner.inbox_folders import store_secrets
     from syncer.storage.location import load_storage_options
 
-    _remember_secrets(load_storage_options(options_file))
+    STATE.secrets.update(store_secrets(load_storage_options(options_file)))
 
 
 def _check_tz(tz: str) -> None:

@@ -15,11 +15,11 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from syncer import events
 from syncer.errors import ConfigError, SourceError
@@ -34,6 +34,17 @@ if TYPE_CHECKING:
 #: option names whose values are secrets, and the environment's secrets (the AWS chain)
 _SECRET_OPTIONS = ("secret", "password", "passphrase", "token", "key")
 _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def store_secrets(options: Mapping[str, Any]) -> list[str]:
+    """The values no message may show: the secret ``--storage-options`` (a name holding
+    secret, password, passphrase, token or key) and the AWS secrets of the environment."""
+    found = [
+        value
+        for name, value in options.items()
+        if isinstance(value, str) and any(s in name.lower() for s in _SECRET_OPTIONS)
+    ]
+    return found + [v for v in map(os.environ.get, _SECRET_ENV) if v]
 
 
 class Drop(Protocol):
@@ -332,12 +343,7 @@ class RemoteInbox:
 
     @property
     def secrets(self) -> list[str]:
-        found = [
-            str(value)
-            for name, value in self.location.options.items()
-            if isinstance(value, str) and any(s in name.lower() for s in _SECRET_OPTIONS)
-        ]
-        return found + [v for v in map(os.environ.get, _SECRET_ENV) if v]
+        return store_secrets(self.location.options)
 
     def publish(self, local: Path, bucket: str, day: date) -> str | None:
         dest = f"{remote.day_path(self.archive, bucket, day)}/{local.name}"
