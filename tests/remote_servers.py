@@ -21,6 +21,7 @@ saying which package is missing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import threading
@@ -302,3 +303,65 @@ def sftp(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     return SFTPServerHandle(server=sftp_server, root=root, home=home)
+
+
+# ---------------------------------------------------------------------------------------------
+# A network fault in front of either server
+# ---------------------------------------------------------------------------------------------
+
+
+class FlakyProxy:
+    """A TCP proxy on 127.0.0.1 in front of ``port`` that closes the first ``drop`` connections
+    as soon as they are accepted (a connection reset by the network), then forwards the rest.
+    ``accepted`` counts the connections; use it as a context manager."""
+
+    def __init__(self, port: int, drop: int = 1) -> None:
+        import socket
+
+        self.target = port
+        self.drop = drop
+        self.accepted = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._closed = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> FlakyProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closed = True
+        self._listener.close()
+
+    def _serve(self) -> None:
+        import socket
+        import struct
+
+        while not self._closed:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            if self.accepted <= self.drop:
+                linger = struct.pack("ii", 1, 0)  # close with a reset, at once
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                conn.close()  # RST: the client sees a reset or a closed connection
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            for a, b in ((conn, upstream), (upstream, conn)):
+                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+
+
+def _pipe(src: Any, dst: Any) -> None:
+    """Copy bytes from ``src`` to ``dst`` until either side closes."""
+    try:
+        while data := src.recv(1 << 16):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(2)

@@ -40,6 +40,8 @@ CHUNK = 8 * 1024 * 1024
 STREAM_CHUNK = 1024 * 1024
 #: seconds to wait for a connection (SFTP handshake, S3 TCP connect)
 CONNECT_TIMEOUT_S = 15.0
+#: seconds between SSH keepalives on an SFTP connection (4 unanswered: the connection is lost)
+KEEPALIVE_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,7 @@ def make_filesystem(location: Location) -> Any:
             "skip_instance_cache": True,
             "config_kwargs": {
                 "connect_timeout": CONNECT_TIMEOUT_S,
-                "retries": {"max_attempts": 1},  # ours retry (faults.is_network_fault)
+                "retries": {"total_max_attempts": 1},  # ours retry (faults.is_network_fault)
             },
         }
         if endpoint:
@@ -319,6 +321,10 @@ def make_filesystem(location: Location) -> Any:
             # () = asyncssh's default: ~/.ssh/known_hosts (and ssh config); None = no check
             "known_hosts": None if location.insecure_host_key else (),
             "connect_timeout": CONNECT_TIMEOUT_S,
+            # a server that stops answering mid-transfer: the connection is dropped (and the
+            # call tried again) after KEEPALIVE_S x 4 instead of hanging
+            "keepalive_interval": KEEPALIVE_S,
+            "keepalive_count_max": 4,
             "skip_instance_cache": True,
         }
         return sshfs.SSHFileSystem(location.host, **{**kwargs, **options})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from http_receiver import closed_port
-from remote_servers import AWS_SECRET, S3Bucket, SFTPServerHandle
+from remote_servers import AWS_SECRET, FlakyProxy, S3Bucket, SFTPServerHandle
 
 from syncer.errors import ConfigError, SourceError, StorageUnreachable
 from syncer.storage import RemoteStore, fetched, parse_location
@@ -270,3 +270,26 @@ def test_which_faults_are_tried_again() -> None:
     ]
     assert [is_network_fault(e) for e in again] == [True] * len(again)
     assert [is_network_fault(e) for e in final] == [False] * len(final)
+
+
+def test_a_dropped_connection_is_tried_again_s3(
+    s3_bucket: S3Bucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3_bucket.put("leads.csv", DATA)
+    port = int(s3_bucket.endpoint.rpartition(":")[2])
+    with FlakyProxy(port, drop=2) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{proxy.port}")
+        store = RemoteStore(parse_location(s3_bucket.url("leads.csv")), backoff_s=0.01)
+        assert store.fetch(f"{s3_bucket.name}/leads.csv", tmp_path / "x") == _sha(DATA)
+    assert proxy.accepted >= 3  # two resets, then the download
+
+
+def test_a_dropped_connection_is_tried_again_sftp(sftp: SFTPServerHandle, tmp_path: Path) -> None:
+    (sftp.root / "leads.csv").write_bytes(DATA)
+    with FlakyProxy(sftp.port, drop=2) as proxy:
+        loc = parse_location(
+            f"sftp://syncer@127.0.0.1:{proxy.port}/leads.csv", sftp_insecure_accept_host_key=True
+        )
+        store = RemoteStore(loc, backoff_s=0.01)
+        assert store.fetch("/leads.csv", tmp_path / "x") == _sha(DATA)
+    assert proxy.accepted == 3
