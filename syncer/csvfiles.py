@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import io
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from syncer.formulas import FORMULA_LIKE, neutralise
 if TYPE_CHECKING:
     from syncer.sources import SourceTable
 
-__all__ = ["CsvStyle", "csv_style", "excel_safe", "write_csv"]
+__all__ = ["CsvStyle", "csv_style", "excel_safe", "write_csv", "write_csv_parts"]
 
 
 def excel_safe(frame: pl.DataFrame) -> pl.DataFrame:
@@ -72,23 +73,36 @@ def _codec(style: CsvStyle) -> tuple[str, bytes]:
 def write_csv(frame: pl.DataFrame, fh: IO[bytes], style: CsvStyle) -> str | None:
     """Write ``frame`` as ``style`` says; a character the encoding cannot hold makes the whole
     file UTF-8 with a byte-order mark instead, and is returned (else None)."""
-    safe = excel_safe(frame)
+    return write_csv_parts(lambda: [frame], fh, style)
+
+
+def write_csv_parts(
+    parts: Callable[[], Iterable[pl.DataFrame]], fh: IO[bytes], style: CsvStyle
+) -> str | None:
+    """:func:`write_csv` of the rows of ``parts()`` (frames of the same columns, in order; the
+    header once): the same bytes as the frames concatenated. ``parts`` is called again when the
+    file is rewritten in UTF-8."""
     codec, bom = _codec(style)
     fh.write(bom)
-    if codec == "utf-8":
-        safe.write_csv(fh, separator=style.delimiter, null_value="")
-        return None
-    for start in range(0, max(safe.height, 1), _ENCODE_ROWS):
-        buf = io.BytesIO()
-        safe.slice(start, _ENCODE_ROWS).write_csv(
-            buf, include_header=start == 0, separator=style.delimiter, null_value=""
-        )
-        text = buf.getvalue().decode("utf-8")
-        try:
-            fh.write(text.encode(codec))
-        except UnicodeEncodeError as exc:
-            fh.seek(0)
-            fh.truncate()
-            write_csv(frame, fh, CsvStyle(style.delimiter, "utf-8", bom=True))
-            return exc.object[exc.start : exc.end]
+    first = True
+    for part in parts():
+        safe = excel_safe(part)
+        if codec == "utf-8":
+            safe.write_csv(fh, include_header=first, separator=style.delimiter, null_value="")
+            first = False
+            continue
+        for start in range(0, max(safe.height, 1), _ENCODE_ROWS):
+            buf = io.BytesIO()
+            safe.slice(start, _ENCODE_ROWS).write_csv(
+                buf, include_header=first, separator=style.delimiter, null_value=""
+            )
+            first = False
+            text = buf.getvalue().decode("utf-8")
+            try:
+                fh.write(text.encode(codec))
+            except UnicodeEncodeError as exc:
+                fh.seek(0)
+                fh.truncate()
+                write_csv_parts(parts, fh, CsvStyle(style.delimiter, "utf-8", bom=True))
+                return exc.object[exc.start : exc.end]
     return None

@@ -32,7 +32,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -40,7 +40,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 
 import polars as pl
 
-from syncer.csvfiles import CsvStyle, csv_style, write_csv
+from syncer.csvfiles import CsvStyle, csv_style, write_csv_parts
 from syncer.errors import ConfigError, SourceError
 from syncer.formulas import neutralise, unneutralise
 from syncer.models import RESULTS_FORMATS, RETRY_STATUSES
@@ -50,6 +50,7 @@ from syncer.xlsx import Sheet, TooLarge, write_workbook
 
 if TYPE_CHECKING:
     from syncer.sources import SourceTable
+    from syncer.sources.spill import Spill
     from syncer.transform import MappedField
 
 
@@ -75,6 +76,9 @@ class Prepared(Protocol):
 
     @property
     def fields(self) -> Sequence[MappedField]: ...
+
+    @property
+    def spill(self) -> Spill | None: ...
 
 
 __all__ = [
@@ -327,7 +331,7 @@ def _merged(prepared: Prepared, outcomes: pl.DataFrame | None) -> pl.DataFrame:
         "error",
         "warnings",
         "error_code",
-        *prepared.headers,
+        *([] if _spill_of(prepared) is not None else prepared.headers),  # else: in the spill
         *[c for c in ENROLL_COLUMNS if c in prepared.frame.columns],  # then: enroll's
         **{c: pl.lit(None, dtype=pl.String) for c in ids},
     )
@@ -412,43 +416,94 @@ def write_outputs(prepared: Prepared, outcomes: pl.DataFrame | None, files: Outp
     reevo_contact_id, reevo_account_id) overrides the prepared status of the rows it lists.
     """
     merged = _merged(prepared, outcomes)
-    cols = list(prepared.headers)
-    names = source_names(list(prepared.headers.values()))  # as the reader named them already
-    results = merged.select(
-        *RESULT_HEAD,
-        *[pl.col(c).alias(n) for c, n in zip(cols, names, strict=True)],
-        *result_tail(prepared.mapping.target),
-        *[c for c in ENROLL_COLUMNS if c in merged.columns],
-    ).with_columns(
-        pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
-        for c in ("error", "warnings", "error_code")
-    )
     counts: dict[str, int] = {}
     for status, n in merged.group_by("status").len().sort("status").iter_rows():
         counts[str(status)] = int(n)
-    # a previous run's error column (``error (source)``) gives way to this run's ``error``
-    old_error = f"error{SOURCE_SUFFIX}"
-    keep = [(c, n) for c, n in zip(cols, names, strict=True) if n != old_error]
-    fixing = pl.col("status").is_in([s.value for s in RETRY_STATUSES])
-    failures = None
-    if needs_fixing(counts):
-        failures = merged.filter(fixing).select(*[pl.col(c).alias(n) for c, n in keep], "error")
     written = Written(counts, files)
-    if files.xlsx is not None:
-        written.files = _workbooks(prepared, merged, results, failures, written)
+    spill = _spill_of(prepared)
+    if spill is not None and files.xlsx is not None:  # a workbook is written whole
+        merged = pl.concat([merged, spill.frame()], how="horizontal")
+        spill = None
+    shape = _Shape(prepared, merged.columns)
+    parts: list[Callable[[], Iterable[pl.DataFrame]] | None]
+    if spill is None:
+        results = shape.results(merged)
+        failures = shape.failures(merged) if needs_fixing(counts) else None
+        if files.xlsx is not None:
+            written.files = _workbooks(prepared, merged, results, failures, written)
+        parts = [_whole(results), _whole(failures) if failures is not None else None]
+    else:
+        kept = spill
+        parts = [
+            lambda: (shape.results(m) for m in _spilled(merged, kept)),
+            (lambda: (shape.failures(m) for m in _spilled(merged, kept)))
+            if needs_fixing(counts)
+            else None,
+        ]
     if written.files.csv is not None:
         style = csv_style(prepared.source, written.files.utf8)
-        for path, frame in zip(written.files.csv, (results, failures), strict=True):
-            if frame is not None:
-                _write_csv_file(path, frame, style, written.notes)
+        for path, part in zip(written.files.csv, parts, strict=True):
+            if part is not None:
+                _write_csv_file(path, part, style, written.notes)
             else:
                 _remove(path)
     return written
 
 
-def _write_csv_file(path: Path, frame: pl.DataFrame, style: CsvStyle, notes: list[str]) -> None:
+class _Shape:
+    """The results and failures files' columns, from merged rows (their outcome, the
+    source's columns)."""
+
+    def __init__(self, prepared: Prepared, columns: Sequence[str]) -> None:
+        self.cols = list(prepared.headers)
+        # as the reader named them already
+        self.names = source_names(list(prepared.headers.values()))
+        self.tail = result_tail(prepared.mapping.target)
+        self.enroll = [c for c in ENROLL_COLUMNS if c in columns]
+        # a previous run's error column (``error (source)``) gives way to this run's ``error``
+        old_error = f"error{SOURCE_SUFFIX}"
+        self.keep = [(c, n) for c, n in zip(self.cols, self.names, strict=True) if n != old_error]
+
+    def results(self, merged: pl.DataFrame) -> pl.DataFrame:
+        return merged.select(
+            *RESULT_HEAD,
+            *[pl.col(c).alias(n) for c, n in zip(self.cols, self.names, strict=True)],
+            *self.tail,
+            *self.enroll,
+        ).with_columns(
+            pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
+            for c in ("error", "warnings", "error_code")
+        )
+
+    def failures(self, merged: pl.DataFrame) -> pl.DataFrame:
+        fixing = pl.col("status").is_in([s.value for s in RETRY_STATUSES])
+        return merged.filter(fixing).select(*[pl.col(c).alias(n) for c, n in self.keep], "error")
+
+
+def _spill_of(prepared: Prepared) -> Spill | None:
+    """The prepared rows' source columns when they are kept apart (a file read in batches)."""
+    spill: Spill | None = getattr(prepared, "spill", None)
+    return spill
+
+
+def _whole(frame: pl.DataFrame) -> Callable[[], Iterable[pl.DataFrame]]:
+    return lambda: [frame]
+
+
+def _spilled(merged: pl.DataFrame, spill: Spill) -> Iterator[pl.DataFrame]:
+    """``merged`` (the rows without their source columns) with the spill's source columns
+    beside them, a batch at a time."""
+    at = 0
+    for batch in spill.batches():
+        yield pl.concat([merged.slice(at, batch.height), batch], how="horizontal")
+        at += batch.height
+
+
+def _write_csv_file(
+    path: Path, parts: Callable[[], Iterable[pl.DataFrame]], style: CsvStyle, notes: list[str]
+) -> None:
     misfit: list[str] = []
-    _write(path, lambda fh: misfit.extend(c for c in [write_csv(frame, fh, style)] if c))
+    _write(path, lambda fh: misfit.extend(c for c in [write_csv_parts(parts, fh, style)] if c))
     if misfit:
         notes.append(
             f"{path.name} is UTF-8 with a byte-order mark, not {style.encoding} like the source: "

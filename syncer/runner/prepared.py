@@ -37,6 +37,7 @@ from syncer.results import (
 )
 from syncer.results import issue_counts as issue_counts  # moved there; still importable here
 from syncer.sources import SourceTable, read_source
+from syncer.sources.spill import Spill
 from syncer.targets import FieldKind
 from syncer.transform import KEY_SECTION, MappedField, normalise, plan
 from syncer.validation import (
@@ -64,6 +65,9 @@ class Prepared:
     headers: dict[str, str] = field(default_factory=dict)
     #: things the user should know that are not row problems (e.g. a repeated header)
     notes: list[str] = field(default_factory=list)
+    #: a large text file read in batches: its columns (``headers``) are kept here, not in
+    #: ``frame`` (the results files are written from both, a batch at a time)
+    spill: Spill | None = None
 
     @property
     def source_columns(self) -> list[str]:
@@ -276,6 +280,17 @@ def prepare(source: Path | SourceTable, mapping: Mapping | Path) -> Prepared:
     A mapping file's own problems and every column it names that the file lacks are raised
     together: MappingError (SourceError when only columns are missing).
     """
+    return _prepare(source, mapping, values=True)
+
+
+def _prepare(source: Path | SourceTable, mapping: Mapping | Path, *, values: bool) -> Prepared:
+    """:func:`prepare`; a large text file is read in batches (:mod:`.streamed`), the field
+    values kept in ``frame`` only with ``values`` (a run sends them; validate does not)."""
+    from syncer.runner.streamed import prepare_streamed
+
+    streamed = prepare_streamed(source, mapping, values=values)
+    if streamed is not None:
+        return streamed
     source, loaded = _load(source, mapping)
     frame, headers = _internal_names(source)
     by_header = {h: c for c, h in headers.items()}
@@ -370,7 +385,7 @@ def validate(
     files = output_files(source, results, results_format)
     mapping_path = mapping.path if isinstance(mapping, Mapping) else Path(mapping)
     check_outputs(files.paths, {"source": source, "mapping": mapping_path})
-    prepared = prepare(source, mapping)
+    prepared = _prepare(source, mapping, values=False)
     counts = dict.fromkeys(PREPARE_STATUSES, 0)
     written = write_outputs(prepared, None, files)
     counts.update(written.counts)

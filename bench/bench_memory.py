@@ -1,0 +1,149 @@
+"""Peak memory of `syncer validate` and `syncer run` on a 1M- and a 5M-row file (issue 15, goal 3:
+memory that does not grow with the file; <= 2.5 GB at 5M rows).
+
+Each command runs as a fresh child process; its peak RSS is its own ``ru_maxrss`` (``os.wait4``).
+
+- **validate**: ``syncer validate FILE`` (results and failures files written);
+- **run**: ``syncer run FILE`` against a sandbox in its own process (``python -m syncer
+  sandbox``), with a ledger already holding every ready row as a first run of the file would
+  leave it (written through the Ledger API, not timed): every row is unchanged, nothing is sent,
+  the results files are written. So ``run`` here is prepare + plan (every body built and
+  hashed, the ledger read) + preflight + results, without the push.
+
+The inputs are bench_pipeline's generated lead lists (``bench/out/leads_<rows>.csv``, 12
+columns, made when missing; gitignored). Usage:
+
+    .venv/bin/python bench/bench_memory.py [--rows 1000000 5000000] [--only validate] [--json F]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from bench_pipeline import MAPPING, OUT, generate  # noqa: E402
+from sandbox_process import Sandbox  # noqa: E402
+
+KEY = "bench-memory-key-0123456789"
+
+
+def fill_ledger(path: Path, source: Path, mapping: Path, org: str, base_url: str) -> int:
+    """The ledger a successful first run of ``source`` leaves: every ready row's body hash
+    and its ids. Returns the rows recorded."""
+    from syncer.ledger import Ledger
+    from syncer.models import RowOutcome, RowStatus
+    from syncer.runner import prepare
+
+    prepared = prepare(source, mapping)
+    digests = prepared.digests()
+    with Ledger(path, batch_rows=50_000, batch_seconds=60) as led:
+        target = prepared.mapping.target
+        run = led.start_run(
+            org=org, base_url=base_url, target=target, source=source, mapping=mapping,
+            command="bench fill",
+        )  # fmt: skip
+        for i, (row, key, digest) in enumerate(digests.iter_rows()):
+            outcome = RowOutcome(
+                row, RowStatus.SUCCEEDED, contact_id=f"c-{i:09d}", account_id=f"a-{i % 5000:09d}"
+            )
+            led.record(org, target, run, key, digest, outcome)
+        led.finish_run(
+            run, outcome="finished", exit_code=0, rows=prepared.frame.height,
+            counts={"succeeded": digests.height}, requests=digests.height, message=None,
+            results_path=None, failures_path=None,
+        )  # fmt: skip
+    return int(digests.height)
+
+
+def measured(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int, str]:
+    """(wall seconds, the child's own peak RSS in MB, its last stdout line)."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "syncer", *argv], cwd=cwd, env=env, stdout=out, stderr=err
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        text, problem = out.read().decode(), err.read().decode()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"syncer {argv[0]} failed ({proc.returncode}): {problem[-2000:]}")
+    lines = text.strip().splitlines()
+    return wall, usage.ru_maxrss // 1024, lines[-1] if lines else ""
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f}/{five:.1f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    ap.add_argument("--only", choices=["validate", "run"])
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+    figures: list[dict[str, object]] = []
+    for rows in args.rows:
+        source = OUT / f"leads_{rows}.csv"
+        if not source.exists():
+            t = time.perf_counter()
+            generate(rows, source)
+            print(f"generated {source} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        size_mb = source.stat().st_size / 1e6
+        with tempfile.TemporaryDirectory(prefix="bench-memory-", dir=OUT) as tmp:
+            work = Path(tmp)
+            mapping = work / "mapping.yaml"
+            mapping.write_text(MAPPING, encoding="utf-8")
+            env = {**os.environ, "HOME": str(work), "XDG_DATA_HOME": str(work / "data")}
+            results = ["--results", str(work / "leads.results.csv"), "--json"]
+            common = [str(source), "--mapping", str(mapping), *results]
+            if args.only in (None, "validate"):
+                at = load()
+                wall, mb, _ = measured(["validate", *common], env, work)
+                figures.append({"rows": rows, "command": "validate", "peak_mb": mb})
+                figures[-1].update(wall_s=round(wall, 1), load=at, file_mb=round(size_mb))
+                print(f"{rows:>9,} rows  validate  peak {mb:>6,} MB  {wall:6.1f} s  load {at}")
+            if args.only in (None, "run"):
+                sandbox = Sandbox(KEY)
+                try:
+                    from syncer.ledger import org_id
+
+                    ledger = work / "ledger.db"
+                    org = org_id(sandbox.base_url, api_key=KEY)
+                    t = time.perf_counter()
+                    filled = fill_ledger(ledger, source, mapping, org, sandbox.base_url)
+                    fill_s = time.perf_counter() - t
+                    env.update(REEVO_API_KEY=KEY, REEVO_BASE_URL=sandbox.base_url)
+                    at = load()
+                    argv = ["run", *common, "-q", "--ledger", str(ledger)]
+                    wall, mb, last = measured(argv, env, work)
+                    sent = json.loads(last).get("requests") if last.startswith("{") else None
+                finally:
+                    sandbox.close()
+                figures.append({"rows": rows, "command": "run", "peak_mb": mb})
+                figures[-1].update(wall_s=round(wall, 1), load=at, file_mb=round(size_mb))
+                figures[-1].update(ledger_rows=filled, requests=sent)
+                print(
+                    f"{rows:>9,} rows  run       peak {mb:>6,} MB  {wall:6.1f} s  load {at}  "
+                    f"(ledger: {filled:,} rows, filled in {fill_s:.0f} s; requests {sent})"
+                )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()
