@@ -77,7 +77,7 @@ class Location:
     def child(self, name: str) -> Location:
         """The location of ``name`` inside this folder (or a deeper relative path)."""
         base = self.path.rstrip("/")
-        path = f"{base}/{name}" if base else name
+        path = f"{base}/{name}" if base or self.path.startswith("/") else name
         if self.scheme == "file":
             path = str(Path(self.path) / name)
         return replace(self, url=self.url_of(path), path=path)

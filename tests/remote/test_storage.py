@@ -49,6 +49,8 @@ def test_parse_local_s3_and_sftp() -> None:
         "/inbox/leads.csv",
     )
     assert sftp.url == "sftp://vendor@files.example.com:2222/inbox/leads.csv"
+    root = parse_location("sftp://files.example.com/")
+    assert (root.path, root.is_folder, root.child("a.csv").path) == ("/", True, "/a.csv")
 
 
 @pytest.mark.parametrize(
