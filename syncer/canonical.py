@@ -82,46 +82,42 @@ def json_string(value: pl.Expr) -> pl.Expr:
     return pl.concat_str([pl.lit('"'), escaped, pl.lit('"')])
 
 
-def _key(name: str) -> pl.Expr:
-    """``"name":`` as a literal."""
-    return pl.lit(json.dumps(name, ensure_ascii=False) + ":")
+def _key(name: str) -> str:
+    """``"name":``."""
+    return json.dumps(name, ensure_ascii=False) + ":"
 
 
-def _value(frame: pl.DataFrame, f: BodyField, dropped: pl.Expr | None) -> pl.Expr:
-    """The JSON text of ``f``'s value in a row; null when the body leaves it out."""
+def _fragment(frame: pl.DataFrame, f: BodyField, dropped: pl.Expr | None) -> pl.Expr:
+    """``"name":<value>`` for ``f`` in a row, escaped; null when the body leaves it out."""
     col = pl.col(f.column)
-    dtype = frame.schema[f.column]
-    if isinstance(dtype, pl.List):
-        items = pl.element().cast(pl.String)
-        text = pl.concat_str(
-            [
-                pl.lit("["),
-                col.list.eval(json_string(items).fill_null("null")).list.join(","),
-                pl.lit("]"),
-            ]
-        )
+    if isinstance(frame.schema[f.column], pl.List):
+        items = json_string(pl.element().cast(pl.String)).fill_null("null")
+        value = [pl.lit("["), col.list.eval(items).list.join(","), pl.lit("]")]
     else:
         col = col.cast(pl.String)
-        text = _amount_text(frame, col, f.column) if f.amount else json_string(col)
+        value = [_amount_text(frame, col) if f.amount else json_string(col)]
     if f.form is not None:
-        text = pl.concat_str([pl.lit("{"), _key(f.form), text, pl.lit("}")])
+        value = [pl.lit("{" + _key(f.form)), *value, pl.lit("}")]
+    text = pl.concat_str([pl.lit(_key(f.name)), *value])
     if not f.clear:
         return text
-    cleared = (
-        pl.lit('""')
-        if dropped is None
-        else pl.when(~dropped.list.contains(f.column)).then(pl.lit('""'))
-    )
+    blank = pl.lit(_key(f.name) + '""')
+    cleared = blank if dropped is None else pl.when(~dropped.list.contains(f.column)).then(blank)
     return pl.when(col.is_not_null()).then(text).otherwise(cleared)
 
 
-def _amount_text(frame: pl.DataFrame, col: pl.Expr, name: str) -> pl.Expr:
-    """An amount's JSON text: its own text when that is how Python writes the number, else
-    json.dumps of :func:`amount` (computed once per distinct such value)."""
+def _plain_amount(col: pl.Expr) -> pl.Expr:
+    """Whether an amount's text is how Python writes its JSON number."""
     digits = col.str.replace_all(r"[-.]", "", literal=False).str.len_chars()
-    plain = col.str.contains(_PLAIN_INT) | (
+    return col.str.contains(_PLAIN_INT) | (
         col.str.contains(_PLAIN_DECIMAL) & (digits <= _MAX_DIGITS)
     )
+
+
+def _amount_text(frame: pl.DataFrame, col: pl.Expr) -> pl.Expr:
+    """An amount's JSON text: its own text when that is how Python writes the number, else
+    json.dumps of :func:`amount` (computed once per distinct such value)."""
+    plain = _plain_amount(col)
     odd = frame.select(col.filter(col.is_not_null() & ~plain).unique()).to_series().to_list()
     if not odd:
         return col
@@ -130,38 +126,148 @@ def _amount_text(frame: pl.DataFrame, col: pl.Expr, name: str) -> pl.Expr:
     return pl.when(plain).then(col).otherwise(other)
 
 
-def body_texts(
-    frame: pl.DataFrame, fields: Sequence[BodyField], *, dropped: str | None = None, sep: str = ""
-) -> pl.Expr:
-    """An expression for the canonical JSON text of each row's body (keys sorted).
-
-    A field whose value is null is left out (or sent as "" when it ``clear``\\ s, unless its
-    column is named in the ``dropped`` column, a list joined by ``sep``); a section whose
-    fields are all left out is left out too."""
-    gone = None
-    if dropped is not None and dropped in frame.columns and any(f.clear for f in fields):
-        gone = pl.col(dropped).fill_null("").str.split(sep)
+def _body(frame: pl.DataFrame, fields: Sequence[BodyField], dropped: pl.Expr | None) -> pl.Expr:
+    """The canonical text of each row's body, field by field, escaping (see
+    :func:`body_texts`)."""
     entries: dict[str, pl.Expr] = {}
     sections: dict[str, dict[str, pl.Expr]] = {}
     for f in fields:
-        value = _value(frame, f, gone)
+        fragment = _fragment(frame, f, dropped)
         if f.section is None:
-            entries[f.name] = value
+            entries[f.name] = fragment
         else:
-            sections.setdefault(f.section, {})[f.name] = value
+            sections.setdefault(f.section, {})[f.name] = fragment
     for section, inner in sections.items():
-        parts = [pl.concat_str([_key(n), inner[n]]) for n in sorted(inner)]
+        parts = [inner[n] for n in sorted(inner)]
         members = pl.concat_str(parts, separator=",", ignore_nulls=True)
         entries[section] = (
             pl.when(pl.any_horizontal([p.is_not_null() for p in parts]))
-            .then(pl.concat_str([pl.lit("{"), members, pl.lit("}")]))
+            .then(pl.concat_str([pl.lit(_key(section) + "{"), members, pl.lit("}")]))
             .otherwise(None)
         )
     if not entries:
         return pl.repeat(pl.lit("{}"), pl.len())
-    parts = [pl.concat_str([_key(n), entries[n]]) for n in sorted(entries)]
-    members = pl.concat_str(parts, separator=",", ignore_nulls=True)
+    members = pl.concat_str([entries[n] for n in sorted(entries)], separator=",", ignore_nulls=True)
     return pl.concat_str([pl.lit("{"), members, pl.lit("}")])
+
+
+#: a field's state in a row (:func:`_states`): left out, its value, "" (cleared), an empty list
+_OUT, _VALUE, _CLEARED, _EMPTY = 0, 1, 2, 3
+
+
+def _states(
+    frame: pl.DataFrame, fields: Sequence[BodyField], dropped: pl.Expr | None
+) -> list[pl.Expr]:
+    """Per field, its state in each row (``_OUT``... as UInt8)."""
+    out = []
+    for i, f in enumerate(fields):
+        col = pl.col(f.column)
+        value: pl.Expr = pl.lit(_VALUE)
+        if isinstance(frame.schema[f.column], pl.List):
+            value = pl.when(col.list.len() == 0).then(pl.lit(_EMPTY)).otherwise(value)
+        blank: pl.Expr = pl.lit(_OUT)
+        if f.clear:
+            keep = pl.lit(True) if dropped is None else ~dropped.list.contains(f.column)
+            blank = pl.when(keep).then(pl.lit(_CLEARED)).otherwise(blank)
+        state = pl.when(col.is_not_null()).then(value).otherwise(blank)
+        out.append(state.cast(pl.UInt8).alias(f"__s{i}"))
+    return out
+
+
+def _template(frame: pl.DataFrame, fields: Sequence[BodyField], states: Sequence[int]) -> pl.Expr:
+    """For rows whose fields are in ``states`` and need no escaping: their body in one
+    concatenation (no column per field)."""
+    entries: dict[str, list[str | pl.Expr]] = {}
+    sections: dict[str, dict[str, list[str | pl.Expr]]] = {}
+    for f, state in zip(fields, states, strict=True):
+        if state == _OUT:
+            continue
+        col = pl.col(f.column)
+        value: list[str | pl.Expr]
+        if state == _CLEARED:
+            value = ['""']
+        elif state == _EMPTY:
+            value = ["[]"]
+        elif isinstance(frame.schema[f.column], pl.List):
+            value = ['["', col.list.join('","', ignore_nulls=False), '"]']
+        elif f.amount:
+            value = [_amount_text(frame, col.cast(pl.String))]
+        else:
+            value = ['"', col.cast(pl.String), '"']
+        if f.form is not None and state != _CLEARED:
+            value = ["{" + _key(f.form), *value, "}"]
+        piece = [_key(f.name), *value]
+        if f.section is None:
+            entries[f.name] = piece
+        else:
+            sections.setdefault(f.section, {})[f.name] = piece
+    for section, inner in sections.items():
+        members = _joined([inner[n] for n in sorted(inner)])
+        entries[section] = [_key(section) + "{", *members, "}"]
+    pieces = ["{", *_joined([entries[n] for n in sorted(entries)]), "}"]
+    merged: list[str | pl.Expr] = []
+    for p in pieces:  # neighbouring literals as one
+        if isinstance(p, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += p
+        else:
+            merged.append(p)
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in merged])
+
+
+def _joined(items: list[list[str | pl.Expr]]) -> list[str | pl.Expr]:
+    out: list[str | pl.Expr] = []
+    for i, item in enumerate(items):
+        out.extend([","] if i else [])
+        out.extend(item)
+    return out
+
+
+def _dirty(frame: pl.DataFrame, fields: Sequence[BodyField]) -> pl.Expr:
+    """Per row: some text needs escaping, a list holds a null, or an amount is not a plain
+    number (such rows are written field by field, :func:`_body`)."""
+    special = _ESCAPED
+    flags: list[pl.Expr] = [pl.lit(False)]
+    for f in fields:
+        col = pl.col(f.column)
+        if isinstance(frame.schema[f.column], pl.List):
+            joined = col.cast(pl.List(pl.String)).list.join("", ignore_nulls=False)
+            flags += [joined.str.contains_any(special), col.is_not_null() & joined.is_null()]
+        elif f.amount:
+            flags.append(~_plain_amount(col.cast(pl.String)))
+        else:
+            flags.append(col.cast(pl.String).str.contains_any(special))
+    return pl.any_horizontal(flags).fill_null(False).alias("__dirty")
+
+
+def body_texts(
+    frame: pl.DataFrame, fields: Sequence[BodyField], *, dropped: str | None = None, sep: str = ""
+) -> pl.Series:
+    """The canonical JSON text of each row's body (keys sorted), a String series ``body``.
+
+    A field whose value is null is left out (or sent as "" when it ``clear``\\ s, unless its
+    column is named in the ``dropped`` column, a list joined by ``sep``); a section whose
+    fields are all left out is left out too.
+
+    Rows are grouped by which fields they send (few groups); each group's bodies are one
+    concatenation of its values between literal keys and quotes (:func:`_template`). Rows
+    with a value JSON must escape (:func:`_dirty`: rare) are written field by field."""
+    gone = None
+    if dropped is not None and dropped in frame.columns and any(f.clear for f in fields):
+        gone = pl.col(dropped).fill_null("").str.split(sep)
+    if frame.height == 0 or not fields:
+        return frame.select(_body(frame, fields, gone).alias("body")).to_series()
+    marked = frame.with_row_index("__i").with_columns(
+        *_states(frame, fields, gone), _dirty(frame, fields)
+    )
+    keys = [*(f"__s{i}" for i in range(len(fields))), "__dirty"]
+    written = []
+    for (*states, dirty), part in marked.group_by(keys):
+        if dirty:
+            body = _body(part, fields, gone)
+        else:
+            body = _template(part, fields, [int(s) for s in states])
+        written.append(part.select("__i", body.alias("body")))
+    return pl.concat(written).sort("__i").get_column("body")
 
 
 def sha256_hex(texts: pl.Series) -> pl.Series:

@@ -77,9 +77,6 @@ class Collected:
             schema = self._schema()
             self.frames.append(outcomes.select(pl.col(c).cast(t) for c, t in schema.items()))
 
-    def __len__(self) -> int:
-        return len(self.rows) + sum(f.height for f in self.frames)
-
     def _schema(self) -> dict[str, pl.DataType]:
         return {
             "source_row": pl.Int64(),
@@ -153,13 +150,13 @@ class Plan:
         remember = not spec.idempotent
         send: dict[int, tuple[str, str]] = {}
         prevs: dict[int, SyncedRow | None] = {}
-        columns = ("key", "body_sha256", "contact_id", "account_id", "last_status")
-        for row, digest, *known in planned.select(
-            "source_row", "digest", *columns, "run_id", "updated_at", "ids"
-        ).iter_rows():
-            key = known[0]
-            # last_status is never null in the ledger: null here means a key it does not know
-            prev = SyncedRow._make(known) if known[4] is not None else None
+        # updated_at is never null in the ledger: null here is a key it does not know
+        found = planned.filter(pl.col("updated_at").is_not_null()).get_column("key")
+        known = (
+            self.ledger.lookup(self.org, self.prepared.mapping.target, found) if len(found) else {}
+        )
+        for row, key, digest in planned.select("source_row", "key", "digest").iter_rows():
+            prev = known.get(key)
             held = self._held(prev, digest) if prev is not None else None
             if held is not None:
                 status, error, code = held

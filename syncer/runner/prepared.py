@@ -160,7 +160,7 @@ class Prepared:
         for start in range(0, ready.height, size):
             part = ready.slice(start, size)
             text = body_texts(part, fields, dropped=dropped, sep=DROPPED_SEP)
-            yield part.select("source_row", "key", text.alias("body"))
+            yield part.select("source_row", "key").with_columns(text)
 
     def digests(self) -> pl.DataFrame:
         """source_row, key and ``digest`` (:func:`syncer.ledger.body_hash` of the body) of

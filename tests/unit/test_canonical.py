@@ -62,9 +62,9 @@ def sent_bytes(body: dict[str, Any]) -> bytes:
 def check_frame(frame: pl.DataFrame, fields: list[BodyField], dropped: str | None = None) -> None:
     """For every row: polars text == json.dumps of the reference body == the bytes httpx
     sends for the body parsed from that text; the sha256 of each is the ledger's body_hash."""
-    texts = frame.select(body_texts(frame, fields, dropped=dropped, sep=DROPPED_SEP).alias("t"))
-    digests = sha256_hex(texts["t"]).to_list()
-    for row, text, digest in zip(frame.iter_rows(named=True), texts["t"], digests, strict=True):
+    texts = body_texts(frame, fields, dropped=dropped, sep=DROPPED_SEP)
+    digests = sha256_hex(texts).to_list()
+    for row, text, digest in zip(frame.iter_rows(named=True), texts, digests, strict=True):
         body = reference(row, fields, dropped)
         assert text == canonical_text(body), (row, text)
         assert sent_bytes(json.loads(text)) == text.encode("utf-8")
@@ -133,7 +133,7 @@ def frames(draw: st.DrawFn) -> pl.DataFrame:
     for f in FIELDS:
         if f.column in LISTED:
             data[f.column] = draw(
-                st.lists(st.one_of(st.none(), st.lists(TEXT, max_size=3)), min_size=n, max_size=n)
+                st.lists(st.one_of(st.none(), st.lists(MAYBE, max_size=3)), min_size=n, max_size=n)
             )
         elif f.amount:
             data[f.column] = draw(st.lists(st.one_of(st.none(), AMOUNT), min_size=n, max_size=n))
@@ -160,7 +160,7 @@ def test_no_fields_no_rows_and_an_all_blank_section() -> None:
     check_frame(frame, [BodyField("c", "n", section="s")])
     check_frame(frame, [])
     empty = pl.DataFrame(schema={"c": pl.String, "l": pl.List(pl.String)})
-    assert empty.select(body_texts(empty, [BodyField("c", "c"), BodyField("l", "l")])).height == 0
+    assert body_texts(empty, [BodyField("c", "c"), BodyField("l", "l")]).len() == 0
 
 
 def test_sha256_without_the_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
