@@ -261,10 +261,9 @@ def inbox_cmd(
 
 def _mask_store_secrets(options_file: Path | None) -> None:
     """Mask the secret values of --storage-options and the AWS secret in all output."""
-    from syncer.runner.inbox_folders import store_secrets
-    from syncer.storage.location import load_storage_options
+    from syncer.storage.location import load_storage_options, secret_values
 
-    STATE.secrets.update(store_secrets(load_storage_options(options_file)))
+    STATE.secrets.update(secret_values(load_storage_options(options_file)))
 
 
 def _check_tz(tz: str) -> None:

@@ -5,7 +5,6 @@ folder unless ``--results`` / ``-o`` say otherwise)."""
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,8 +21,6 @@ FC = TypeVar("FC", bound=Callable[..., Any])
 
 #: what every command reading a SOURCE imports next (loaded while a remote one downloads)
 WARM_MODULES = ("syncer.runner.prepared",)
-#: option names whose values are secrets: masked in every message (cli.app.scrub)
-_SECRET_OPTIONS = ("secret", "password", "passphrase", "token", "key", "session_token")
 
 
 class SourceParam(click.ParamType):  # type: ignore[type-arg]  # generic since click 8.3
@@ -132,12 +129,8 @@ def _name_the_url(err: SyncerError, copy: LocalCopy) -> None:
 
 
 def _remember_secrets(options: Any) -> None:
-    """Mask the secret values of --storage-options (and the AWS secret in the environment) in
+    """Mask the secret values of --storage-options (and the AWS secrets in the environment) in
     everything the CLI prints."""
-    for name, value in dict(options).items():
-        if isinstance(value, str) and any(s in name.lower() for s in _SECRET_OPTIONS):
-            STATE.secrets.add(value)
-    for env in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        value = os.environ.get(env, "")
-        if value:
-            STATE.secrets.add(value)
+    from syncer.storage import secret_values
+
+    STATE.secrets.update(secret_values(dict(options)))

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from syncer import events
 from syncer.errors import ConfigError, SourceError
@@ -29,22 +28,6 @@ from syncer.ledger import file_sha256
 
 if TYPE_CHECKING:
     from syncer.storage.location import Location
-
-
-#: option names whose values are secrets, and the environment's secrets (the AWS chain)
-_SECRET_OPTIONS = ("secret", "password", "passphrase", "token", "key")
-_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
-
-
-def store_secrets(options: Mapping[str, Any]) -> list[str]:
-    """The values no message may show: the secret ``--storage-options`` (a name holding
-    secret, password, passphrase, token or key) and the AWS secrets of the environment."""
-    found = [
-        value
-        for name, value in options.items()
-        if isinstance(value, str) and any(s in name.lower() for s in _SECRET_OPTIONS)
-    ]
-    return found + [v for v in map(os.environ.get, _SECRET_ENV) if v]
 
 
 class Drop(Protocol):
@@ -343,7 +326,9 @@ class RemoteInbox:
 
     @property
     def secrets(self) -> list[str]:
-        return store_secrets(self.location.options)
+        from syncer.storage import secret_values
+
+        return secret_values(self.location.options)
 
     def publish(self, local: Path, bucket: str, day: date) -> str | None:
         dest = f"{remote.day_path(self.archive, bucket, day)}/{local.name}"

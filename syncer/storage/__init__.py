@@ -9,7 +9,13 @@
 Importing this package loads neither fsspec nor a backend: they load on first connection.
 """
 
-from syncer.storage.location import Location, is_url, parse_location, require_backend
+from syncer.storage.location import (
+    Location,
+    is_url,
+    parse_location,
+    require_backend,
+    secret_values,
+)
 from syncer.storage.store import LocalCopy, RemoteEntry, RemoteStore, fetched
 
 __all__ = [
@@ -21,4 +27,5 @@ __all__ = [
     "is_url",
     "parse_location",
     "require_backend",
+    "secret_values",
 ]

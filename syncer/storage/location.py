@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import importlib.util
 import json
+import os
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -210,6 +211,22 @@ def _sftp(parts: Any, options: dict[str, Any], insecure: bool) -> Location:
     )
     url = loc.url_of(loc.path) + ("/" if path.endswith("/") and loc.path != "/" else "")
     return replace(loc, url=url)
+
+
+#: option names whose values are secrets, and the environment's secrets (the AWS chain)
+SECRET_OPTIONS = ("secret", "password", "passphrase", "token", "key")
+SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def secret_values(options: Mapping[str, Any]) -> list[str]:
+    """The values no message may show: those of ``--storage-options`` whose name holds
+    secret, password, passphrase, token or key, and the AWS secrets of the environment."""
+    found = [
+        value
+        for name, value in options.items()
+        if isinstance(value, str) and any(s in name.lower() for s in SECRET_OPTIONS)
+    ]
+    return found + [v for v in map(os.environ.get, SECRET_ENV) if v]
 
 
 def sftp_user(location: Location) -> str:
