@@ -4,7 +4,7 @@ outcomes gathered as compact columns."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,6 +130,13 @@ class Plan:
         self.known: dict[str, dict[str, str]] = {}
         self.to_send = 0
         self._plan: pl.DataFrame | None = None
+        #: the bodies' digests, begun in a thread as soon as the plan exists: polars works
+        #: while the run sets up (client, org check, lock, the file's checksum)
+        self._digests: Future[pl.DataFrame] | None = None
+        if ledger is not None:
+            pool = ThreadPoolExecutor(1, thread_name_prefix="syncer-plan")
+            self._digests = pool.submit(prepared.digests)
+            pool.shutdown(wait=False)
 
     def items(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
         """Rows to send, in file order; the unchanged ones are recorded first, in bulk."""
@@ -191,22 +198,20 @@ class Plan:
     def _planned(self) -> pl.DataFrame:
         """Every ready row's source_row, key and ``digest`` (the sha256 of its canonical body),
         in file order, with what the ledger remembers of its key (null columns: nothing).
-        Built once: the ledger is read in one query, in a thread of its own, while polars
-        writes and hashes the bodies."""
+        Built once, the ledger read in one query (now: the run holds its lock) while the
+        digests, begun with the plan, are finished in their thread."""
         if self._plan is not None:
             return self._plan
-        assert self.ledger is not None
+        assert self.ledger is not None and self._digests is not None
         prepared = self.prepared
-        target = prepared.mapping.target
         id_names = [c.name for c in prepared.mapping.spec.id_columns]
-        keys = prepared.ready_keys()
         self.ledger.flush()
-        with ThreadPoolExecutor(1) as pool:
-            known = pool.submit(self.ledger.synced_frame, self.org, target, keys, id_names)
-            digests = prepared.digests()
-            planned = digests.join(known.result(), on="key", how="left", maintain_order="left")
-        self._plan = planned
-        return planned
+        known = self.ledger.synced_frame(
+            self.org, prepared.mapping.target, prepared.ready_keys(), id_names
+        )
+        digests = self._digests.result()
+        self._plan = digests.join(known, on="key", how="left", maintain_order="left")
+        return self._plan
 
     def _unchanged(self, same: pl.DataFrame) -> pl.DataFrame:
         """The outcomes of rows unchanged since their last success (:meth:`_held`'s, in bulk)."""
