@@ -34,6 +34,15 @@ sys.path.insert(0, str(HERE))
 
 from bench_pipeline import MAPPING, OUT, generate  # noqa: E402
 
+#: ``syncer validate ARGS`` from another checkout (--before): its code, not the installed one
+BEFORE = (
+    "import sys\n"
+    "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f)]\n"
+    "sys.path.insert(0, {root!r})\n"
+    "from syncer.cli import main\n"
+    "sys.argv = ['syncer', 'validate', *sys.argv[1:]]\n"
+    "main()\n"
+)
 FLOOR = (
     "import sys, polars as pl\n"
     "frame = pl.read_csv(sys.argv[1], infer_schema=False)\n"
@@ -66,6 +75,12 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=5, help="rounds (one run of each per round)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument(
+        "--before",
+        type=Path,
+        help="also time validate from this checkout of syncer (e.g. a `git worktree` of the "
+        "commit before a change), interleaved with the others",
+    )
     args = ap.parse_args()
     csv_path = OUT / f"leads_{args.rows}.csv"
     if not csv_path.exists():
@@ -82,40 +97,45 @@ def main() -> None:
         validate = [py, "-m", "syncer", "validate", str(csv_path), "--mapping", str(mapping)]
         validate += ["--results", str(Path(tmp) / "leads.results.csv")]
         floor = [py, "-c", FLOOR, str(csv_path), str(Path(tmp) / "floor.csv")]
+        contenders = [("validate", validate), ("floor", floor)]
+        if args.before:
+            # the other checkout's code, not this one's editable install
+            before = BEFORE.format(root=str(args.before.resolve()))
+            argv = [*validate[4:-1], str(Path(tmp) / "before.results.csv")]
+            contenders.append(("before", [py, "-c", before, *argv]))
         for i in range(args.repeat):
             at = load()
-            # alternate which goes first, so neither always runs on a warmer cache
-            order = [("validate", validate), ("floor", floor)]
-            if i % 2:
-                order.reverse()
+            # rotate which goes first, so none always runs on a warmer cache
+            order = contenders[i % len(contenders) :] + contenders[: i % len(contenders)]
             got = {name: child_rss(cmd) for name, cmd in order}
-            row = {
-                "validate_s": round(got["validate"][0], 3),
-                "validate_mb": got["validate"][1],
-                "floor_s": round(got["floor"][0], 3),
-                "floor_mb": got["floor"][1],
-                "ratio": round(got["validate"][0] / got["floor"][0], 2),
-                "load": at,
-            }
+            row: dict[str, object] = {"load": at}
+            for name, (wall, mb) in got.items():
+                row.update({f"{name}_s": round(wall, 3), f"{name}_mb": mb})
+                row[f"{name}_ratio"] = round(wall / got["floor"][0], 2)
             rounds.append(row)
             print(
-                f"round {i + 1}: validate {row['validate_s']:.2f} s ({row['validate_mb']} MB), "
-                f"floor {row['floor_s']:.2f} s ({row['floor_mb']} MB), "
-                f"ratio {row['ratio']:.2f}x, load {at}"
+                f"round {i + 1}: "
+                + ", ".join(f"{n} {got[n][0]:.2f} s ({got[n][1]} MB)" for n, _ in contenders)
+                + f"; validate / floor {row['validate_ratio']:.2f}x"
+                + (f", before / floor {row['before_ratio']:.2f}x" if args.before else "")
+                + f"; load {at}"
             )
-    v = [float(r["validate_s"]) for r in rounds]  # type: ignore[arg-type]
     f = [float(r["floor_s"]) for r in rounds]  # type: ignore[arg-type]
-    best = min(v) / min(f)
-    median = statistics.median(v) / statistics.median(f)
-    print(
-        f"best: validate {min(v):.2f} s / floor {min(f):.2f} s = {best:.2f}x; "
-        f"median: {statistics.median(v):.2f} s / {statistics.median(f):.2f} s = {median:.2f}x "
-        f"(goal <= 3x); load now {load()}"
-    )
-    if args.json:
-        args.json.write_text(
-            json.dumps({"rounds": rounds, "best": round(best, 2), "median": round(median, 2)})
+    summary: dict[str, object] = {"rounds": rounds}
+    for name in ["validate", "before"] if args.before else ["validate"]:
+        v = [float(r[f"{name}_s"]) for r in rounds]  # type: ignore[arg-type]
+        best = min(v) / min(f)
+        median = statistics.median(v) / statistics.median(f)
+        ratios = sorted(float(r[f"{name}_ratio"]) for r in rounds)  # type: ignore[arg-type]
+        summary[name] = {"best": round(best, 2), "median": round(median, 2)}
+        print(
+            f"{name}: best {min(v):.2f} s / floor {min(f):.2f} s = {best:.2f}x; median "
+            f"{statistics.median(v):.2f} s / {statistics.median(f):.2f} s = {median:.2f}x; "
+            f"per round {', '.join(f'{x:.2f}' for x in ratios)} (goal <= 3x)"
         )
+    print(f"load now {load()}")
+    if args.json:
+        args.json.write_text(json.dumps(summary))
 
 
 if __name__ == "__main__":
