@@ -30,7 +30,7 @@ test: $(STAMP)
 	@# pytest exit code 5 (no tests collected) is a failure, never a success.
 	@# One worker per core (pytest-xdist): most tests wait on a CLI process or a sandbox, and
 	@# worksteal keeps both cores busy while one long test runs. `pytest -n0` runs serially.
-	$(BIN)/python -m pytest -q -n auto --dist worksteal; rc=$$?; if [ $$rc -eq 5 ]; then echo 'pytest collected no tests' >&2; exit 1; fi; exit $$rc
+	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=25; rc=$$?; if [ $$rc -eq 5 ]; then echo 'pytest collected no tests' >&2; exit 1; fi; exit $$rc
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
