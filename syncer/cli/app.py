@@ -1,7 +1,8 @@
 """The ``syncer`` command group, error output and the entry point.
 
 Exit codes (a contract): 0 every row fine, 1 some rows invalid/failed/not attempted,
-2 usage, mapping or unreadable input, 3 run aborted by Reevo (auth, expiry, permission, quota),
+2 usage, mapping or unreadable input, 3 run aborted by Reevo (auth, expiry, permission, quota)
+or by a remote store (s3://, sftp://) that cannot be reached,
 70 an internal error (a bug; --debug shows the traceback with the API key masked),
 130 / 143 stopped by Ctrl-C / SIGTERM.
 

@@ -208,7 +208,7 @@ def retry_cmd(results_file: Path, mapping_path: Path | None, **kw: Any) -> None:
 
 
 @cli.command("check")
-@click.argument("source", required=False, type=click.Path(path_type=Path))
+@click.argument("source", required=False, type=SOURCE)
 @mapping_option(help="Mapping YAML whose target and owners to check.")
 @click.option("--base-url", envvar="REEVO_BASE_URL", help="Reevo API base URL.")
 @click.option(
@@ -218,19 +218,22 @@ def retry_cmd(results_file: Path, mapping_path: Path | None, **kw: Any) -> None:
 )
 @click.option("--sandbox", is_flag=True, help="Check against the local sandbox.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
+@storage_options
 def check_cmd(
-    source: Path | None,
+    source: Path | str | None,
     mapping_path: Path,
     base_url: str | None,
     api_key_file: Path | None,
     sandbox: bool,
     as_json: bool,
+    **kw: Any,
 ) -> None:
     """Check the key, its permissions and the owners before a run; send no row.
 
     Verifies that the key is accepted and not expired, that it has every permission the
     mapping's target needs, and that the owner e-mails (the mapping's constants, plus SOURCE's
     when given) are users of the org. Exit 0 all good, 2 bad mapping/input, 3 fix needed.
+    SOURCE may be s3://bucket/key or sftp://user@host[:port]/path (see `syncer run --help`).
     """
     from syncer.runner import Settings, check_access
 
@@ -238,8 +241,13 @@ def check_cmd(
     if as_json:  # until the checks pass; the error object is added on the way out
         emit_json({"command": "check", "ok": False})
     settings = Settings(base_url=base_url, api_key_file=api_key_file)
-    with embedded_sandbox(settings) if sandbox else contextlib.nullcontext():
-        result = check_access(mapping_path, settings, source)
+    with contextlib.ExitStack() as stack:
+        local: Path | None = None
+        if source is not None:
+            local = stack.enter_context(local_source(source, kw)).path
+        if sandbox:
+            stack.enter_context(embedded_sandbox(settings))
+        result = check_access(mapping_path, settings, local)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"ok: the key works and may write; {result.requests} requests used")

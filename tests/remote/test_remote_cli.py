@@ -142,6 +142,21 @@ def test_run_remote_imports_like_the_local_file_and_the_ledger_names_the_url(
     assert list(scratch.iterdir()) == []
 
 
+def test_check_reads_a_remote_source_like_the_local_file(
+    put: Put, tmp_path: Path, scratch: Path, live_sandbox: SandboxHandle
+) -> None:
+    local = _local(tmp_path, "leads.csv")
+    url = put("leads.csv", SAMPLES / "leads.csv")
+    conn = {"api_key": live_sandbox.api_key, "base_url": live_sandbox.base_url}
+    args = ("--mapping", MAPPING, "--json")
+    want = _cli("check", "leads.csv", *args, cwd=local, home=tmp_path / "l", **conn)
+    got = _cli("check", url, *args, cwd=tmp_path, home=tmp_path, **conn)
+    assert got.code == want.code, got.stderr
+    assert got.json["ok"] == want.json["ok"]
+    assert got.json.get("notes") == want.json.get("notes")
+    assert list(scratch.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("url", "where"),
     [
