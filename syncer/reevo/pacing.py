@@ -23,10 +23,10 @@ Modelled on botocore's adaptive retry mode (``ClientRateLimiter`` + ``CubicCalcu
 * **Resume** (:meth:`resume`): a run may start near what an earlier run of the same org learned
   (:meth:`measurement`; the runner keeps it in the ledger) instead of at ``initial_rate``: from a
   limit a 429 found, as just after a measured cut there (``known_beta`` x it, the cubic climb,
-  then the hold) but held at ``resume_settle`` x it (0.98): a limit two runs found is known
-  better than one measurement, and each 429 silences every worker for a whole Retry-After. From
-  a floor (no 429 was seen), slow start from it. The first 429 still cuts, and from then on the
-  run paces as any other.
+  then the hold) but held at ``resume_settle`` x it (0.97; chosen in bench/bench_pacing_sim.py
+  among 0.96-1.0). The limit kept is the highest one the run's measured cuts found (see
+  :meth:`measurement`). From a floor (no 429 was seen), slow start from it. The first 429 still
+  cuts, and from then on the run paces as any other.
 
 The rate is changeable at run time (:meth:`set_max_rate`). Clock, sleep and random are injectable
 so tests drive it with a fake clock. Each cut and each change of the cap is a
@@ -96,7 +96,7 @@ class RateController:
         slow_start_gain: float = 2.0,
         known_beta: float = 0.9,
         settle: float = 0.96,
-        resume_settle: float = 0.98,
+        resume_settle: float = 0.97,
         hold_s: float = 8.0,
         max_hold_s: float = 120.0,
         burst_s: float = 0.2,
@@ -138,6 +138,9 @@ class RateController:
         self._limit_known = False  # w_max is a limit a 429 found (in this run or remembered)
         self._on_memory = False  # w_max is a remembered limit this run has not cut at yet
         self._cut_measured = False  # the last cut's w_max was measured (not blind)
+        #: the highest limit a measured cut found once past slow start (whose half-window
+        #: measurement counts the server's burst too), or None
+        self._best_limit: float | None = None
         self.resumed: Measurement | None = None  # what :meth:`resume` started from
         self.peak_accepted = 0.0  # the highest accepted_rate() seen (sampled every 0.5 s)
         self._next_sample = now
@@ -288,6 +291,8 @@ class RateController:
         self._limit_known = True
         self._on_memory = False
         self._cut_measured = bool(measured)
+        if measured and not self.slow_start:
+            self._best_limit = max(self._best_limit or 0.0, w_max)
         self.slow_start = False
         self.cuts += 1
         old = self._rate
@@ -323,11 +328,16 @@ class RateController:
 
     def measurement(self) -> Measurement | None:
         """What this run learned, for the next one to :meth:`resume` from. After a 429: the
-        limit the last cut found (capped; a blind cut's -- the rate the 429 came at -- no
-        higher than ``peak_accepted`` when one was measured). Without a 429: a remembered limit
+        highest limit a measured cut found past slow start (capped: a limit measured low -- a
+        429 from a stall of the server or of this process -- would hold the next run below
+        the limit for its whole hold, one measured high costs it one 429); without one, the
+        limit the last cut found (a blind cut's -- the rate the 429 came at -- no higher than
+        ``peak_accepted`` when one was measured). Without a 429: a remembered limit
         this run ran close to (``peak_accepted`` >= 0.9 x it: capped, confirmed), else the
         highest rate the server was seen to accept (a floor), or None when no clean
         measurement exists (no full window of answers: a short or early-stopped run)."""
+        if self._best_limit is not None:
+            return Measurement(self._best_limit, True, self.hold_s)
         if self.cuts:
             limit = self._w_max
             if not self._cut_measured and self.peak_accepted > 0:

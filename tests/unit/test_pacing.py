@@ -210,10 +210,10 @@ def test_resume_from_a_limit_starts_at_0_9_of_it_and_holds_just_under_it():
     assert pacer.rate == pytest.approx(180.0)
     assert not pacer.slow_start
     assert pacer.hold_s == 32.0  # the limit is found again: the hold doubles
-    # climbs to 0.98 x the limit within K (~3.7 s) and stays there for the hold: no probe
+    # climbs to 0.97 x the limit within K (~3.7 s) and stays there for the hold: no probe
     top = _answer_for(pacer, clock, 30.0)
-    assert pacer.rate == pytest.approx(0.98 * 200.0, rel=0.01)
-    assert top <= 0.98 * 200.0 + 1e-6
+    assert pacer.rate == pytest.approx(pacer.resume_settle * 200.0, rel=0.01)
+    assert pacer.resume_settle == 0.97 and top <= 0.97 * 200.0 + 1e-6
     # after the hold it probes beyond, as after any cut
     _answer_for(pacer, clock, 10.0)
     assert pacer.rate > 200.0
@@ -294,3 +294,20 @@ def test_measurement_after_blind_cuts_only_is_the_rate_the_429_came_at():
     kept = pacer.measurement()
     assert kept is not None and kept.capped  # it replaces the remembered limit
     assert kept.rate == pytest.approx(0.7 * 180.0)  # w_max of the last (blind) cut
+
+
+def test_measurement_keeps_the_highest_limit_a_measured_cut_found_past_slow_start():
+    clock = FakeClock()
+    pacer = make(clock, initial_rate=100.0, max_rate=100.0)
+    _answer_for(pacer, clock, 2.5)
+    pacer.on_throttle(1.0)  # slow start's cut: measured over half a window, not kept as best
+    for limit in (100.0, 80.0):  # then the server took 100/s, later 80/s (a stall)
+        pacer.set_max_rate(limit)
+        clock.now += 2.5  # past the gate
+        pacer._answers.clear()
+        _answer_for(pacer, clock, 2.5)
+        pacer._rate = limit
+        pacer.on_throttle(1.0)
+    kept = pacer.measurement()
+    assert kept is not None and kept.capped
+    assert kept.rate == pytest.approx(100.0, rel=0.05)  # not the last (80): the highest
