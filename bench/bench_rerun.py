@@ -20,6 +20,7 @@ its time over the unchanged re-run.
 
     .venv/bin/python bench/bench_rerun.py                 # 1,000,000 rows, 3 rounds
     .venv/bin/python bench/bench_rerun.py --rows 20000 --repeat 1
+    .venv/bin/python bench/bench_rerun.py --syncer-path /tmp/old   # a worktree of older code
 """
 
 from __future__ import annotations
@@ -107,6 +108,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="rounds of validate + rerun")
     ap.add_argument("--max-rate", type=float, default=1000.0, help="the changed run's rate")
     ap.add_argument("--json", type=Path, help="also write the numbers here")
+    ap.add_argument(
+        "--syncer-path",
+        type=Path,
+        help="time the syncer of this checkout (PYTHONPATH), e.g. a worktree of older code",
+    )
     args = ap.parse_args()
 
     source = OUT / f"leads_{args.rows}.csv"
@@ -122,6 +128,8 @@ def main() -> None:
             "HOME": str(work),
             "XDG_DATA_HOME": str(work / "data"),
         }
+        if args.syncer_path:
+            env["PYTHONPATH"] = str(args.syncer_path.resolve())
         sandbox = Sandbox(KEY)
         try:
             env["REEVO_BASE_URL"] = sandbox.base_url

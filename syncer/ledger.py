@@ -140,7 +140,40 @@ _SYNCED_SCHEMA: dict[str, Any] = {
 
 #: from this many keys on, :meth:`Ledger.synced_frame` reads the whole target (looking keys up
 #: costs ~5 µs each; reading a row ~2 µs, but also the rows of keys not asked for)
-_SCAN_FROM = 20_000
+SCAN_FROM = 20_000
+
+
+def read_synced(
+    db: sqlite3.Connection,
+    org: str,
+    target: str,
+    id_names: Iterable[str] = (),
+    *,
+    keys: pl.Series | None = None,
+    give_up: Callable[[int], bool] | None = None,
+) -> pl.DataFrame | None:
+    """:meth:`Ledger.synced_frame`'s columns for ``keys`` (looked up in batches), or for every
+    key of ``target`` (read in chunks; None once ``give_up(rows read)`` says so)."""
+    names = list(id_names)
+    ids = "".join(f', {_id_sql(n)} AS "id:{n}"' for n in names)
+    schema = {**_SYNCED_SCHEMA, **{f"id:{n}": pl.String for n in names}}
+    select = f"SELECT {', '.join(_SYNCED_SCHEMA)}{ids} FROM synced WHERE org=? AND target=?"
+    if keys is not None:
+        rows: list[tuple[Any, ...]] = []
+        for batch in iter_chunks(keys.unique().to_list(), 900):
+            marks = ",".join("?" * len(batch))
+            rows.extend(db.execute(f"{select} AND key IN ({marks})", (org, target, *batch)))
+        return pl.DataFrame(rows, schema=schema, orient="row")
+    cur = db.execute(select, (org, target))
+    parts: list[pl.DataFrame] = []
+    rows_read = 0
+    while chunk := cur.fetchmany(50_000):
+        parts.append(pl.DataFrame(chunk, schema=schema, orient="row"))
+        rows_read += len(chunk)
+        if len(chunk) == 50_000 and give_up is not None and give_up(rows_read):
+            cur.close()
+            return None
+    return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
 
 
 def now_iso() -> str:
@@ -335,30 +368,16 @@ class Ledger:
         Reads the org's whole ``target`` in one query, a chunk at a time (a re-run of a big
         file knows most of its keys); when that holds many more keys than asked for, or few
         are asked for, looks ``keys`` up in batches instead. Sees what is committed
-        (:meth:`flush` first), through a connection of its own: it may run in another thread
-        beside this object's work."""
-        names = list(id_names)
-        ids = "".join(f', {_id_sql(n)} AS "id:{n}"' for n in names)
-        schema = {**_SYNCED_SCHEMA, **{f"id:{n}": pl.String for n in names}}
-        select = f"SELECT {', '.join(_SYNCED_SCHEMA)}{ids} FROM synced WHERE org=? AND target=?"
+        (:meth:`flush` first), through a connection of its own."""
         db = sqlite3.connect(str(self.path), timeout=120)
         try:
-            parts: list[pl.DataFrame] = []
-            if len(keys) >= _SCAN_FROM:
-                cur = db.execute(select, (org, target))
-                while chunk := cur.fetchmany(50_000):
-                    parts.append(pl.DataFrame(chunk, schema=schema, orient="row"))
-                    if len(parts) * 50_000 > 4 * len(keys):  # looking keys up is cheaper
-                        cur.close()
-                        parts = []
-                        break
-                else:
-                    return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
-            rows: list[tuple[Any, ...]] = []
-            for batch in iter_chunks(keys.unique().to_list(), 900):
-                marks = ",".join("?" * len(batch))
-                rows.extend(db.execute(f"{select} AND key IN ({marks})", (org, target, *batch)))
-            return pl.DataFrame(rows, schema=schema, orient="row")
+            if len(keys) >= SCAN_FROM:
+                whole = read_synced(db, org, target, id_names, give_up=lambda n: n > 4 * len(keys))
+                if whole is not None:
+                    return whole
+            some = read_synced(db, org, target, id_names, keys=keys)
+            assert some is not None  # keys given: never given up
+            return some
         finally:
             db.close()
 

@@ -39,7 +39,7 @@ from syncer.runner.enroll import Enroll, failed_enrollments, watching
 from syncer.runner.ledger_memory import LedgerMemory
 from syncer.runner.lock import RunLock
 from syncer.runner.orgs import resolve_org
-from syncer.runner.plan import Collected, Plan
+from syncer.runner.plan import Collected, EarlyRead, Plan
 from syncer.runner.prepared import Prepared, issue_counts, prepare
 from syncer.runner.rates import Start, remember, start_pacer
 from syncer.runner.reporting import (
@@ -110,6 +110,7 @@ def sync(
     settings = settings or Settings()
     started = time.perf_counter()
     files = _output_paths(source, mapping, settings)
+    early = EarlyRead.begin(settings, mapping)  # the ledger read while the file is prepared
     prepared = prepare(
         source if isinstance(source, SourceTable) else Path(source),
         mapping if isinstance(mapping, Mapping) else Path(mapping),
@@ -140,6 +141,7 @@ def sync(
         collected,
         settings.progress,
         force_ambiguous=settings.force_ambiguous,
+        early=early,
     )
     job = _Job(prepared, settings, base_url, api_key, org, ledger, plan, collected, notes=notes)
     job.enroll = Enroll.of(prepared, settings.enroll_again)

@@ -11,7 +11,8 @@ import pytest
 import syncer.ledger as ledger_module
 from syncer.ledger import Ledger
 from syncer.models import RowOutcome, RowStatus
-from syncer.runner.plan import Collected
+from syncer.runner import Settings
+from syncer.runner.plan import Collected, EarlyRead
 from syncer.targets.base import IdColumn
 
 ORG, TARGET = "o", "t"
@@ -32,7 +33,7 @@ def _ledger(path: Path) -> Ledger:
 def test_synced_frame_is_lookup_as_a_frame(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan_from: int
 ) -> None:
-    monkeypatch.setattr(ledger_module, "_SCAN_FROM", scan_from)
+    monkeypatch.setattr(ledger_module, "SCAN_FROM", scan_from)
     keys = ["k1", "k7", "deal", "missing", "k1"]
     with _ledger(tmp_path / "l.db") as led:
         frame = led.synced_frame(ORG, TARGET, pl.Series(keys), ["contact_id", "deal_id"])
@@ -78,3 +79,32 @@ def test_collected_frame_holds_bulk_and_single_outcomes() -> None:
         (3, "unchanged", "e3", "unchanged", None),
         (5, "succeeded", "", "", "c5"),
     ]
+
+
+def test_early_read_holds_only_for_an_unchanged_ledger(tmp_path: Path) -> None:
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("target: t\ncolumns: {email: Email}\n", encoding="utf-8")
+    _ledger(tmp_path / "l.db").close()
+    settings = Settings(ledger=tmp_path / "l.db", org=ORG, api_key="k" * 20)
+    assert EarlyRead.begin(settings, mapping) is None  # "t" is no target: nothing to read
+
+    mapping.write_text("columns: {email: Email}\n", encoding="utf-8")  # account_contact
+    with Ledger(tmp_path / "l.db") as led:
+        for key in ("a@x.com", "b@x.com"):
+            ok = RowOutcome(0, RowStatus.SUCCEEDED, contact_id=f"c-{key}")
+            led.record(ORG, "account_contact", 4, key, "h", ok)
+    early = EarlyRead.begin(settings, mapping)
+    assert early is not None
+    got = early.result(ORG, "account_contact")
+    assert got is not None
+    assert sorted(got.get_column("id:contact_id").to_list()) == ["c-a@x.com", "c-b@x.com"]
+
+    another = EarlyRead.begin(settings, mapping)
+    assert another is not None and another.result("other org", "account_contact") is None
+
+    stale = EarlyRead.begin(settings, mapping)
+    assert stale is not None
+    stale._thread.join()  # the read is done; then another run commits
+    with Ledger(tmp_path / "l.db") as led:
+        led.record(ORG, "account_contact", 5, "c@x.com", "h", RowOutcome(0, RowStatus.SUCCEEDED))
+    assert stale.result(ORG, "account_contact") is None
