@@ -433,13 +433,23 @@ def write_outputs(prepared: Prepared, outcomes: pl.DataFrame | None, files: Outp
             written.files = _workbooks(prepared, merged, results, failures, written)
         parts = [_whole(results), _whole(failures) if failures is not None else None]
     else:
+        fixing = needs_fixing(counts)
+        collect = _Collect(fixing and _fixing_rows(counts) <= _COLLECT_ROWS)
         kept = spill
-        parts = [
-            lambda: (shape.results(m) for m in _spilled(merged, kept)),
-            (lambda: (shape.failures(m) for m in _spilled(merged, kept)))
-            if needs_fixing(counts)
-            else None,
-        ]
+
+        def results_parts() -> Iterator[pl.DataFrame]:
+            collect.parts.clear()  # a rewrite in UTF-8 goes through the rows again
+            for m in _spilled(merged, kept):
+                if collect.on:
+                    collect.parts.append(shape.failures(m))
+                yield shape.results(m)
+
+        def failures_parts() -> Iterable[pl.DataFrame]:
+            if collect.on:  # taken while the results file was written
+                return collect.parts
+            return (shape.failures(m) for m in _spilled(merged, kept))
+
+        parts = [results_parts, failures_parts if fixing else None]
     if written.files.csv is not None:
         style = csv_style(prepared.source, written.files.utf8)
         for path, part in zip(written.files.csv, parts, strict=True):
@@ -448,6 +458,23 @@ def write_outputs(prepared: Prepared, outcomes: pl.DataFrame | None, files: Outp
             else:
                 _remove(path)
     return written
+
+
+#: the rows to fix kept aside while the results file is written from a spill, at most (more:
+#: the spill is read again for the failures file)
+_COLLECT_ROWS = 100_000
+
+
+@dataclass(slots=True)
+class _Collect:
+    """The failures file's parts, taken from the results file's pass when ``on``."""
+
+    on: bool
+    parts: list[pl.DataFrame] = field(default_factory=list)
+
+
+def _fixing_rows(counts: Mapping[str, int]) -> int:
+    return sum(counts.get(s.value, 0) for s in RETRY_STATUSES)
 
 
 class _Shape:

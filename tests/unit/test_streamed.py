@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import syncer.results as results_module
 import syncer.runner.streamed as streamed
 import syncer.sources.batches as batches
 import syncer.sources.spill as spill
@@ -134,6 +135,21 @@ def test_validate_streamed_is_the_whole_file_byte_for_byte(
     whole, streamed_out = _whole_then_streamed(monkeypatch, tmp_path, source, mapping)
     assert streamed_out == whole
     assert b"duplicate of row" in (whole["results"] or b"")  # duplicates there were, across batches
+
+
+def test_failures_read_again_when_too_many_to_keep_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past _COLLECT_ROWS rows to fix, the failures file is written from a second pass over
+    the spill: the same bytes."""
+    monkeypatch.setattr(results_module, "_COLLECT_ROWS", 0)
+    monkeypatch.setattr(batches, "BATCH_BYTES", 400)
+    monkeypatch.setattr(spill, "MEMORY_BYTES", 0)
+    source = _write(tmp_path / "leads.csv", _rows(300, seed=9))
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING.replace("KEEP", "last"), encoding="utf-8")
+    whole, streamed_out = _whole_then_streamed(monkeypatch, tmp_path, source, mapping)
+    assert streamed_out == whole and whole["failures"]
 
 
 def test_forgiving_mapping_and_notes_streamed(
