@@ -250,35 +250,33 @@ class Plan:
             planned = planned.filter(pl.col("body_sha256").ne_missing(pl.col("digest")))
         spec = self.prepared.mapping.spec
         ids = [SyncedRow.id_getter(c.name) for c in spec.id_columns]
-        remember = not spec.idempotent
-        send: dict[int, tuple[str, str]] = {}
-        prevs: dict[int, SyncedRow | None] = {}
-        # updated_at is never null in the ledger: null here is a key it does not know
-        found = planned.filter(pl.col("updated_at").is_not_null()).get_column("key")
-        known = (
-            self.ledger.lookup(self.org, self.prepared.mapping.target, found) if len(found) else {}
-        )
-        for row, key, digest in planned.select("source_row", "key", "digest").iter_rows():
-            prev = known.get(key)
-            held = self._held(prev, digest) if prev is not None else None
+        # keys the ledger knows (updated_at is never null there) whose body changed: few, so
+        # what it remembers of them is looked up whole, and each is held or sent in Python
+        found = planned.filter(pl.col("updated_at").is_not_null())
+        target = self.prepared.mapping.target
+        known = self.ledger.lookup(self.org, target, found["key"]) if found.height else {}
+        held_rows: list[int] = []
+        for row, key, digest in found.select("source_row", "key", "digest").iter_rows():
+            prev = known[key]
+            held = self._held(prev, digest)
             if held is not None:
                 status, error, code = held
                 self.collected.add_values(row, status, error, code, prev, ids)
+                held_rows.append(row)
                 if self.progress is not None:
                     self.progress(1)
-                continue
-            send[row] = (key, digest)
-            prevs[row] = prev
-        if not send:
-            return
-        rows = pl.Series("source_row", list(send), dtype=pl.Int64)
-        for row, key, body in self.prepared.iter_bodies(rows):
-            self.hashes[row] = send[row]
+        send = planned.select("source_row", "key", "digest")
+        if held_rows:
+            send = send.filter(~pl.col("source_row").is_in(held_rows))
+        remember = not spec.idempotent
+        bodies = self.prepared.iter_bodies(send["source_row"])
+        for (row, key, digest), item in zip(send.iter_rows(), bodies, strict=True):
+            self.hashes[row] = (key, digest)
             if remember:
-                prev = prevs[row]
-                self.known[key] = prev.ids() if prev is not None else {}
+                had = known.get(key)
+                self.known[key] = had.ids() if had is not None else {}
             self.to_send += 1
-            yield row, key, body
+            yield item
 
     def stale_rows(self, *, since_run: int) -> int:
         """Ready rows whose last accepted body came from a run newer than ``since_run`` and
