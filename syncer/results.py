@@ -22,8 +22,9 @@ and a note. ``csv-utf8``: UTF-8, commas, no byte-order mark, whatever the source
 
 Formula-like cells (:mod:`syncer.formulas`: OWASP CSV injection, phone numbers and signed
 numbers excepted) get a leading ``'`` in a CSV and Excel's quote prefix in a workbook;
-:func:`read_results` and the source reader undo the ``'``. Every file is written to a temporary
-file in its folder and renamed into place, so a crash never leaves half a file.
+:func:`syncer.results_reading.read_results` and the source reader undo the ``'``. Every file is
+written to a temporary file in its folder and renamed into place, so a crash never leaves half a
+file.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -95,14 +95,10 @@ __all__ = [
     "default_paths",
     "is_reserved",
     "issue_counts",
-    "keep_copies",
     "needs_fixing",
     "neutralise",
     "output_files",
-    "prune_copies",
-    "read_results",
     "result_tail",
-    "results_table",
     "source_names",
     "unneutralise",
     "write_outputs",
@@ -110,8 +106,6 @@ __all__ = [
 ]
 
 RESULT_HEAD = ("source_row", "status", "error", "warnings")
-#: the head of results files written before the ``warnings`` column
-_OLD_HEAD = RESULT_HEAD[:3]
 #: the columns ``then: enroll`` adds after the id columns: yes / no / blank, and why not
 ENROLL_COLUMNS = ("enrolled", "enroll_error")
 #: every name a source column must not have: our output columns;
@@ -594,101 +588,3 @@ def _summary(
 _STATUS_ORDER = (
     "ready", "succeeded", "unchanged", "duplicate", "invalid", "failed", "not_attempted",
 )  # fmt: skip
-
-
-def keep_copies(folder: Path, results: Path, failures: Path | None) -> tuple[Path, Path | None]:
-    """Keep this run's own copy of its results and failures files in ``folder``.
-
-    The results file is hard-linked when ``folder`` is on its filesystem (the next run replaces
-    the stable name with a new file, so the link keeps this run's rows), else copied. The
-    failures file is always copied: people fix it in place, and the copy must keep what the
-    run wrote.
-    """
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        kept = folder / results.name
-        kept.unlink(missing_ok=True)
-        try:
-            os.link(results, kept)
-        except OSError:
-            shutil.copyfile(results, kept)
-        kept_failures = None
-        if failures is not None:
-            kept_failures = folder / failures.name
-            shutil.copyfile(failures, kept_failures)
-    except OSError as exc:
-        raise SourceError(
-            f"cannot keep a copy of this run's files in {folder} ({exc.strerror or exc}): "
-            "check that the ledger's folder is writable.",
-            path=str(folder),
-        ) from exc
-    return kept, kept_failures
-
-
-def prune_copies(root: Path, keep: int = 100) -> None:
-    """Remove the kept files of all but the newest ``keep`` runs under ``root``."""
-    if not root.is_dir():
-        return
-    runs = sorted((int(p.name), p) for p in root.iterdir() if p.is_dir() and p.name.isdigit())
-    for _, old in runs[: max(len(runs) - keep, 0)]:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def read_results(path: Path) -> tuple[list[str], pl.DataFrame]:
-    """Read a results file back: (the source's column names as written, frame of text with
-    ``source_row`` as Int64). Cells are un-neutralised."""
-    columns, frame, _ = results_table(path)
-    return columns, frame
-
-
-def _own(name: str, want: str) -> bool:
-    """True when the reader's ``name`` is a results file's own column ``want``: the reader
-    calls it ``want (source)`` (``_2``... when the source had that name too)."""
-    return re.fullmatch(re.escape(want + SOURCE_SUFFIX) + r"(_\d+)?", name) is not None
-
-
-def results_table(path: Path) -> tuple[list[str], pl.DataFrame, SourceTable]:
-    """:func:`read_results`, and the file as the source reader read it (its format, delimiter,
-    encoding, sheet and typed columns). A CSV in any delimiter or encoding and a workbook are
-    read alike; SourceError when ``path`` is not a results file."""
-    from syncer.sources import read_source  # the reader names its columns with source_names
-
-    path = Path(path)
-    hint = "Give the results file (.results.csv or .results.xlsx) a run wrote."
-    try:
-        table = read_source(path)
-    except SourceError as exc:
-        raise SourceError(f"cannot read results file {path} ({exc.message}) {hint}") from exc
-    cols = table.columns
-    n = len(RESULT_HEAD) if len(cols) > 3 and _own(cols[3], RESULT_HEAD[3]) else len(_OLD_HEAD)
-    tail = _tail_of(cols)
-    own = [*range(n), *range(len(cols) - len(tail), len(cols))]
-    names = [*RESULT_HEAD[:n], *tail]
-    if len(cols) < len(own) or not all(
-        _own(cols[i], want) for i, want in zip(own, names, strict=True)
-    ):
-        raise SourceError(
-            f"{path} is not a syncer results file (its first columns must be "
-            f"{', '.join(RESULT_HEAD)}). {hint}",
-            path=str(path),
-        )
-    renames = {cols[i]: want for i, want in zip(own, names, strict=True)}
-    frame = (
-        table.frame.drop("source_row")  # the reader's line numbers, not the rows' own
-        .rename(renames)
-        .select(*[renames.get(c, c) for c in cols])
-        .with_columns(pl.col("source_row").cast(pl.Int64))
-    )
-    return cols[n : len(cols) - len(tail)], frame, table
-
-
-def _tail_of(cols: Sequence[str]) -> tuple[str, ...]:
-    """The registered target's :func:`result_tail` the columns end with (the longest; the
-    first target's when none does: the caller then refuses the file), with ``then: enroll``'s
-    :data:`ENROLL_COLUMNS` after it when the file has them."""
-    tails = sorted({result_tail(t.name) for t in every()}, key=len, reverse=True)
-    for tail in [(*t, *ENROLL_COLUMNS) for t in tails] + tails:
-        ends = cols[max(len(cols) - len(tail), 0) :]
-        if len(ends) == len(tail) and all(map(_own, ends, tail)):
-            return tail
-    return result_tail(every()[0].name)

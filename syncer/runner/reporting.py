@@ -44,7 +44,8 @@ from syncer.report import (
     write_report,
 )
 from syncer.report.model import EXAMPLES_PER_CODE, TO_FIX
-from syncer.results import read_results, source_names
+from syncer.results import source_names
+from syncer.results_reading import read_results
 from syncer.runner.prepared import issue_counts
 
 if TYPE_CHECKING:

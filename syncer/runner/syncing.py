@@ -12,6 +12,7 @@ import polars as pl
 
 from syncer import events
 from syncer.errors import ConfigError, RunAborted, SourceError, StaleSource
+from syncer.kept_copies import keep_copies, prune_copies
 from syncer.ledger import SCHEMA_VERSION, Ledger, RunRecord, file_sha256, org_id
 from syncer.mapping import Mapping
 from syncer.models import RowOutcome, RowStatus, RunSummary
@@ -23,12 +24,10 @@ from syncer.results import (
     OutputFiles,
     check_outputs,
     default_paths,
-    keep_copies,
     output_files,
-    prune_copies,
-    results_table,
     write_outputs,
 )
+from syncer.results_reading import results_table
 from syncer.runner.checks import (
     explain_breaker,
     owner_emails,

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from syncer.cli import cli
 from syncer.errors import SourceError
-from syncer.results import read_results
+from syncer.results_reading import read_results
 from syncer.sources import read_source
 
 pytestmark = [requires_corpus, pytest.mark.timeout(120)]

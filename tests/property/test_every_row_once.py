@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncer.results import read_results
+from syncer.results_reading import read_results
 from syncer.runner import validate
 from syncer.sources import read_source
 

@@ -13,7 +13,8 @@ from pipeline_helpers import by_row, mapping, run, table
 from syncer.dates import NAMED_FORMATS, check_formats, parse_date, parse_dates
 from syncer.errors import MappingError
 from syncer.mapping import DEFAULT_NULL_VALUES, load_mapping, read_mapping
-from syncer.results import read_results, write_results
+from syncer.results import write_results
+from syncer.results_reading import read_results
 from syncer.runner import prepare
 
 PHONE = {"column": "Phone", "format": "e164", "default_region": "US"}

@@ -11,17 +11,16 @@ import pytest
 from pipeline_helpers import run
 
 from syncer.errors import ConfigError
+from syncer.kept_copies import keep_copies, prune_copies
 from syncer.results import (
     check_outputs,
     default_paths,
     is_reserved,
-    keep_copies,
     needs_fixing,
-    prune_copies,
-    read_results,
     source_names,
     write_results,
 )
+from syncer.results_reading import read_results
 from syncer.sources import read_source
 
 ROWS = [

@@ -20,10 +20,9 @@ from syncer.mapping import Mapping
 from syncer.results import (
     OutputFiles,
     output_files,
-    read_results,
-    results_table,
     write_outputs,
 )
+from syncer.results_reading import read_results, results_table
 from syncer.runner import Prepared, prepare
 from syncer.sources import SourceTable, read_source
 from syncer.xlsx import MAX_ROWS, Sheet, TooLarge, write_workbook

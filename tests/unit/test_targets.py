@@ -19,7 +19,8 @@ from syncer.ledger import Ledger
 from syncer.mapping import load_mapping
 from syncer.models import RowOutcome, RowWarning
 from syncer.push import PushSettings, make_client, push_rows
-from syncer.results import read_results, write_results
+from syncer.results import write_results
+from syncer.results_reading import read_results
 from syncer.runner.plan import Collected
 from syncer.runner.prepared import prepare
 from syncer.schema import build_schema, describe_target
