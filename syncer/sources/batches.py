@@ -34,7 +34,7 @@ from syncer.sources._table import (
     blank_mask,
     unique_headers,
 )
-from syncer.sources.text import _SNIFF_CHARS, _check_head, _maybe_utf8
+from syncer.sources.text import _SNIFF_CHARS, _check_head, _maybe_utf8, polars_cells
 
 __all__ = ["BATCH_BYTES", "Batches", "NotStreamable", "open_batches"]
 
@@ -228,24 +228,12 @@ def _raw_batches(path: Path, delim: str, skip: int, size: int) -> Iterator[pl.Da
 
 def _parse(chunk: bytes, delim: str) -> pl.DataFrame:
     """One batch of whole lines through the whole-file fast parse's own steps."""
-    if b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n"):
-        raise NotStreamable("CR line ends")
-    try:
-        df = pl.read_csv(
-            chunk,
-            has_header=False,
-            infer_schema=False,
-            separator=delim,
-            quote_char='"',
-            raise_if_empty=False,
-            truncate_ragged_lines=False,
-        )
-    except Exception as exc:  # polars' parse and UTF-8 errors: the careful reader decides
-        raise NotStreamable(str(exc)) from exc
+    df = polars_cells(chunk, delim)
+    if df is None:  # CR line ends, a quoted newline, bytes polars refuses: the careful reader
+        raise NotStreamable("not for the fast parse")
     if df.width == 0:
         raise NotStreamable("no columns")
-    if b'"' not in chunk:
-        return df
+    return df
     names = df.columns
     has_nl = df.select(pl.any_horizontal(pl.all().str.contains("\n", literal=True).any()))
     if bool(has_nl.item()):

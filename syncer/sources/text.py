@@ -267,9 +267,11 @@ def _csv_like(text: str, delim: str) -> bool:
     return bool(rows) and len(rows[0]) > 1
 
 
-def _parse_fast(data: bytes, delim: str) -> _Raw | None:
-    """Parse a regular UTF-8 file with polars; None when it needs the careful Python parser
-    (invalid UTF-8, ragged rows, stray quotes, quoted newlines, CR-only or mixed line ends)."""
+def polars_cells(data: bytes, delim: str) -> pl.DataFrame | None:
+    """``data`` parsed by polars as text cells (generic column names, a quoted empty cell as
+    null like an unquoted one), or None when it needs the careful Python parser: invalid UTF-8,
+    ragged rows, stray quotes, quoted newlines, CR-only or mixed line ends. The whole-file fast
+    parse and the large-file batches (:mod:`syncer.sources.batches`) both read with it."""
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         return None
     try:
@@ -299,6 +301,16 @@ def _parse_fast(data: bytes, delim: str) -> _Raw | None:
             for n, has in zip(names, empty, strict=True)
             if has
         )
+    return df
+
+
+def _parse_fast(data: bytes, delim: str) -> _Raw | None:
+    """Parse a regular UTF-8 file with polars (:func:`polars_cells`); None when it needs the
+    careful Python parser."""
+    df = polars_cells(data, delim)
+    if df is None:
+        return None
+    names = df.columns
     # one record per line: row i of the frame starts on line i + 1
     df = df.with_columns(pl.int_range(1, df.height + 1, dtype=pl.Int64).alias(SOURCE_ROW))
     return _Raw(df, names, issues=None)
