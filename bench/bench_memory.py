@@ -33,37 +33,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 from bench_pipeline import MAPPING, OUT, generate  # noqa: E402
+from bench_rerun import fill_ledger  # noqa: E402  (the ledger a first run leaves)
 from sandbox_process import Sandbox  # noqa: E402
 
 KEY = "bench-memory-key-0123456789"
-
-
-def fill_ledger(path: Path, source: Path, mapping: Path, org: str, base_url: str) -> int:
-    """The ledger a successful first run of ``source`` leaves: every ready row's body hash
-    and its ids. Returns the rows recorded."""
-    from syncer.ledger import Ledger
-    from syncer.models import RowOutcome, RowStatus
-    from syncer.runner import prepare
-
-    prepared = prepare(source, mapping)
-    digests = prepared.digests()
-    with Ledger(path, batch_rows=50_000, batch_seconds=60) as led:
-        target = prepared.mapping.target
-        run = led.start_run(
-            org=org, base_url=base_url, target=target, source=source, mapping=mapping,
-            command="bench fill",
-        )  # fmt: skip
-        for i, (row, key, digest) in enumerate(digests.iter_rows()):
-            outcome = RowOutcome(
-                row, RowStatus.SUCCEEDED, contact_id=f"c-{i:09d}", account_id=f"a-{i % 5000:09d}"
-            )
-            led.record(org, target, run, key, digest, outcome)
-        led.finish_run(
-            run, outcome="finished", exit_code=0, rows=prepared.frame.height,
-            counts={"succeeded": digests.height}, requests=digests.height, message=None,
-            results_path=None, failures_path=None,
-        )  # fmt: skip
-    return int(digests.height)
 
 
 def measured(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int, str]:
