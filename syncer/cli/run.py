@@ -126,6 +126,7 @@ def _do_run(
             command,
             results=default_output(copy, kw["results_path"], ".results.csv"),
             source_url=copy.url if copy.remote else None,
+            source_sha256=copy.sha256 if copy.remote else None,
         ) as settings,
     ):
         from syncer.runner import retry as run_retry  # (after a download started)

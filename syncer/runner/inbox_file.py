@@ -113,6 +113,7 @@ class FileJob:
             results=results,
             wait_s=self.options.max_runtime_s,
             source_url=drop.url,
+            source_sha256=sha,
         )
 
         def record(status: str, **outcome: Any) -> None:

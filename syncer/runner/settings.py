@@ -58,6 +58,9 @@ class Settings:
     #: the SOURCE's URL when the file read is a local copy of a remote one (s3://, sftp://):
     #: the ledger, the events and the report name it instead of the temporary file
     source_url: str | None = None
+    #: the SOURCE's sha256 when the caller has it already (a download or the inbox computed it
+    #: on the way): the run's file identity is not read a second time
+    source_sha256: str | None = None
 
     def __post_init__(self) -> None:
         """Every path field (``api_key_file``, ``results``, ``ledger``...) also takes a ``str``

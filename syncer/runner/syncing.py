@@ -371,7 +371,7 @@ async def _session(job: _Job, source: Path) -> PushReport:
             job.ledger.path, job.org, job.target, command=settings.command
         )
         job.lock.acquire(settings.wait_s)
-        checksum = file_sha256(source) if source.is_file() else ""
+        checksum = settings.source_sha256 or (file_sha256(source) if source.is_file() else "")
         if checksum:
             _check_stale(job, source, checksum)
         job.run_id = job.ledger.start_run(
