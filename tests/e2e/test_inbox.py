@@ -210,7 +210,10 @@ def test_two_inbox_runs_at_once_one_works_the_other_is_busy_or_stuck(tmp_path: P
         assert busy.code == 0, busy.stderr
         assert busy.json["status"] == "busy" and busy.json["files"] == []
         assert f"pid {first.pid}" in busy.stderr
-        stuck = _inbox(inbox, mapping, sb, "--max-runtime", "0.2s", cwd=tmp_path)
+        # stuck: held longer than --max-runtime. The first run took the lock before the request
+        # seen in flight above, so it has held it for more than 1 ms by now (a 0.2 s limit was
+        # a race once this call ran in-process, well within 0.2 s of that request)
+        stuck = _inbox(inbox, mapping, sb, "--max-runtime", "1ms", cwd=tmp_path)
         assert stuck.code == 4, stuck.stderr
         assert stuck.json["status"] == "stuck" and "stuck" in stuck.json["events"]
         sb.admin.set_faults(latency_ms=0)
