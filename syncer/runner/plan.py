@@ -3,25 +3,18 @@ outcomes gathered as compact columns."""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
-from syncer.errors import ConfigError
-from syncer.ledger import SCAN_FROM, Ledger, SyncedRow, org_id, read_synced
-from syncer.mapping import Mapping
+from syncer.ledger import SCAN_FROM, Ledger, SyncedRow
 from syncer.memory import AMBIGUOUS
 from syncer.models import RowOutcome, RowStatus, RowWarning
+from syncer.runner.early_read import EarlyRead
 from syncer.runner.prepared import Prepared
-from syncer.runner.settings import Settings, api_key_of, base_url_of
-from syncer.targets import DEFAULT, TARGETS
 from syncer.targets.base import IdColumn
 
 
@@ -108,88 +101,6 @@ class Collected:
             schema=self._schema(),
         )
         return pl.concat([*self.frames, one]) if self.frames else one
-
-
-class EarlyRead:
-    """An org's memory of a target, read from the ledger in a thread while the file is still
-    being prepared (the longest step of an unchanged re-run is that read, ~1.5 s per 1M keys).
-
-    The plan takes it only if the run's org and target turn out to be these and nothing was
-    committed to the ledger since the read began (``PRAGMA data_version`` on its connection:
-    another run may have written before this one got the lock); else it reads again."""
-
-    def __init__(self, path: Path, org: str, target: str) -> None:
-        self.org, self.target = org, target
-        #: rows past which the read gives up (set once the file's ready keys are known)
-        self.limit: int | None = None
-        self._db = sqlite3.connect(str(path), timeout=120, check_same_thread=False)
-        self._version: int | None = None
-        self._frame: pl.DataFrame | None = None
-        self._failed = False
-        names = [c.name for c in TARGETS[target].id_columns]
-        # a daemon: a run that fails before its plan does not wait for it to end
-        self._thread = threading.Thread(
-            target=self._read, args=(names,), name="syncer-ledger-read", daemon=True
-        )
-        self._thread.start()
-
-    @classmethod
-    def begin(cls, settings: Settings, mapping: Mapping | Path | str) -> EarlyRead | None:
-        """The read for the run's org (as :func:`syncer.runner.sync` names it) and the
-        mapping's target, begun; None when there is nothing to read yet (no ledger file) or
-        either cannot be told before the file is read."""
-        if settings.ledger is None or not settings.ledger.is_file():
-            return None
-        try:
-            key = api_key_of(settings)
-        except ConfigError:
-            if not settings.dry_run:
-                return None
-            key = ""
-        try:
-            org = settings.org or org_id(
-                base_url_of(settings), api_key=key, label=settings.org_label
-            )
-        except ConfigError:
-            return None
-        target = mapping.target if isinstance(mapping, Mapping) else _target_of(Path(mapping))
-        if target is None or target not in TARGETS:
-            return None
-        return cls(settings.ledger, org, target)
-
-    def _read(self, id_names: list[str]) -> None:
-        try:
-            self._version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
-            self._frame = read_synced(
-                self._db, self.org, self.target, id_names,
-                give_up=lambda n: self.limit is not None and n > self.limit,
-            )  # fmt: skip
-        except Exception:
-            self._failed = True
-
-    def result(self, org: str, target: str) -> pl.DataFrame | None:
-        """The frame read (as :meth:`Ledger.synced_frame` gives it), if it holds for this org
-        and target and the ledger is as it was; closes the read's connection."""
-        self._thread.join()
-        try:
-            same = int(self._db.execute("PRAGMA data_version").fetchone()[0]) == self._version
-        except sqlite3.Error:
-            same = False
-        finally:
-            self._db.close()
-        if self._failed or not same or (org, target) != (self.org, self.target):
-            return None
-        return self._frame
-
-
-def _target_of(path: Path) -> str | None:
-    """The ``target:`` a mapping file names (None: unreadable; its errors come later)."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, yaml.YAMLError):
-        return None
-    target = data.get("target", DEFAULT) if isinstance(data, dict) else None
-    return target if isinstance(target, str) else None
 
 
 class Plan:

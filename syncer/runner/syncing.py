@@ -34,11 +34,12 @@ from syncer.runner.checks import (
     preflight,
     screen_owners,
 )
+from syncer.runner.early_read import EarlyRead
 from syncer.runner.enroll import Enroll, failed_enrollments, watching
 from syncer.runner.ledger_memory import LedgerMemory
 from syncer.runner.lock import RunLock
 from syncer.runner.orgs import resolve_org
-from syncer.runner.plan import Collected, EarlyRead, Plan
+from syncer.runner.plan import Collected, Plan
 from syncer.runner.prepared import Prepared, issue_counts, prepare
 from syncer.runner.rates import Start, remember, start_pacer
 from syncer.runner.reporting import (

@@ -12,7 +12,8 @@ import syncer.ledger as ledger_module
 from syncer.ledger import Ledger
 from syncer.models import RowOutcome, RowStatus
 from syncer.runner import Settings
-from syncer.runner.plan import Collected, EarlyRead
+from syncer.runner.early_read import EarlyRead
+from syncer.runner.plan import Collected
 from syncer.targets.base import IdColumn
 
 ORG, TARGET = "o", "t"
