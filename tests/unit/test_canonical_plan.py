@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-import syncer.ledger as ledger_module
+import syncer.ledger.synced as synced_module
 from syncer.ledger import Ledger
 from syncer.models import RowOutcome, RowStatus
 from syncer.runner import Settings
@@ -34,7 +34,7 @@ def _ledger(path: Path) -> Ledger:
 def test_synced_frame_is_lookup_as_a_frame(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan_from: int
 ) -> None:
-    monkeypatch.setattr(ledger_module, "SCAN_FROM", scan_from)
+    monkeypatch.setattr(synced_module, "SCAN_FROM", scan_from)
     keys = ["k1", "k7", "deal", "missing", "k1"]
     with _ledger(tmp_path / "l.db") as led:
         frame = led.synced_frame(ORG, TARGET, pl.Series(keys), ["contact_id", "deal_id"])
