@@ -13,6 +13,7 @@ See :mod:`syncer.ledger.schema` for its tables and versions.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -24,7 +25,7 @@ from typing import Any
 import polars as pl
 
 from syncer.errors import ConfigError
-from syncer.ledger import synced
+from syncer.ledger import snapshot, synced, write_count
 from syncer.ledger.identity import file_sha256, now_iso
 from syncer.ledger.rates import AcceptedRate, read_rate, write_rate
 from syncer.ledger.runs import RUN_SELECT, RunRecord, run_record
@@ -38,6 +39,7 @@ from syncer.ledger.synced import (
     read_synced,
 )
 from syncer.models import RowOutcome, RowStatus
+from syncer.targets import TARGETS
 
 
 class Ledger:
@@ -106,11 +108,16 @@ class Ledger:
 
         Reads the org's whole ``target`` in one query, a chunk at a time (a re-run of a big
         file knows most of its keys); when that holds many more keys than asked for, or few
-        are asked for, looks ``keys`` up in batches instead. Sees what is committed
-        (:meth:`flush` first), through a connection of its own."""
+        are asked for, looks ``keys`` up in batches instead. The whole target comes from its
+        snapshot (:mod:`syncer.ledger.snapshot`) while the ledger vouches for it. Sees what is
+        committed (:meth:`flush` first), through a connection of its own."""
+        id_names = list(id_names)
         db = sqlite3.connect(str(self.path), timeout=120)
         try:
             if len(keys) >= synced.SCAN_FROM:
+                kept = snapshot.read(db, self.path, org, target, id_names, max_rows=4 * len(keys))
+                if kept is not None:
+                    return kept
                 whole = read_synced(db, org, target, id_names, give_up=lambda n: n > 4 * len(keys))
                 if whole is not None:
                     return whole
@@ -314,6 +321,7 @@ class Ledger:
                     run_id,
                 ),
             )
+        self._refresh_snapshot(run_id)
 
     def runs(self, limit: int = 20) -> list[RunRecord]:
         """The most recent runs, newest first."""
@@ -436,6 +444,7 @@ class Ledger:
         db = self._db
         version = schema_version(db)
         if version == SCHEMA_VERSION:
+            self._count_writes()
             return
         refuse_newer(self.path, version)
         with self._transaction():
@@ -450,8 +459,32 @@ class Ledger:
                 "INSERT OR REPLACE INTO meta (name, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
+            write_count.ensure(db)
         if version is not None and version != SCHEMA_VERSION:
             self.migrated_from = version
+
+    def _refresh_snapshot(self, run_id: int) -> None:
+        """Write the snapshot of the run's org and target where the ledger changed since the
+        last one (:func:`snapshot.refresh`); a failure only leaves it untrusted."""
+        row = self._db.execute("SELECT org, target FROM runs WHERE id=?", (run_id,)).fetchone()
+        spec = TARGETS.get(row[1]) if row else None
+        if spec is None:
+            return
+        # on failure the count moves past any snapshot recorded: the next run reads the ledger
+        with contextlib.suppress(sqlite3.Error, OSError, pl.exceptions.PolarsError):
+            snapshot.refresh(self.path, row[0], row[1], [c.name for c in spec.id_columns])
+
+    def _count_writes(self) -> None:
+        """Add the write count's table and triggers to a current ledger that lacks them (made
+        by an older syncer); a ledger that cannot be written keeps none (no snapshot is
+        trusted then)."""
+        if write_count.present(self._db):
+            return
+        try:
+            with self._transaction() as db:
+                write_count.ensure(db)
+        except sqlite3.OperationalError:
+            pass  # read-only: its snapshots are never trusted (the count is missing)
 
 
 class _Tx:

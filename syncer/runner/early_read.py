@@ -11,7 +11,7 @@ import polars as pl
 import yaml
 
 from syncer.errors import ConfigError
-from syncer.ledger import org_id, read_synced
+from syncer.ledger import org_id, read_synced, snapshot
 from syncer.mapping import Mapping
 from syncer.runner.settings import Settings, api_key_of, base_url_of
 from syncer.targets import DEFAULT, TARGETS
@@ -19,7 +19,8 @@ from syncer.targets import DEFAULT, TARGETS
 
 class EarlyRead:
     """An org's memory of a target, read from the ledger in a thread while the file is still
-    being prepared (the longest step of an unchanged re-run is that read, ~1.5 s per 1M keys).
+    being prepared: its snapshot when the ledger vouches for it (~0.2 s per 1M keys), else the
+    ledger itself (~1.5 s per 1M keys, the longest step of an unchanged re-run without one).
 
     The plan takes it only if the run's org and target turn out to be these and nothing was
     committed to the ledger since the read began (``PRAGMA data_version`` on its connection:
@@ -29,9 +30,12 @@ class EarlyRead:
         self.org, self.target = org, target
         #: rows past which the read gives up (set once the file's ready keys are known)
         self.limit: int | None = None
+        self._path = path
         self._db = sqlite3.connect(str(path), timeout=120, check_same_thread=False)
         self._version: int | None = None
         self._frame: pl.DataFrame | None = None
+        #: the frame when it came from the ledger's snapshot (:mod:`syncer.ledger.snapshot`)
+        self._kept: pl.DataFrame | None = None
         self._failed = False
         names = [c.name for c in TARGETS[target].id_columns]
         # a daemon: a run that fails before its plan does not wait for it to end
@@ -67,10 +71,14 @@ class EarlyRead:
     def _read(self, id_names: list[str]) -> None:
         try:
             self._version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
-            self._frame = read_synced(
-                self._db, self.org, self.target, id_names,
-                give_up=lambda n: self.limit is not None and n > self.limit,
-            )  # fmt: skip
+            self._frame = self._kept = snapshot.read(
+                self._db, self._path, self.org, self.target, id_names
+            )
+            if self._frame is None:
+                self._frame = read_synced(
+                    self._db, self.org, self.target, id_names,
+                    give_up=lambda n: self.limit is not None and n > self.limit,
+                )  # fmt: skip
         except Exception:
             self._failed = True
 
@@ -86,6 +94,8 @@ class EarlyRead:
             self._db.close()
         if self._failed or not same or (org, target) != (self.org, self.target):
             return None
+        if self._kept is not None and self.limit is not None and self._kept.height > self.limit:
+            return None  # as the read gives up: many more keys than the file's
         return self._frame
 
 

@@ -1,0 +1,157 @@
+"""A snapshot of an org's memory of a target (:func:`read_synced`'s frame: key, body hash, run,
+time and the target's ids) kept as a Parquet file beside the ledger, so an unchanged re-run of a
+big file reads it in ~0.2 s instead of ~2 s from SQLite.
+
+It is a cache the ledger vouches for: written when a run finishes (:func:`refresh`), and used
+only while the ledger's write count of that org and target (:mod:`syncer.ledger.write_count`,
+kept by triggers) is still the one it was written at and the file's sha256 is the one the
+ledger recorded with it. Anything else (a write since, by any code; a file of another ledger or
+of an older state; a torn, truncated or edited file; a ledger without the triggers) makes the
+caller read the ledger itself. It holds no secret (keys are the file's dedupe values, as in the
+ledger), takes the ledger file's permissions, and is written atomically (a temporary file,
+then a rename). Targets with fewer than :data:`SNAPSHOT_FROM` rows get none (SQLite is fast
+enough there); a target that shrinks below it loses its file.
+
+Files: ``<ledger>.snapshots/<sha256 of org and target>.parquet`` (~40 bytes per row, zstd).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import polars as pl
+
+from syncer.ledger import write_count
+from syncer.ledger.synced import read_synced
+
+#: a target with at least this many rows of an org gets a snapshot
+SNAPSHOT_FROM = 50_000
+
+
+def snapshot_dir(ledger: Path) -> Path:
+    """The folder beside ``ledger`` that holds its snapshots."""
+    return ledger.with_name(f"{ledger.name}.snapshots")
+
+
+def snapshot_path(ledger: Path, org: str, target: str) -> Path:
+    """The snapshot file of ``org``'s memory of ``target`` (its name reveals neither)."""
+    name = hashlib.sha256(f"{org}\0{target}".encode()).hexdigest()[:32]
+    return snapshot_dir(ledger) / f"{name}.parquet"
+
+
+def read(
+    db: sqlite3.Connection,
+    ledger: Path,
+    org: str,
+    target: str,
+    id_names: Iterable[str],
+    *,
+    max_rows: int | None = None,
+) -> pl.DataFrame | None:
+    """The snapshot's frame (as :func:`read_synced` gives it, ``id_names``' columns), if the
+    ledger on ``db`` vouches for it (see the module docstring); None: read the ledger.
+
+    ``max_rows``: None as well when the snapshot holds more rows (the caller looks keys up)."""
+    count = write_count.read(db, org, target)
+    if count is None or not count.snapshot_current or count.snapshot_sha256 is None:
+        return None
+    if max_rows is not None and (count.snapshot_rows or 0) > max_rows:
+        return None
+    try:
+        data = snapshot_path(ledger, org, target).read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != count.snapshot_sha256:
+        return None
+    columns = _columns(id_names)
+    try:
+        frame = pl.read_parquet(io.BytesIO(data))
+    except Exception:  # a file that passed its checksum but polars cannot read
+        return None
+    if not set(columns) <= set(frame.columns) or frame.height != count.snapshot_rows:
+        return None
+    return frame.select(columns)
+
+
+def refresh(ledger: Path, org: str, target: str, id_names: Iterable[str]) -> bool:
+    """Write the snapshot of ``org``'s memory of ``target`` unless the current one holds
+    (removing it for a target below :data:`SNAPSHOT_FROM` rows); returns whether one was
+    written. Reads the count and the rows in one read transaction, records the file's sha256
+    in the ledger only if nothing was written since; a failure leaves no trusted snapshot."""
+    names = list(id_names)
+    path = snapshot_path(ledger, org, target)
+    db = sqlite3.connect(str(ledger), timeout=120, isolation_level=None)
+    try:
+        db.execute("BEGIN")  # one read transaction: the count and the rows agree
+        try:
+            count = write_count.read(db, org, target)
+            if count is None:
+                return False
+            if count.snapshot_current and (
+                count.snapshot_sha256 is None or _holds(path, count.snapshot_sha256)
+            ):
+                return False
+            rows = _rows(db, org, target)
+            frame = read_synced(db, org, target, names) if rows >= SNAPSHOT_FROM else None
+        finally:
+            db.execute("COMMIT")
+        sha256 = _write(ledger, path, frame) if frame is not None else None
+        if sha256 is None:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            recorded = write_count.record_snapshot(
+                db, org, target, count.n, sha256, frame.height if frame is not None else rows
+            )
+        finally:
+            db.execute("COMMIT")
+        return recorded and sha256 is not None
+    finally:
+        db.close()
+
+
+def _rows(db: sqlite3.Connection, org: str, target: str) -> int:
+    row = db.execute(
+        "SELECT count(*) FROM synced WHERE org=? AND target=?", (org, target)
+    ).fetchone()
+    return int(row[0])
+
+
+def _holds(path: Path, sha256: str) -> bool:
+    """True when ``path`` is the file of that sha256."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() == sha256
+    except OSError:
+        return False
+
+
+def _write(ledger: Path, path: Path, frame: pl.DataFrame) -> str:
+    """Write ``frame`` to ``path`` atomically, with the ledger's permissions; its sha256."""
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd")
+    data = buffer.getvalue()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = ledger.stat().st_mode & 0o666
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return hashlib.sha256(data).hexdigest()
+
+
+def _columns(id_names: Iterable[str]) -> list[str]:
+    return ["key", "body_sha256", "run_id", "updated_at", *(f"id:{n}" for n in id_names)]

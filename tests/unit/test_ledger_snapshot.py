@@ -1,0 +1,310 @@
+"""The snapshot of an org's memory of a target (syncer.ledger.snapshot) and the write count
+that vouches for it (syncer.ledger.write_count): used when nothing changed, never when
+anything did, whoever wrote it."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import syncer.ledger.synced as synced_module
+from syncer.ledger import Ledger, read_synced, snapshot, write_count
+from syncer.models import RowOutcome, RowStatus
+
+ORG, TARGET = "https://api.example#key:abc", "account_contact"
+IDS = ["contact_id", "account_id"]
+N = 40
+
+
+@pytest.fixture(autouse=True)
+def small(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Snapshots (and whole-target reads) from 10 rows on, not 50,000."""
+    monkeypatch.setattr(snapshot, "SNAPSHOT_FROM", 10)
+    monkeypatch.setattr(synced_module, "SCAN_FROM", 10)
+
+
+def _first_run(path: Path, n: int = N, target: str = TARGET) -> None:
+    """A finished run that recorded ``n`` rows (its finish writes the snapshot)."""
+    with Ledger(path) as led:
+        run = led.start_run(
+            org=ORG, base_url="https://api.example", target=target, source="x.csv",
+            mapping=None, command="run",
+        )  # fmt: skip
+        for i in range(n):
+            ok = RowOutcome(i, RowStatus.SUCCEEDED, contact_id=f"c{i}", account_id=f"a{i}")
+            led.record(ORG, target, run, f"k{i:03d}", f"h{i}", ok)
+        led.finish_run(
+            run, outcome="finished", exit_code=0, rows=n, counts={}, requests=n,
+            message=None, results_path=None, failures_path=None,
+        )  # fmt: skip
+
+
+def _kept(path: Path) -> pl.DataFrame | None:
+    """The snapshot's frame, if the ledger vouches for it."""
+    db = sqlite3.connect(str(path))
+    try:
+        return snapshot.read(db, path, ORG, TARGET, IDS)
+    finally:
+        db.close()
+
+
+def _ledger_frame(path: Path) -> pl.DataFrame:
+    db = sqlite3.connect(str(path))
+    try:
+        frame = read_synced(db, ORG, TARGET, IDS)
+        assert frame is not None
+        return frame
+    finally:
+        db.close()
+
+
+def _frame(path: Path) -> pl.DataFrame:
+    """What a run's plan gets: Ledger.synced_frame of every key."""
+    with Ledger(path) as led:
+        keys = pl.Series([f"k{i:03d}" for i in range(N)])
+        frame = led.synced_frame(ORG, TARGET, keys, IDS)
+    return frame.filter(pl.col("key").is_in(keys.implode())).sort("key")
+
+
+def _hash_of(frame: pl.DataFrame, key: str) -> str | None:
+    return frame.filter(pl.col("key") == key)["body_sha256"].item()
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "ledger.db"
+    _first_run(path)
+    yield path
+
+
+def test_a_finished_run_leaves_a_snapshot_equal_to_the_ledger(ledger: Path) -> None:
+    kept = _kept(ledger)
+    assert kept is not None and kept.height == N
+    assert kept.equals(_ledger_frame(ledger))
+    assert _frame(ledger).equals(_ledger_frame(ledger).sort("key"))
+    files = list(snapshot.snapshot_dir(ledger).iterdir())
+    assert files == [snapshot.snapshot_path(ledger, ORG, TARGET)]
+    assert files[0].stat().st_mode & 0o777 == ledger.stat().st_mode & 0o666
+
+
+def test_the_snapshot_is_what_the_plan_reads(ledger: Path) -> None:
+    # proof it is read: the same rows, told apart by a value only the snapshot holds
+    path = snapshot.snapshot_path(ledger, ORG, TARGET)
+    frame = pl.read_parquet(path).with_columns(updated_at=pl.lit("from the snapshot"))
+    sha = snapshot._write(ledger, path, frame)
+    with sqlite3.connect(str(ledger)) as db:
+        db.execute("UPDATE synced_writes SET snapshot_sha256=?", (sha,))
+    assert set(_frame(ledger)["updated_at"]) == {"from the snapshot"}
+
+
+def test_a_small_target_gets_no_snapshot(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    _first_run(path, n=5)
+    assert not snapshot.snapshot_path(path, ORG, TARGET).exists()
+    assert _kept(path) is None
+
+
+def test_a_write_by_another_ledger_instance_is_seen(ledger: Path) -> None:
+    with Ledger(ledger) as other:
+        other.record(ORG, TARGET, 7, "k003", "changed", RowOutcome(3, RowStatus.SUCCEEDED))
+    assert _kept(ledger) is None
+    assert _hash_of(_frame(ledger), "k003") == "changed"
+
+
+def test_a_kept_id_without_a_body_hash_is_seen(ledger: Path) -> None:
+    with Ledger(ledger) as other:
+        other.keep(ORG, TARGET, 7, "k004", {"contact_id": "c-new"}, now=True)
+    assert _kept(ledger) is None
+    frame = _frame(ledger)
+    assert frame.filter(pl.col("key") == "k004")["id:contact_id"].item() == "c-new"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE synced SET body_sha256='by hand' WHERE key='k005'",
+        "DELETE FROM synced WHERE key='k005'",
+        "INSERT INTO synced (org, target, key, body_sha256, last_status, updated_at) "
+        "VALUES ('{org}', '{target}', 'k999', 'by hand', 'succeeded', 'now')",
+        "UPDATE synced SET org='elsewhere' WHERE key='k005'",
+        "UPDATE synced SET org='{org}' WHERE org='elsewhere'",
+    ],
+    ids=["update", "delete", "insert", "moved away", "moved in"],
+)
+def test_a_hand_edit_with_sqlite_is_seen(ledger: Path, sql: str) -> None:
+    """Older syncers and the sqlite3 shell write without this code: the triggers count it."""
+    with sqlite3.connect(str(ledger)) as db:
+        if "WHERE org='elsewhere'" in sql:  # a row of another org, the snapshot taken after
+            db.execute("UPDATE synced SET org='elsewhere', key='k900' WHERE key='k006'")
+            snapshot.refresh(ledger, ORG, TARGET, IDS)
+            assert _kept(ledger) is not None
+        db.execute(sql.format(org=ORG, target=TARGET))
+    assert _kept(ledger) is None
+    assert _frame(ledger).equals(
+        _ledger_frame(ledger).filter(pl.col("key").str.starts_with("k0")).sort("key")
+    )
+
+
+def test_an_interrupted_run_leaves_no_trusted_snapshot(ledger: Path) -> None:
+    """Rows committed by a run killed before its finish: the snapshot is older than them."""
+    led = Ledger(ledger)
+    led.record(ORG, TARGET, 9, "k007", "new", RowOutcome(7, RowStatus.SUCCEEDED))
+    led.flush()  # committed; the process is then killed (no finish_run, no close)
+    assert _kept(ledger) is None
+    assert _hash_of(_frame(ledger), "k007") == "new"
+    led.close()
+
+
+def test_a_run_killed_between_its_commit_and_the_snapshot(
+    ledger: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def killed(*_: object) -> str:
+        raise OSError("killed while writing the snapshot")
+
+    monkeypatch.setattr(snapshot, "_write", killed)
+    with Ledger(ledger) as led:
+        run = led.start_run(
+            org=ORG, base_url="b", target=TARGET, source="x", mapping=None, command="run"
+        )
+        led.record(ORG, TARGET, run, "k008", "new", RowOutcome(8, RowStatus.SUCCEEDED))
+        led.finish_run(
+            run, outcome="finished", exit_code=0, rows=1, counts={}, requests=1,
+            message=None, results_path=None, failures_path=None,
+        )  # fmt: skip
+    assert _kept(ledger) is None
+    assert _hash_of(_frame(ledger), "k008") == "new"
+
+
+def test_a_write_while_the_snapshot_is_written_is_not_covered(
+    ledger: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process commits after the snapshot's rows were read, before it is recorded."""
+    write = snapshot._write
+
+    def racing(led: Path, path: Path, frame: pl.DataFrame) -> str:
+        with Ledger(led) as other:
+            other.record(ORG, TARGET, 9, "k009", "raced", RowOutcome(9, RowStatus.SUCCEEDED))
+        return write(led, path, frame)
+
+    with Ledger(ledger) as led:
+        led.record(ORG, TARGET, 9, "k010", "new", RowOutcome(10, RowStatus.SUCCEEDED))
+    monkeypatch.setattr(snapshot, "_write", racing)
+    assert snapshot.refresh(ledger, ORG, TARGET, IDS) is False
+    assert _kept(ledger) is None
+    frame = _frame(ledger)
+    assert (_hash_of(frame, "k009"), _hash_of(frame, "k010")) == ("raced", "new")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "byte changed", "removed", "empty"])
+def test_a_damaged_snapshot_file_is_not_used(ledger: Path, damage: str) -> None:
+    path = snapshot.snapshot_path(ledger, ORG, TARGET)
+    data = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "byte changed":
+        path.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
+    elif damage == "removed":
+        path.unlink()
+    else:
+        path.write_bytes(b"")
+    assert _kept(ledger) is None
+    assert _frame(ledger).equals(_ledger_frame(ledger).sort("key"))
+    # the next finished run writes it again
+    snapshot.refresh(ledger, ORG, TARGET, IDS)
+    assert _kept(ledger) is not None
+
+
+def test_a_snapshot_of_another_ledger_is_not_used(tmp_path: Path, ledger: Path) -> None:
+    other = tmp_path / "other" / "ledger.db"
+    other.parent.mkdir()
+    _first_run(other)
+    with Ledger(other) as led:  # same counts, other values
+        led.record(ORG, TARGET, 9, "k011", "other", RowOutcome(11, RowStatus.SUCCEEDED))
+    with Ledger(ledger) as led:
+        led.record(ORG, TARGET, 9, "k012", "mine", RowOutcome(12, RowStatus.SUCCEEDED))
+    snapshot.refresh(other, ORG, TARGET, IDS)
+    snapshot.refresh(ledger, ORG, TARGET, IDS)
+    shutil.copy(
+        snapshot.snapshot_path(other, ORG, TARGET), snapshot.snapshot_path(ledger, ORG, TARGET)
+    )
+    assert _kept(ledger) is None
+    frame = _frame(ledger)
+    assert (_hash_of(frame, "k011"), _hash_of(frame, "k012")) == ("h11", "mine")
+
+
+def test_a_ledger_put_back_from_a_backup(tmp_path: Path, ledger: Path) -> None:
+    """The backup's record of its snapshot names another file than the one beside it now."""
+    backup = tmp_path / "backup.db"
+    shutil.copy(ledger, backup)
+    with Ledger(ledger) as led:
+        led.record(ORG, TARGET, 9, "k013", "later", RowOutcome(13, RowStatus.SUCCEEDED))
+    snapshot.refresh(ledger, ORG, TARGET, IDS)
+    shutil.copy(backup, ledger)
+    assert _kept(ledger) is None
+    assert _hash_of(_frame(ledger), "k013") == "h13"
+
+
+def test_a_copied_ledger_keeps_its_own_count(tmp_path: Path, ledger: Path) -> None:
+    copy = tmp_path / "copy" / "ledger.db"
+    copy.parent.mkdir()
+    shutil.copy(ledger, copy)
+    shutil.copytree(snapshot.snapshot_dir(ledger), snapshot.snapshot_dir(copy))
+    assert _kept(copy) is not None  # the same file and count: still true of the copy
+    with Ledger(copy) as led:
+        led.record(ORG, TARGET, 9, "k014", "copy", RowOutcome(14, RowStatus.SUCCEEDED))
+    assert _kept(copy) is None
+    assert _kept(ledger) is not None
+    assert _hash_of(_frame(ledger), "k014") == "h14"
+
+
+def test_triggers_dropped_by_hand(ledger: Path) -> None:
+    """A write while the triggers were gone is uncounted: adding them back forgets every
+    snapshot recorded."""
+    with sqlite3.connect(str(ledger)) as db:
+        for name in write_count.TRIGGERS:
+            db.execute(f"DROP TRIGGER {name}")
+    assert _kept(ledger) is None
+    with sqlite3.connect(str(ledger)) as db:
+        db.execute("UPDATE synced SET body_sha256='uncounted' WHERE key='k015'")
+    with Ledger(ledger):  # an open puts the triggers back
+        pass
+    assert _kept(ledger) is None
+    assert _hash_of(_frame(ledger), "k015") == "uncounted"
+
+
+def test_an_older_ledger_gets_the_count_when_opened(tmp_path: Path) -> None:
+    """A ledger of the code before the count: no snapshot until a run finishes on it."""
+    path = tmp_path / "ledger.db"
+    _first_run(path)
+    with sqlite3.connect(str(path)) as db:
+        db.execute("DROP TABLE synced_writes")
+        for name in write_count.TRIGGERS:
+            db.execute(f"DROP TRIGGER {name}")
+    assert _kept(path) is None
+    with Ledger(path) as led:
+        assert write_count.present(led.connection)
+    assert _kept(path) is None
+    assert snapshot.refresh(path, ORG, TARGET, IDS)
+    assert _kept(path) is not None
+
+
+def test_a_snapshot_without_an_id_column_asked_for_is_not_used(ledger: Path) -> None:
+    db = sqlite3.connect(str(ledger))
+    try:
+        assert snapshot.read(db, ledger, ORG, TARGET, ["deal_id"]) is None
+        assert snapshot.read(db, ledger, ORG, TARGET, IDS, max_rows=N - 1) is None
+    finally:
+        db.close()
+
+
+def test_a_target_that_shrinks_loses_its_snapshot(ledger: Path) -> None:
+    with sqlite3.connect(str(ledger)) as db:
+        db.execute("DELETE FROM synced WHERE key >= 'k005'")
+    assert snapshot.refresh(ledger, ORG, TARGET, IDS) is False
+    assert not snapshot.snapshot_path(ledger, ORG, TARGET).exists()
+    assert _kept(ledger) is None
