@@ -15,12 +15,17 @@ requests would take ~20 minutes here). Then, interleaved over ``--repeat`` round
 - ``changed``: ``syncer run`` of a copy with 1 % of the rows changed (every 100th row's title),
   on a copy of the ledger: only those rows are sent (``--max-rate``), plus preflight.
 
+With ``--compare PATH`` (a checkout of other code, e.g. a worktree of an older commit) each
+round also times that code's ``validate`` and ``rerun`` (``PYTHONPATH``), on the same ledger,
+and its changed run on its own copy: before and after, side by side under the same load.
+
 Printed: median wall times, rerun ÷ validate (goal ≤ 1.5), and the changed run's requests and
-its time over the unchanged re-run.
+its time over the unchanged re-run; the size of the ledger and of its snapshots.
 
     .venv/bin/python bench/bench_rerun.py                 # 1,000,000 rows, 3 rounds
     .venv/bin/python bench/bench_rerun.py --rows 20000 --repeat 1
     .venv/bin/python bench/bench_rerun.py --syncer-path /tmp/old   # a worktree of older code
+    .venv/bin/python bench/bench_rerun.py --compare /tmp/old       # this code and older code
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from bench_pipeline import MAPPING, OUT, generate  # noqa: E402
 from sandbox_process import Sandbox  # noqa: E402
 
 from syncer.ledger import Ledger, org_id  # noqa: E402
+from syncer.ledger.snapshot import snapshot_dir  # noqa: E402
 from syncer.models import RowOutcome, RowStatus  # noqa: E402
 from syncer.runner import prepare  # noqa: E402
 
@@ -113,6 +119,11 @@ def main() -> None:
         type=Path,
         help="time the syncer of this checkout (PYTHONPATH), e.g. a worktree of older code",
     )
+    ap.add_argument(
+        "--compare",
+        type=Path,
+        help="also time the syncer of this checkout in the same rounds (e.g. older code)",
+    )
     args = ap.parse_args()
 
     source = OUT / f"leads_{args.rows}.csv"
@@ -120,78 +131,98 @@ def main() -> None:
     if not source.exists():
         generate(args.rows, source)
     mapping.write_text(MAPPING, encoding="utf-8")
+    codes: dict[str, Path | None] = {"": args.syncer_path}
+    if args.compare:
+        codes["old "] = args.compare
     with tempfile.TemporaryDirectory(prefix="bench-rerun-") as tmp:
         work = Path(tmp)
-        env = {
+        base_env = {
             **os.environ,
             "REEVO_API_KEY": KEY,
             "HOME": str(work),
             "XDG_DATA_HOME": str(work / "data"),
         }
-        if args.syncer_path:
-            env["PYTHONPATH"] = str(args.syncer_path.resolve())
+        envs = {
+            code: {**base_env, **({"PYTHONPATH": str(path.resolve())} if path else {})}
+            for code, path in codes.items()
+        }
         sandbox = Sandbox(KEY)
         try:
-            env["REEVO_BASE_URL"] = sandbox.base_url
+            for env in envs.values():
+                env["REEVO_BASE_URL"] = sandbox.base_url
             org = org_id(sandbox.base_url, api_key=KEY)
             ledger = work / "ledger.db"
             t = time.perf_counter()
             filled = fill_ledger(ledger, source, mapping, org, sandbox.base_url)
             fill_s = time.perf_counter() - t
+            sizes = _sizes(ledger)
             changed_src = work / "leads_changed.csv"
             changed_n = change_rows(source, changed_src, 100)
             common = ["--mapping", str(mapping), "--json"]
             run_args = ["-q", "--ledger", str(ledger), "--max-rate", str(args.max_rate)]
-            walls: dict[str, list[float]] = {"validate": [], "rerun": []}
+            modes = [f"{code}{mode}" for code in codes for mode in ("validate", "rerun")]
+            walls: dict[str, list[float]] = {mode: [] for mode in modes}
             summaries: dict[str, dict[str, Any]] = {}
             for rnd in range(args.repeat):
-                order = ("validate", "rerun") if rnd % 2 == 0 else ("rerun", "validate")
-                for mode in order:
+                for mode in modes if rnd % 2 == 0 else modes[::-1]:
+                    code = mode.removesuffix("validate").removesuffix("rerun")
                     out = ["--results", str(work / f"{mode}.results.csv")]
                     argv = ["validate", str(source), *common, *out]
-                    if mode == "rerun":
+                    if mode.endswith("rerun"):
                         argv = ["run", str(source), *common, *run_args, *out]
-                    wall, summaries[mode] = timed(argv, env, work)
+                    wall, summaries[mode] = timed(argv, envs[code], work)
                     walls[mode].append(wall)
-            shutil.copy(ledger, work / "changed.db")
-            sandbox.configure()
-            changed_args = [*run_args[:2], str(work / "changed.db"), *run_args[3:]]
-            out = ["--results", str(work / "changed.results.csv")]
-            changed_wall, summaries["changed"] = timed(
-                ["run", str(changed_src), *common, *changed_args, *out], env, work
-            )
+            changed_walls: dict[str, float] = {}
+            for code, env in envs.items():
+                db = work / f"{code.strip() or 'new'}-changed.db"
+                shutil.copy(ledger, db)
+                kept = snapshot_dir(ledger)
+                if kept.is_dir():
+                    shutil.copytree(kept, snapshot_dir(db))
+                sandbox.configure()
+                changed_args = [*run_args[:2], str(db), *run_args[3:]]
+                out = ["--results", str(work / f"{code}changed.results.csv")]
+                changed_walls[code], summaries[f"{code}changed"] = timed(
+                    ["run", str(changed_src), *common, *changed_args, *out], env, work
+                )
             served = sandbox.stats()
         finally:
             sandbox.close()
 
     med = {mode: statistics.median(w) for mode, w in walls.items()}
-    rerun = summaries["rerun"]
-    changed = summaries["changed"]
-    assert rerun["unchanged"] == filled and rerun["requests"] == 0, rerun
-    sent = int(changed["succeeded"])  # the changed rows that are ready (not invalid/duplicate)
-    assert sent + changed["unchanged"] == filled and 0 < sent <= changed_n, changed
-    ratio = med["rerun"] / med["validate"]
-    served_n = served.get("total_requests")
-    extra = changed_wall - med["rerun"]
     print(
-        f"input: {source.name}, {args.rows:,} rows; "
-        f"ledger filled with {filled:,} rows in {fill_s:.0f} s"
+        f"input: {source.name}, {args.rows:,} rows; ledger filled with {filled:,} rows in "
+        f"{fill_s:.0f} s (first run's snapshot included); ledger {sizes[0] / 1e6:.0f} MB, "
+        f"snapshots {sizes[1] / 1e6:.0f} MB"
     )
-    print("| run | wall (median) | all rounds | vs validate |")
-    print("|---|---|---|---|")
-    for mode in ("validate", "rerun"):
-        rounds = ", ".join(f"{w:.2f}" for w in walls[mode])
-        print(f"| {mode} | {med[mode]:.2f} s | {rounds} | {med[mode] / med['validate']:.2f}× |")
-    print(
-        f"| changed (1 %: {changed_n:,} rows) | {changed_wall:.2f} s | 1 round | "
-        f"{changed_wall / med['validate']:.2f}× |"
-    )
-    print(f"rerun ÷ validate = {ratio:.2f} (goal ≤ 1.5): {'met' if ratio <= 1.5 else 'NOT met'}")
-    print(
-        f"changed run: {changed['requests']:,} requests ({sent:,} changed ready rows + preflight), "
-        f"{extra:.1f} s over the unchanged re-run, {sent / max(extra, 1e-9):.0f} rows/s "
-        f"for the sent rows (--max-rate {args.max_rate:g}); the sandbox saw {served_n}"
-    )
+    print("| code | run | wall (median) | all rounds | vs its validate |")
+    print("|---|---|---|---|---|")
+    for code in codes:
+        base = med[f"{code}validate"]
+        for mode in ("validate", "rerun"):
+            rounds = ", ".join(f"{w:.2f}" for w in walls[f"{code}{mode}"])
+            m = med[f"{code}{mode}"]
+            print(f"| {code or 'this'} | {mode} | {m:.2f} s | {rounds} | {m / base:.2f}× |")
+        wall = changed_walls[code]
+        print(
+            f"| {code or 'this'} | changed (1 %: {changed_n:,} rows) | {wall:.2f} s | 1 round | "
+            f"{wall / base:.2f}× |"
+        )
+    for code in codes:
+        rerun, changed = summaries[f"{code}rerun"], summaries[f"{code}changed"]
+        assert rerun["unchanged"] == filled and rerun["requests"] == 0, rerun
+        sent = int(changed["succeeded"])  # the changed rows that are ready
+        assert sent + changed["unchanged"] == filled and 0 < sent <= changed_n, changed
+        ratio = med[f"{code}rerun"] / med[f"{code}validate"]
+        extra = changed_walls[code] - med[f"{code}rerun"]
+        print(
+            f"{code or 'this '}code: rerun ÷ validate = {ratio:.2f} (goal ≤ 1.5): "
+            f"{'met' if ratio <= 1.5 else 'NOT met'}; changed run: {changed['requests']:,} "
+            f"requests ({sent:,} changed ready rows + preflight), {extra:.1f} s over the "
+            f"unchanged re-run, {sent / max(extra, 1e-9):.0f} rows/s for the sent rows "
+            f"(--max-rate {args.max_rate:g})"
+        )
+    print(f"the sandbox saw {served.get('total_requests')} requests in the last changed run")
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -199,15 +230,27 @@ def main() -> None:
                     "rows": args.rows,
                     "walls": walls,
                     "median": med,
-                    "ratio": ratio,
+                    "ratio": {
+                        code or "this": med[f"{code}rerun"] / med[f"{code}validate"]
+                        for code in codes
+                    },
                     "changed_rows": changed_n,
-                    "changed_wall": changed_wall,
-                    "changed_requests": changed["requests"],
+                    "changed_wall": changed_walls,
                     "fill_s": fill_s,
+                    "ledger_bytes": sizes[0],
+                    "snapshot_bytes": sizes[1],
                 },
                 indent=1,
             )
         )
+
+
+def _sizes(ledger: Path) -> tuple[int, int]:
+    """Bytes of the ledger (with its WAL) and of its snapshots."""
+    files = [ledger, ledger.with_name(ledger.name + "-wal")]
+    kept = snapshot_dir(ledger)
+    snaps = list(kept.iterdir()) if kept.is_dir() else []
+    return sum(f.stat().st_size for f in files if f.exists()), sum(f.stat().st_size for f in snaps)
 
 
 if __name__ == "__main__":
