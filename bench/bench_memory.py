@@ -11,9 +11,12 @@ Each command runs as a fresh child process; its peak RSS is its own ``ru_maxrss`
   hashed, the ledger read) + preflight + results, without the push.
 
 The inputs are bench_pipeline's generated lead lists (``bench/out/leads_<rows>.csv``, 12
-columns, made when missing; gitignored). Usage:
+columns, made when missing; gitignored). ``--keep-ledgers DIR`` keeps each filled ledger in
+DIR (``ledger_<rows>.db``) and reuses it next time (the 5M fill takes ~270 s); the sandbox then
+listens on a fixed port, as the ledger names the org by its URL. Usage:
 
     .venv/bin/python bench/bench_memory.py [--rows 1000000 5000000] [--only validate] [--json F]
+        [--keep-ledgers bench/out/memory-ledgers]
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +42,8 @@ from bench_rerun import fill_ledger  # noqa: E402  (the ledger a first run leave
 from sandbox_process import Sandbox  # noqa: E402
 
 KEY = "bench-memory-key-0123456789"
+#: the sandbox's port when ledgers are kept (their org is named by the base URL)
+KEPT_PORT = 18917
 
 
 def measured(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int, str]:
@@ -68,6 +75,10 @@ def main() -> None:
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
     ap.add_argument("--only", choices=["validate", "run"])
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--keep-ledgers", type=Path, help="keep the filled ledgers here, reuse them")
+    ap.add_argument(
+        "--syncer-path", type=Path, help="measure the syncer package found here (an older checkout)"
+    )
     args = ap.parse_args()
     figures: list[dict[str, object]] = []
     for rows in args.rows:
@@ -82,6 +93,8 @@ def main() -> None:
             mapping = work / "mapping.yaml"
             mapping.write_text(MAPPING, encoding="utf-8")
             env = {**os.environ, "HOME": str(work), "XDG_DATA_HOME": str(work / "data")}
+            if args.syncer_path:
+                env["PYTHONPATH"] = str(args.syncer_path.resolve())
             results = ["--results", str(work / "leads.results.csv"), "--json"]
             common = [str(source), "--mapping", str(mapping), *results]
             if args.only in (None, "validate"):
@@ -91,14 +104,17 @@ def main() -> None:
                 figures[-1].update(wall_s=round(wall, 1), load=at, file_mb=round(size_mb))
                 print(f"{rows:>9,} rows  validate  peak {mb:>6,} MB  {wall:6.1f} s  load {at}")
             if args.only in (None, "run"):
-                sandbox = Sandbox(KEY)
+                kept = args.keep_ledgers
+                if kept:
+                    _port_free(KEPT_PORT)
+                sandbox = Sandbox(KEY, port=KEPT_PORT if kept else None)
                 try:
                     from syncer.ledger import org_id
 
-                    ledger = work / "ledger.db"
+                    ledger = kept.resolve() / f"ledger_{rows}.db" if kept else work / "ledger.db"
                     org = org_id(sandbox.base_url, api_key=KEY)
                     t = time.perf_counter()
-                    filled = fill_ledger(ledger, source, mapping, org, sandbox.base_url)
+                    filled = _filled(ledger, source, mapping, org, sandbox.base_url)
                     fill_s = time.perf_counter() - t
                     env.update(REEVO_API_KEY=KEY, REEVO_BASE_URL=sandbox.base_url)
                     at = load()
@@ -107,6 +123,8 @@ def main() -> None:
                     sent = json.loads(last).get("requests") if last.startswith("{") else None
                 finally:
                     sandbox.close()
+                    if kept:  # the run's kept copies of its results files (GBs at 5M rows)
+                        shutil.rmtree(ledger.with_name(f"{ledger.stem}-runs"), ignore_errors=True)
                 figures.append({"rows": rows, "command": "run", "peak_mb": mb})
                 figures[-1].update(wall_s=round(wall, 1), load=at, file_mb=round(size_mb))
                 figures[-1].update(ledger_rows=filled, requests=sent)
@@ -116,6 +134,29 @@ def main() -> None:
                 )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
+
+
+def _port_free(port: int) -> None:
+    """Refuse to go on when ``port`` is taken (the admin API would answer from that server)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as a server binds
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise SystemExit(f"port {port} is taken: stop what listens there") from None
+
+
+def _filled(ledger: Path, source: Path, mapping: Path, org: str, base_url: str) -> int:
+    """The rows of a kept ledger (``<ledger>.rows`` beside it), else fill it now."""
+    count = ledger.with_name(ledger.name + ".rows")
+    if ledger.exists() and count.exists():
+        return int(count.read_text())
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (ledger, ledger.with_name(ledger.name + "-wal")):
+        stale.unlink(missing_ok=True)
+    filled = fill_ledger(ledger, source, mapping, org, base_url)
+    count.write_text(str(filled))
+    return filled
 
 
 if __name__ == "__main__":

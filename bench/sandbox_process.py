@@ -18,10 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 class Sandbox:
     """A sandbox child process on a free loopback port, with key ``api_key`` (every permission)."""
 
-    def __init__(self, api_key: str, *, start_timeout_s: float = 30.0) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
+    def __init__(
+        self, api_key: str, *, start_timeout_s: float = 30.0, port: int | None = None
+    ) -> None:
+        """``port``: this one (a ledger kept between runs names the org by its URL), else free."""
+        if port is None:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = int(probe.getsockname()[1])
         self.base_url = f"http://127.0.0.1:{port}"
         cmd = [sys.executable, "-m", "syncer", "sandbox", "--port", str(port)]
         self.proc = subprocess.Popen(
