@@ -5,6 +5,7 @@ leaves: e-mail addresses (email-validator without DNS) and phone numbers (phonen
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import phonenumbers
 import polars as pl
@@ -12,7 +13,7 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, valida
 
 from syncer.phones import fast_e164
 
-__all__ = ["check_emails", "check_phones"]
+__all__ = ["CheckedEmails", "check_emails", "check_emails_noting", "check_phones"]
 
 # An ASCII address this pattern accepts is accepted by email-validator unchanged (domain
 # lowercased); anything else is asked of email-validator itself.
@@ -49,10 +50,18 @@ def _fill_slow(
     """Complete ``fast`` (null where unsettled) with ``decide`` on the unique unsettled values.
 
     Returns (normal form or null, reason or null)."""
+    out, reason, _ = _fill_slow_rows(values, fast, decide)
+    return out, reason
+
+
+def _fill_slow_rows(
+    values: pl.Series, fast: pl.Series, decide: Callable[[str], tuple[str | None, str | None]]
+) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """:func:`_fill_slow`, and the rows ``decide`` settled (their indices)."""
     need = (values.is_not_null() & fast.is_null()).arg_true()
     reason = pl.Series(values.name, [None] * len(values), dtype=pl.String)
     if len(need) == 0:
-        return fast, reason
+        return fast, reason, need
     sub = values.gather(need).cast(pl.String)
     uniq = sub.unique().to_list()
     answers = [decide(v) for v in uniq]
@@ -62,7 +71,7 @@ def _fill_slow(
     out = fast.clone()
     out.scatter(need, sub.replace_strict(keys, norms, default=None, return_dtype=pl.String))
     reason.scatter(need, sub.replace_strict(keys, whys, default=None, return_dtype=pl.String))
-    return out, reason
+    return out, reason, need
 
 
 def _decide_email(value: str) -> tuple[str | None, str | None]:
@@ -76,6 +85,35 @@ def check_emails(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     """(normal form or null, reason or null) per value: lowercased domain, email-validator
     rules without DNS; email-validator runs only on unique values the fast pattern leaves."""
     return _fill_slow(values, _fast_email(values), _decide_email)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedEmails:
+    """E-mail addresses checked (:func:`check_emails_noting`)."""
+
+    norm: pl.Series  # normal form, null when not valid
+    reason: pl.Series  # why not valid, or null
+    #: True where the normal form differs from the address as written beyond the letter case of
+    #: its domain (only email-validator rewrites so: the fast pattern's rows never do)
+    rewritten: pl.Series
+
+
+def check_emails_noting(values: pl.Series) -> CheckedEmails:
+    """:func:`check_emails`, and which addresses it rewrote (a punycode domain sent in Unicode,
+    ...): that is looked for only among the rows email-validator settled."""
+    norm, reason, slow = _fill_slow_rows(values, _fast_email(values), _decide_email)
+    rewritten = pl.Series(values.name, [False] * len(values), dtype=pl.Boolean)
+    if len(slow):
+        sub = pl.DataFrame({"v": values.gather(slow).cast(pl.String), "n": norm.gather(slow)})
+        rewritten.scatter(slow, sub.select(_rewritten(pl.col("v"), pl.col("n"))).to_series())
+    return CheckedEmails(norm, reason, rewritten)
+
+
+def _rewritten(value: pl.Expr, norm: pl.Expr) -> pl.Expr:
+    """True where ``norm`` is not ``value`` with its domain lowercased (false for nulls)."""
+    at = value.str.find("@", literal=True) + 1
+    as_written = value.str.slice(0, at) + value.str.slice(at).str.to_lowercase()
+    return (norm.is_not_null() & value.is_not_null() & (norm != as_written)).fill_null(False)
 
 
 def check_phones(values: pl.Series, region: str | None) -> pl.Series:

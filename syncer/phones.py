@@ -12,6 +12,7 @@ phonenumbers to decide. tests/unit/test_transform.py cross-checks both paths wit
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,7 +120,10 @@ def _valid(n: pl.Expr, rules: _Rules) -> pl.Expr:
 
 
 def _starts(n: pl.Expr, pattern: str | None) -> pl.Expr:
-    return n.str.contains(pattern) if pattern else pl.lit(False)
+    if not pattern:
+        return pl.lit(False)
+    digits = re.fullmatch(r"\^\(\?:([0-9]+)\)", pattern)  # ^(?:011): a plain prefix
+    return n.str.starts_with(digits[1]) if digits else n.str.contains(pattern)
 
 
 def fast_e164(values: pl.Series, region: str | None) -> pl.Series:

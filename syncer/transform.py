@@ -200,12 +200,23 @@ def _non_ascii(expr: pl.Expr) -> pl.Expr:
     return expr.str.len_bytes() != expr.str.len_chars()
 
 
+#: a character NFC could change: every string of characters below U+0300 (ASCII, Latin-1,
+#: Latin Extended-A/B, IPA, spacing modifiers: "Müller", "Łukasz") is already NFC, since none
+#: of them decomposes differently or combines with the one before it (tests check this)
+_MAYBE_NOT_NFC = r"[^\x00-\x{2FF}]"
+
+
 def _nfc_rows(column: pl.Series) -> pl.Series:
-    """NFC only on the rows holding non-ASCII text (NFC is the costly step)."""
+    """NFC only on the rows holding a character at or above U+0300 (NFC is the costly step;
+    the cheap non-ASCII test picks the rows the character test looks at)."""
     rows = column.to_frame().select(_non_ascii(pl.first()).fill_null(False)).to_series().arg_true()
-    out = column.clone()
     if len(rows):
-        out.scatter(rows, column.gather(rows).str.normalize("NFC"))
+        maybe = column.gather(rows).str.contains(_MAYBE_NOT_NFC).fill_null(False)
+        rows = rows.filter(maybe)
+    if len(rows) == 0:
+        return column
+    out = column.clone()
+    out.scatter(rows, column.gather(rows).str.normalize("NFC"))
     return out
 
 
@@ -213,7 +224,11 @@ def normalise(frame: pl.DataFrame, fields: list[MappedField]) -> pl.DataFrame:
     """Add one internal column per mapped field holding its normalised value."""
     sources = sorted({c for f in fields for c in f.sources})
     # one pass over every source column (in parallel) finds those holding non-ASCII text
-    wide = frame.select(_non_ascii(pl.col(c).cast(pl.String)).any() for c in sources).row(0)
+    wide = (
+        frame.select(_non_ascii(pl.col(c).cast(pl.String)).any() for c in sources).row(0)
+        if sources
+        else ()
+    )
     nfc = {
         c: (_nfc_rows(frame[c].cast(pl.String)) if has else frame[c].cast(pl.String)).alias(
             f"__nfc:{c}"

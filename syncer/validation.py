@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from syncer.amounts import parse_amounts
+from syncer.cells import CheckedEmails, _phones, check_emails, check_emails_noting, check_phones
 from syncer.cells import _parse_phone as _parse_phone  # tests read it here
-from syncer.cells import _phones, check_emails, check_phones
 from syncer.dates import parse_dates
 from syncer.datetimes import parse_datetimes
 from syncer.models import KEY_COLUMN
@@ -77,10 +77,12 @@ def _constant_once(
     if f.source is not None or frame.height == 0:
         return fn(frame[f.out])
     a, b = fn(frame[f.out][:1])
-    return (
-        pl.select(pl.repeat(a.item(), frame.height, dtype=pl.String)).to_series(),
-        pl.select(pl.repeat(b.item(), frame.height, dtype=pl.String)).to_series(),
-    )
+    return _repeated(a, frame.height), _repeated(b, frame.height)
+
+
+def _repeated(one: pl.Series, n: int, dtype: type[pl.DataType] = pl.String) -> pl.Series:
+    """A one-value series repeated ``n`` times (a constant's answer, for every row)."""
+    return pl.select(pl.repeat(one.item(), n, dtype=dtype)).to_series()
 
 
 def _to_e164(region: str | None) -> Callable[[pl.Series], Checked]:
@@ -210,13 +212,10 @@ def _texts(
 
 def _email_normalised(f: MappedField, norm: pl.Expr) -> _Rule:
     """A notice for an address email-validator rewrote beyond the domain's letter case (a
-    punycode domain sent in Unicode...): the fast path never does, so it is rare."""
-    value = pl.col(f.out)
-    at = value.str.find("@", literal=True) + 1
-    as_written = value.str.slice(0, at) + value.str.slice(at).str.to_lowercase()
+    punycode domain sent in Unicode...): the fast path never does, so it is rare (the rows are
+    found by :func:`syncer.cells.check_emails_noting`)."""
     message = pl.format('{} "{}" is sent as "{}"', f.named(), f.raw(), norm)
-    cond = norm.is_not_null() & value.is_not_null() & (norm != as_written)
-    return _Rule(cond, "email_normalised", message, f, notice=True)
+    return _Rule(pl.col(f"__rewritten{f.out}"), "email_normalised", message, f, notice=True)
 
 
 def _repeated_header_rules(frame: pl.DataFrame, fields: list[MappedField]) -> list[_Rule]:
@@ -267,13 +266,20 @@ def _owner_message(f: MappedField) -> pl.Expr:
     )
 
 
-def _checked_emails(frame: pl.DataFrame, f: MappedField) -> Checked:
-    """(normal form or null, reason or null): owner names resolved first (``owners:``)."""
+def _checked_emails(frame: pl.DataFrame, f: MappedField) -> CheckedEmails:
+    """Normal forms, reasons and rewrites: owner names resolved first (``owners:``); a constant
+    (``value:``) is checked once."""
 
-    def run(s: pl.Series) -> Checked:
-        return check_emails(resolve_owners(s, f.owners) if f.owners is not None else s)
+    def run(s: pl.Series) -> CheckedEmails:
+        return check_emails_noting(resolve_owners(s, f.owners) if f.owners is not None else s)
 
-    return _constant_once(frame, f, run)
+    if f.source is not None or frame.height == 0:
+        return run(frame[f.out])
+    one = run(frame[f.out][:1])
+    n = frame.height
+    return CheckedEmails(
+        _repeated(one.norm, n), _repeated(one.reason, n), _repeated(one.rewritten, n, pl.Boolean)
+    )
 
 
 def _checked_dates(frame: pl.DataFrame, f: MappedField) -> tuple[Checked, pl.Series]:
@@ -394,7 +400,14 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
             (f, pool.submit(_checked_email_lists, frame, f)) for f in email_lists
         ]
         settled: list[pl.Series] = []
-        for f, job in [*email_jobs, *other_jobs]:
+        for f, ejob in email_jobs:
+            got = ejob.result()
+            settled += [
+                got.norm.alias(f"__norm{f.out}"),
+                got.reason.alias(f"__why{f.out}"),
+                got.rewritten.alias(f"__rewritten{f.out}"),
+            ]
+        for f, job in other_jobs:
             norm_s, reason_s = job.result()
             settled += [norm_s.alias(f"__norm{f.out}"), reason_s.alias(f"__why{f.out}")]
         for f, job in phone_jobs:
@@ -516,7 +529,7 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         if value is not None:
             extra.append(value.alias(f.out))
 
-    temp = [c for c in frame.columns if c.startswith(("__norm", "__why", "__code"))]
+    temp = [c for c in frame.columns if c.startswith(("__norm", "__why", "__code", "__rewritten"))]
     out = frame.with_columns(
         error_code.alias("error_code"),
         error.alias("error"),
@@ -530,7 +543,7 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
     # a row with no other problem but no key cannot be sent, deduped or remembered
     key = row_key(fields, spec)
     missing = f"{spec.key_missing or f'no {spec.key_label}'}"
-    no_key = _Rule(key.is_null(), "missing_key", pl.lit(missing))
+    no_key = _Rule(pl.col(KEY_COLUMN).is_null(), "missing_key", pl.lit(missing))
     out = out.with_columns(key.alias(KEY_COLUMN))
     out = _add_errors(out, [no_key], only=pl.col("error_code") == "")
     ok = pl.col("error_code") == ""

