@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from syncer.ledger import Ledger  # noqa: E402
+from syncer.ledger import Ledger, snapshot, write_count  # noqa: E402
 from syncer.models import RowOutcome, RowStatus  # noqa: E402
 from syncer.push import PushSettings  # noqa: E402
 from syncer.runner import Settings, sync  # noqa: E402
@@ -135,13 +135,20 @@ def one_run(work: Path, sandbox: Sandbox, mode: str, rnd: int, rate: float) -> d
     }
 
 
-def ledger_alone(keys: int, work: Path) -> dict[str, float]:
+def ledger_alone(keys: int, work: Path, *, counted: bool = True) -> dict[str, float]:
     """µs per row (wall) on ``keys`` keys: record + batched commit, then lookup in batches of
-    500, first into an empty ledger (inserts, misses) then again (updates, hits)."""
+    500, first into an empty ledger (inserts, misses) then again (updates, hits). ``counted``
+    False: without the write count's triggers (the ledger before them). Counted, also the
+    seconds to write the snapshot of those keys (what a run that changed rows pays at its
+    end)."""
     names = [f"lead{i:07d}@example{i % 50}.com" for i in range(keys)]
     ok = RowOutcome(0, RowStatus.SUCCEEDED, contact_id="c" * 36, account_id="a" * 36)
     out: dict[str, float] = {"keys": keys}
-    with Ledger(work / "alone.db") as led:
+    path = work / f"alone-{counted}.db"
+    with Ledger(path) as led:
+        if not counted:
+            for trigger in write_count.TRIGGERS:
+                led.connection.execute(f"DROP TRIGGER {trigger}")
         for phase in ("insert", "update"):
             t = time.perf_counter()
             for name in names:
@@ -155,7 +162,28 @@ def ledger_alone(keys: int, work: Path) -> dict[str, float]:
             )
             out[f"{phase}_lookup_us_per_row"] = (time.perf_counter() - t) / keys * 1e6
             assert found == keys
+    if counted:
+        t = time.perf_counter()
+        snapshot.refresh(path, "org", "account_contact", ["contact_id", "account_id"])
+        out["snapshot_write_s"] = time.perf_counter() - t
+    for file in path.parent.glob(f"{path.name}*"):
+        if file.is_file():
+            file.unlink()
     return out
+
+
+def alone_rounds(keys: int, work: Path, rounds: int) -> dict[str, dict[str, float]]:
+    """:func:`ledger_alone` with and without the write count, interleaved: medians."""
+    got: dict[bool, list[dict[str, float]]] = {True: [], False: []}
+    for rnd in range(rounds):
+        for counted in (True, False) if rnd % 2 == 0 else (False, True):
+            got[counted].append(ledger_alone(keys, work, counted=counted))
+    return {
+        "counted" if counted else "uncounted": {
+            name: statistics.median(r[name] for r in results) for name in results[0]
+        }
+        for counted, results in got.items()
+    }
 
 
 def main() -> None:
@@ -164,6 +192,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--rate", type=float, default=1000.0, help="max requests per second")
     ap.add_argument("--keys", type=int, default=1_000_000, help="ledger-alone part (0: skip)")
+    ap.add_argument("--alone-rounds", type=int, default=1, help="rounds of the ledger-alone part")
     ap.add_argument("--json", type=Path, help="also write the numbers here")
     args = ap.parse_args()
 
@@ -172,9 +201,10 @@ def main() -> None:
         work = Path(tmp)
         write_file(work / "leads.csv", args.rows)
         (work / "leads.yaml").write_text(MAPPING, encoding="utf-8")
-        sandbox = Sandbox(KEY)
+        sandbox = Sandbox(KEY) if args.rounds else None
         try:
-            one_run(work, sandbox, "none", -1, args.rate)  # warm-up: imports, connections
+            if sandbox is not None:  # warm-up: imports, connections
+                one_run(work, sandbox, "none", -1, args.rate)
             for rnd in range(args.rounds):
                 for mode in MODES if rnd % 2 == 0 else reversed(MODES):
                     if mode == "warm" and rnd % 2:
@@ -183,12 +213,48 @@ def main() -> None:
                 if rnd % 2:
                     runs.append(one_run(work, sandbox, "warm", rnd, args.rate))
         finally:
-            sandbox.close()
-        alone = ledger_alone(args.keys, work) if args.keys else None
+            if sandbox is not None:
+                sandbox.close()
+        alone = alone_rounds(args.keys, work, args.alone_rounds) if args.keys else None
 
     budget_us = 1e6 / args.rate
     rows = args.rows
-    print(f"{rows} rows per run, paced at {args.rate:g} req/s, {args.rounds} rounds")
+    table: dict[str, dict[str, float]] = {}
+    if runs:
+        table = print_runs(runs, rows, args.rounds, args.rate, budget_us)
+    if alone:
+        print(
+            f"ledger alone, {args.keys:,} keys (µs per row; median of {args.alone_rounds}; "
+            "uncounted: without the write count's triggers):"
+        )
+        for phase in ("insert", "update"):
+            counted, uncounted = alone["counted"], alone["uncounted"]
+            c, u = counted[phase + "_record_us_per_row"], uncounted[phase + "_record_us_per_row"]
+            print(
+                f"  {phase}: record+commit {c:.1f} (uncounted {u:.1f}, {c / u - 1:+.0%}), "
+                f"lookup {counted[phase + '_lookup_us_per_row']:.1f} "
+                f"(uncounted {uncounted[phase + '_lookup_us_per_row']:.1f})"
+            )
+        print(f"  snapshot of the {args.keys:,} keys: {alone['counted']['snapshot_write_s']:.2f} s")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "args": vars(args) | {"json": str(args.json)},
+                    "runs": runs,
+                    "medians": table,
+                    "alone": alone,
+                },
+                indent=1,
+            )
+        )
+
+
+def print_runs(
+    runs: list[dict[str, Any]], rows: int, rounds: int, rate: float, budget_us: float
+) -> dict[str, dict[str, float]]:
+    """Print the push part's table; its medians by mode."""
+    print(f"{rows} rows per run, paced at {rate:g} req/s, {rounds} rounds")
     print(
         "| mode | wall (median) | rows/s | client CPU (median, min) | CPU vs none (median)", end=""
     )
@@ -213,25 +279,7 @@ def main() -> None:
             f"| {t['in_ledger_cpu_us_per_row'] / budget_us:.2%} "
             f"| {t['in_ledger_wall_us_per_row']:.1f} |"
         )
-    if alone:
-        print(f"ledger alone, {alone['keys']:,.0f} keys (µs per row):")
-        for phase in ("insert", "update"):
-            print(
-                f"  {phase}: record+commit {alone[phase + '_record_us_per_row']:.1f}, "
-                f"lookup {alone[phase + '_lookup_us_per_row']:.1f}"
-            )
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "args": vars(args) | {"json": str(args.json)},
-                    "runs": runs,
-                    "medians": table,
-                    "alone": alone,
-                },
-                indent=1,
-            )
-        )
+    return table
 
 
 if __name__ == "__main__":

@@ -50,6 +50,8 @@ class Ledger:
         self.batch_rows = batch_rows
         self.batch_seconds = batch_seconds
         self._pending: list[tuple[Any, ...]] = []
+        #: this instance's unbroken runs of writes per (org, target), for the snapshot
+        self._chains: dict[tuple[str, str], write_count.Chain | None] = {}
         self._last_commit = time.monotonic()
         #: the schema version this open migrated the file from (None: it was current or new)
         self.migrated_from: int | None = None
@@ -229,6 +231,7 @@ class Ledger:
             return
         rows, self._pending = self._pending, []
         with self._transaction():
+            write_count.track(self._db, self._chains, rows)
             self._db.executemany(UPSERT_SYNCED, rows)
         self._last_commit = time.monotonic()
 
@@ -471,8 +474,10 @@ class Ledger:
         if spec is None:
             return
         # on failure the count moves past any snapshot recorded: the next run reads the ledger
+        names = [c.name for c in spec.id_columns]
+        chain = self._chains.get((row[0], row[1]))
         with contextlib.suppress(sqlite3.Error, OSError, pl.exceptions.PolarsError):
-            snapshot.refresh(self.path, row[0], row[1], [c.name for c in spec.id_columns])
+            snapshot.refresh(self.path, row[0], row[1], names, chain)
 
     def _count_writes(self) -> None:
         """Add the write count's table and triggers to a current ledger that lacks them (made

@@ -10,7 +10,9 @@ of an older state; a torn, truncated or edited file; a ledger without the trigge
 caller read the ledger itself. It holds no secret (keys are the file's dedupe values, as in the
 ledger), takes the ledger file's permissions, and is written atomically (a temporary file,
 then a rename). Targets with fewer than :data:`SNAPSHOT_FROM` rows get none (SQLite is fast
-enough there); a target that shrinks below it loses its file.
+enough there); a target that shrinks below it loses its file. A run that changed a few rows
+renews it from the old one and those rows (:class:`~syncer.ledger.write_count.Chain`), not by
+reading the whole target again.
 
 Files: ``<ledger>.snapshots/<sha256 of org and target>.parquet`` (~40 bytes per row, zstd).
 """
@@ -60,31 +62,28 @@ def read(
 
     ``max_rows``: None as well when the snapshot holds more rows (the caller looks keys up)."""
     count = write_count.read(db, org, target)
-    if count is None or not count.snapshot_current or count.snapshot_sha256 is None:
+    if count is None or not count.snapshot_current:
         return None
     if max_rows is not None and (count.snapshot_rows or 0) > max_rows:
         return None
-    try:
-        data = snapshot_path(ledger, org, target).read_bytes()
-    except OSError:
-        return None
-    if hashlib.sha256(data).hexdigest() != count.snapshot_sha256:
-        return None
-    columns = _columns(id_names)
-    try:
-        frame = pl.read_parquet(io.BytesIO(data))
-    except Exception:  # a file that passed its checksum but polars cannot read
-        return None
-    if not set(columns) <= set(frame.columns) or frame.height != count.snapshot_rows:
-        return None
-    return frame.select(columns)
+    return _load(snapshot_path(ledger, org, target), count, _columns(id_names))
 
 
-def refresh(ledger: Path, org: str, target: str, id_names: Iterable[str]) -> bool:
+def refresh(
+    ledger: Path,
+    org: str,
+    target: str,
+    id_names: Iterable[str],
+    written: write_count.Chain | None = None,
+) -> bool:
     """Write the snapshot of ``org``'s memory of ``target`` unless the current one holds
     (removing it for a target below :data:`SNAPSHOT_FROM` rows); returns whether one was
     written. Reads the count and the rows in one read transaction, records the file's sha256
-    in the ledger only if nothing was written since; a failure leaves no trusted snapshot."""
+    in the ledger only if nothing was written since; a failure leaves no trusted snapshot.
+
+    ``written``: the writes of the caller's Ledger since the snapshot it may have found; when
+    they are all the ledger saw since, that snapshot is merged with those keys read again
+    instead of reading the whole target."""
     names = list(id_names)
     path = snapshot_path(ledger, org, target)
     db = sqlite3.connect(str(ledger), timeout=120, isolation_level=None)
@@ -98,24 +97,69 @@ def refresh(ledger: Path, org: str, target: str, id_names: Iterable[str]) -> boo
                 count.snapshot_sha256 is None or _holds(path, count.snapshot_sha256)
             ):
                 return False
-            rows = _rows(db, org, target)
-            frame = read_synced(db, org, target, names) if rows >= SNAPSHOT_FROM else None
+            frame = _merged(db, path, count, org, target, names, written)
+            if frame is None:
+                rows = _rows(db, org, target)
+                frame = read_synced(db, org, target, names) if rows >= SNAPSHOT_FROM else None
+            else:
+                rows = frame.height
         finally:
             db.execute("COMMIT")
+        if frame is not None and frame.height < SNAPSHOT_FROM:
+            frame = None
         sha256 = _write(ledger, path, frame) if frame is not None else None
         if sha256 is None:
             with contextlib.suppress(OSError):
                 path.unlink()
         db.execute("BEGIN IMMEDIATE")
         try:
-            recorded = write_count.record_snapshot(
-                db, org, target, count.n, sha256, frame.height if frame is not None else rows
-            )
+            recorded = write_count.record_snapshot(db, org, target, count.n, sha256, rows)
         finally:
             db.execute("COMMIT")
         return recorded and sha256 is not None
     finally:
         db.close()
+
+
+def _merged(
+    db: sqlite3.Connection,
+    path: Path,
+    count: write_count.WriteCount,
+    org: str,
+    target: str,
+    names: list[str],
+    written: write_count.Chain | None,
+) -> pl.DataFrame | None:
+    """The target now as the last snapshot with ``written``'s keys read again, when the count
+    says those were the only writes since it (else None)."""
+    if written is None or count.n != written.end or count.snapshot_n != written.start:
+        return None
+    old = _load(path, count._replace(n=written.start), _columns(names))
+    if old is None:
+        return None
+    keys = pl.Series("key", sorted(written.keys), dtype=pl.String)
+    fresh = read_synced(db, org, target, names, keys=keys)
+    assert fresh is not None  # keys given: never given up
+    return pl.concat([old.filter(~pl.col("key").is_in(keys.implode())), fresh])
+
+
+def _load(path: Path, count: write_count.WriteCount, columns: list[str]) -> pl.DataFrame | None:
+    """``path``'s frame (``columns``), if it is the file ``count`` records at its count."""
+    if count.snapshot_sha256 is None or count.snapshot_n != count.n:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != count.snapshot_sha256:
+        return None
+    try:
+        frame = pl.read_parquet(io.BytesIO(data))
+    except Exception:  # a file that passed its checksum but polars cannot read
+        return None
+    if not set(columns) <= set(frame.columns) or frame.height != count.snapshot_rows:
+        return None
+    return frame.select(columns)
 
 
 def _rows(db: sqlite3.Connection, org: str, target: str) -> int:
@@ -136,7 +180,7 @@ def _holds(path: Path, sha256: str) -> bool:
 def _write(ledger: Path, path: Path, frame: pl.DataFrame) -> str:
     """Write ``frame`` to ``path`` atomically, with the ledger's permissions; its sha256."""
     buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd")
+    frame.write_parquet(buffer, compression="zstd", compression_level=1)
     data = buffer.getvalue()
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = ledger.stat().st_mode & 0o666

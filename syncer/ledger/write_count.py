@@ -16,7 +16,8 @@ and their writes are counted): created when a ledger is opened (:func:`ensure`).
 from __future__ import annotations
 
 import sqlite3
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 #: per (org, target): the writes counted; the count, sha256 and rows of its snapshot, if any
 TABLE = """
@@ -124,3 +125,51 @@ def record_snapshot(
         (sha256, rows, org, target, n),
     )
     return cur.rowcount == 1
+
+
+#: a chain of more keys is dropped (reading the whole target again is as cheap as merging)
+CHAIN_KEYS = 100_000
+
+
+@dataclass(slots=True)
+class Chain:
+    """The writes one :class:`~syncer.ledger.Ledger` made to an (org, target) with no other
+    write between them: the count before the first (``start``) and after the last (``end``),
+    and the keys written. When the count is still ``end`` and a snapshot was recorded at
+    ``start``, that snapshot with these keys read again is the target now."""
+
+    start: int
+    end: int
+    keys: set[str]
+
+
+def track(
+    db: sqlite3.Connection, chains: dict[tuple[str, str], Chain | None], rows: list[Any]
+) -> None:
+    """Extend ``chains`` by ``rows`` (upserts into ``synced``: org, target and key first, each
+    counted once by a trigger), called in the write transaction just before they are written.
+    A pair whose count moved since its chain's end (another writer) gets None: no chain."""
+    by_pair: dict[tuple[str, str], list[str]] = {}
+    for row in rows:
+        by_pair.setdefault((row[0], row[1]), []).append(row[2])
+    for pair, keys in by_pair.items():
+        if pair in chains and chains[pair] is None:
+            continue
+        try:
+            got = db.execute(
+                "SELECT n FROM synced_writes WHERE org=? AND target=?", pair
+            ).fetchone()
+        except sqlite3.OperationalError:  # no count in this ledger
+            chains[pair] = None
+            continue
+        n = int(got[0]) if got else 0
+        chain = chains.get(pair)
+        if chain is None:
+            chain = chains[pair] = Chain(n, n, set())
+        if chain.end != n:
+            chains[pair] = None
+            continue
+        chain.end = n + len(keys)
+        chain.keys.update(keys)
+        if len(chain.keys) > CHAIN_KEYS:
+            chains[pair] = None

@@ -308,3 +308,65 @@ def test_a_target_that_shrinks_loses_its_snapshot(ledger: Path) -> None:
     assert snapshot.refresh(ledger, ORG, TARGET, IDS) is False
     assert not snapshot.snapshot_path(ledger, ORG, TARGET).exists()
     assert _kept(ledger) is None
+
+
+def _run_writing(path: Path, writes: dict[str, str], between: dict[str, str] | None = None) -> None:
+    """A finished run that records ``writes`` (key -> body hash) in two commits; ``between``:
+    what another Ledger commits between them."""
+    with Ledger(path) as led:
+        run = led.start_run(
+            org=ORG, base_url="b", target=TARGET, source="x", mapping=None, command="run"
+        )
+        for i, (key, digest) in enumerate(writes.items()):
+            led.record(ORG, TARGET, run, key, digest, RowOutcome(i, RowStatus.SUCCEEDED))
+            if i == 0:
+                led.flush()
+                if between:
+                    with Ledger(path) as other:
+                        for k, d in between.items():
+                            other.record(ORG, TARGET, 99, k, d, RowOutcome(0, RowStatus.SUCCEEDED))
+        led.finish_run(
+            run, outcome="finished", exit_code=0, rows=1, counts={}, requests=1,
+            message=None, results_path=None, failures_path=None,
+        )  # fmt: skip
+
+
+def test_a_run_that_changed_a_few_rows_merges_them_into_the_snapshot(
+    ledger: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def whole_read(*_: object) -> int:
+        raise AssertionError("the whole target was read again")
+
+    monkeypatch.setattr(snapshot, "_rows", whole_read)
+    _run_writing(ledger, {"k001": "new1", "k020": "new20", "k500": "added"})
+    kept = _kept(ledger)
+    assert kept is not None
+    assert kept.sort("key").equals(_ledger_frame(ledger))
+    assert (_hash_of(kept, "k001"), _hash_of(kept, "k500")) == ("new1", "added")
+
+
+@pytest.mark.parametrize("when", ["between its commits", "after its last commit"])
+def test_another_writer_during_a_run_makes_it_read_the_whole_target(
+    ledger: Path, when: str
+) -> None:
+    other = {"k030": "theirs", "k600": "theirs too"}
+    if when == "between its commits":
+        _run_writing(ledger, {"k001": "mine", "k002": "mine too"}, between=other)
+    else:
+        with Ledger(ledger) as led:
+            run = led.start_run(
+                org=ORG, base_url="b", target=TARGET, source="x", mapping=None, command="run"
+            )
+            led.record(ORG, TARGET, run, "k001", "mine", RowOutcome(1, RowStatus.SUCCEEDED))
+            led.flush()
+            with Ledger(ledger) as them:
+                for k, d in other.items():
+                    them.record(ORG, TARGET, 99, k, d, RowOutcome(0, RowStatus.SUCCEEDED))
+            led.finish_run(
+                run, outcome="finished", exit_code=0, rows=1, counts={}, requests=1,
+                message=None, results_path=None, failures_path=None,
+            )  # fmt: skip
+    kept = _kept(ledger)
+    assert kept is not None
+    assert kept.sort("key").equals(_ledger_frame(ledger))
+    assert (_hash_of(kept, "k030"), _hash_of(kept, "k600")) == ("theirs", "theirs too")
