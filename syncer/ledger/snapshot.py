@@ -9,10 +9,12 @@ ledger recorded with it. Anything else (a write since, by any code; a file of an
 of an older state; a torn, truncated or edited file; a ledger without the triggers) makes the
 caller read the ledger itself. It holds no secret (keys are the file's dedupe values, as in the
 ledger), takes the ledger file's permissions, and is written atomically (a temporary file,
-then a rename). Targets with fewer than :data:`SNAPSHOT_FROM` rows get none (SQLite is fast
-enough there); a target that shrinks below it loses its file. A run that changed a few rows
-renews it from the old one and those rows (:class:`~syncer.ledger.write_count.Chain`), not by
-reading the whole target again.
+then a rename; one a killed writer left is removed by a later write).
+
+Targets with fewer than :data:`SNAPSHOT_FROM` rows get none (SQLite is fast enough there); a
+target that shrinks below it loses its file. A run that changed a few rows renews it from the
+old one and those rows (:class:`~syncer.ledger.write_count.Chain`), not by reading the whole
+target again.
 
 Files: ``<ledger>.snapshots/<sha256 of org and target>.parquet`` (~40 bytes per row, zstd).
 """
@@ -25,6 +27,7 @@ import io
 import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -183,6 +186,7 @@ def _write(ledger: Path, path: Path, frame: pl.DataFrame) -> str:
     frame.write_parquet(buffer, compression="zstd", compression_level=1)
     data = buffer.getvalue()
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path.parent)
     mode = ledger.stat().st_mode & 0o666
     fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
     try:
@@ -195,6 +199,19 @@ def _write(ledger: Path, path: Path, frame: pl.DataFrame) -> str:
             os.unlink(tmp)
         raise
     return hashlib.sha256(data).hexdigest()
+
+
+#: a temporary file older than this is one a killed writer left
+_STALE_TMP_S = 3600
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Remove the temporary files writers killed mid-write left in ``folder``."""
+    now = time.time()
+    for tmp in folder.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - tmp.stat().st_mtime > _STALE_TMP_S:
+                tmp.unlink()
 
 
 def _columns(id_names: Iterable[str]) -> list[str]:

@@ -4,8 +4,10 @@ anything did, whoever wrote it."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -370,3 +372,14 @@ def test_another_writer_during_a_run_makes_it_read_the_whole_target(
     assert kept is not None
     assert kept.sort("key").equals(_ledger_frame(ledger))
     assert (_hash_of(kept, "k030"), _hash_of(kept, "k600")) == ("theirs", "theirs too")
+
+
+def test_a_killed_writers_temporary_file_is_removed_later(ledger: Path) -> None:
+    folder = snapshot.snapshot_dir(ledger)
+    old, new = folder / ".old-writer.tmp", folder / ".running-writer.tmp"
+    for tmp in (old, new):
+        tmp.write_bytes(b"half a snapshot")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    _run_writing(ledger, {"k001": "new"})
+    assert not old.exists() and new.exists()
+    assert _kept(ledger) is not None
