@@ -46,7 +46,6 @@ from syncer.formulas import neutralise, unneutralise
 from syncer.models import RESULTS_FORMATS, RETRY_STATUSES
 from syncer.offending import offending_cells
 from syncer.targets import TARGETS, every
-from syncer.xlsx import Sheet, TooLarge, write_workbook
 
 if TYPE_CHECKING:
     from syncer.sources import SourceTable
@@ -541,6 +540,8 @@ def _workbooks(
 ) -> OutputFiles:
     """Write the results and failures workbooks; return the files written (when Excel cannot
     hold the rows: the CSV files instead, and a note)."""
+    from syncer.xlsx import Sheet, TooLarge, write_workbook  # only for workbooks (~10 ms)
+
     files = written.files
     assert files.xlsx is not None
     source = prepared.source
