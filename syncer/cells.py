@@ -59,7 +59,7 @@ def _fill_slow_rows(
 ) -> tuple[pl.Series, pl.Series, pl.Series]:
     """:func:`_fill_slow`, and the rows ``decide`` settled (their indices)."""
     need = (values.is_not_null() & fast.is_null()).arg_true()
-    reason = pl.Series(values.name, [None] * len(values), dtype=pl.String)
+    reason = pl.repeat(None, len(values), dtype=pl.String, eager=True).alias(values.name)
     if len(need) == 0:
         return fast, reason, need
     sub = values.gather(need).cast(pl.String)
@@ -102,7 +102,7 @@ def check_emails_noting(values: pl.Series) -> CheckedEmails:
     """:func:`check_emails`, and which addresses it rewrote (a punycode domain sent in Unicode,
     ...): that is looked for only among the rows email-validator settled."""
     norm, reason, slow = _fill_slow_rows(values, _fast_email(values), _decide_email)
-    rewritten = pl.Series(values.name, [False] * len(values), dtype=pl.Boolean)
+    rewritten = pl.repeat(False, len(values), dtype=pl.Boolean, eager=True).alias(values.name)
     if len(slow):
         sub = pl.DataFrame({"v": values.gather(slow).cast(pl.String), "n": norm.gather(slow)})
         rewritten.scatter(slow, sub.select(_rewritten(pl.col("v"), pl.col("n"))).to_series())

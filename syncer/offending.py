@@ -107,6 +107,6 @@ def offending_cells(
     )
     out: dict[str, pl.Series] = {}
     for (column,), part in cells.partition_by("column", as_dict=True).items():
-        marks = pl.Series(str(column), [None] * frame.height, dtype=pl.String)
+        marks = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(str(column))
         out[str(column)] = marks.scatter(part["row"], part["text"])
     return out

@@ -167,7 +167,7 @@ def _fast_for_region(values: pl.Series, region: str | None) -> pl.Series:
     """E.164 for the values the rules of ``region`` settle; null for the rest."""
     rules = _rules(region) if region else None
     if rules is None or len(values) == 0:
-        return pl.Series(values.name, [None] * len(values), dtype=pl.String)
+        return pl.repeat(None, len(values), dtype=pl.String, eager=True).alias(values.name)
     cc = rules.cc
     v = pl.col("v")
     digits = v.str.replace_many(list(_SEPARATORS), [""] * len(_SEPARATORS))

@@ -108,12 +108,12 @@ def blank_mask(frame: pl.DataFrame, names: list[str]) -> pl.Series:
     """True for rows whose cells are all null or whitespace. A cheap test on the first column
     settles almost every row; the exact test runs only on the rest."""
     if not names or frame.height == 0:
-        return pl.Series("b", [True] * frame.height, dtype=pl.Boolean)
+        return pl.repeat(True, frame.height, dtype=pl.Boolean, eager=True).alias("b")
     first = pl.col(names[0])
     sure = frame.select(
         (first.is_not_null() & ~first.str.contains(r"^\s*$")).fill_null(False).alias("s")
     )["s"]
-    blank = pl.Series("b", [False] * frame.height, dtype=pl.Boolean)
+    blank = pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True).alias("b")
     rest = (~sure).arg_true()
     if len(rest):
         exact = frame[rest].select(_blank_expr(names).alias("b"))["b"]
