@@ -8,7 +8,8 @@ Both contenders run as fresh processes, interleaved, so the machine's load hits 
   ``write_csv`` of the same frame to a file in the same folder.
 
 The ratio is validate's wall time over the floor's, per round and of the best and the median.
-Peak RSS (``ru_maxrss`` of the child) is printed beside each. Usage:
+Peak RSS (``ru_maxrss`` of the child) and CPU time (user + system of all its threads) are
+printed beside each: on a loaded machine the CPU time is the steadier measure. Usage:
 
     .venv/bin/python bench/bench_validate.py [--rows 1000000] [--repeat 5] [--json FILE]
 
@@ -50,8 +51,8 @@ FLOOR = (
 )
 
 
-def child_rss(cmd: list[str]) -> tuple[float, int]:
-    """(wall seconds, peak RSS MB) of a child, its own ru_maxrss (os.wait4)."""
+def child_rss(cmd: list[str]) -> tuple[float, int, float]:
+    """(wall seconds, peak RSS MB, CPU seconds) of a child, from its own rusage (os.wait4)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=False
@@ -62,7 +63,7 @@ def child_rss(cmd: list[str]) -> tuple[float, int]:
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode not in (0, 1):  # validate exits 1 when some row is invalid
         sys.exit(f"{' '.join(cmd[:4])} failed ({proc.returncode}):\n{err}")
-    return wall, usage.ru_maxrss // 1024
+    return wall, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime
 
 
 def load() -> str:
@@ -109,13 +110,17 @@ def main() -> None:
             order = contenders[i % len(contenders) :] + contenders[: i % len(contenders)]
             got = {name: child_rss(cmd) for name, cmd in order}
             row: dict[str, object] = {"load": at}
-            for name, (wall, mb) in got.items():
+            for name, (wall, mb, cpu) in got.items():
                 row.update({f"{name}_s": round(wall, 3), f"{name}_mb": mb})
+                row[f"{name}_cpu_s"] = round(cpu, 3)
                 row[f"{name}_ratio"] = round(wall / got["floor"][0], 2)
             rounds.append(row)
             print(
                 f"round {i + 1}: "
-                + ", ".join(f"{n} {got[n][0]:.2f} s ({got[n][1]} MB)" for n, _ in contenders)
+                + ", ".join(
+                    f"{n} {got[n][0]:.2f} s (CPU {got[n][2]:.2f} s, {got[n][1]} MB)"
+                    for n, _ in contenders
+                )
                 + f"; validate / floor {row['validate_ratio']:.2f}x"
                 + (f", before / floor {row['before_ratio']:.2f}x" if args.before else "")
                 + f"; load {at}"
@@ -127,12 +132,17 @@ def main() -> None:
         best = min(v) / min(f)
         median = statistics.median(v) / statistics.median(f)
         ratios = sorted(float(r[f"{name}_ratio"]) for r in rounds)  # type: ignore[arg-type]
-        summary[name] = {"best": round(best, 2), "median": round(median, 2)}
+        cpu = statistics.median(float(r[f"{name}_cpu_s"]) for r in rounds)  # type: ignore[arg-type]
+        summary[name] = {"best": round(best, 2), "median": round(median, 2), "cpu_s": cpu}
         print(
             f"{name}: best {min(v):.2f} s / floor {min(f):.2f} s = {best:.2f}x; median "
             f"{statistics.median(v):.2f} s / {statistics.median(f):.2f} s = {median:.2f}x; "
-            f"per round {', '.join(f'{x:.2f}' for x in ratios)} (goal <= 3x)"
+            f"per round {', '.join(f'{x:.2f}' for x in ratios)} (goal <= 3x); median CPU "
+            f"{cpu:.2f} s"
         )
+    floor_cpu = statistics.median(float(r["floor_cpu_s"]) for r in rounds)  # type: ignore[arg-type]
+    summary["floor"] = {"cpu_s": floor_cpu}
+    print(f"floor: median CPU {floor_cpu:.2f} s")
     print(f"load now {load()}")
     if args.json:
         args.json.write_text(json.dumps(summary))
