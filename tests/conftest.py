@@ -143,3 +143,56 @@ def _syncer_home(
     monkeypatch.setenv("SYNCER_HOME", str(tmp_path_factory.mktemp("home")))
     monkeypatch.delenv("SYNCER_LEDGER", raising=False)
     yield
+
+
+#: The longest tests (``--durations``, slowest first). Under pytest-xdist they start first, one
+#: worker each in turn, so none is left running alone at the end: ``--dist worksteal`` hands each
+#: worker a contiguous share of the collection (which would put all of tests/e2e on the first)
+#: and steals only from the tails. A name that is not collected (renamed, deselected) is
+#: ignored; a parametrised test is named without its ``[id]``. Order only: every test still runs.
+LONG_FIRST = (
+    "tests/e2e/test_resume_kill.py::test_sigkill_at_random_moments_then_rerun_completes_exactly_once",
+    "tests/e2e/test_migration_job.py::test_sigkill_at_random_moments_then_rerun_completes_exactly_once",
+    "tests/e2e/test_inbox_robust.py::test_sigkill_at_random_moments_then_one_more_run_archives_every_file_once",
+    "tests/e2e/test_hostile_input.py::test_every_corpus_file",
+    "tests/e2e/test_migration_job.py::test_the_whole_migration_then_again_then_ten_amounts_and_three_stages",
+    "tests/e2e/test_change_detection.py::test_rerun_sends_nothing_then_exactly_the_changed_rows",
+    "tests/e2e/test_secrets.py::test_no_output_file_or_ledger_holds_the_key",
+    "tests/e2e/test_hostile_input.py::test_big_hostile_inputs_stay_bounded",
+    "tests/e2e/test_tasks_acceptance.py::test_a_thousand_tasks_and_activities_are_imported_once_with_their_offsets",
+    "tests/e2e/test_tasks_acceptance.py::test_faults_store_nothing_twice_and_ambiguous_rows_wait_for_force_ambiguous",
+    "tests/e2e/test_secrets.py::test_a_remote_inbox_shows_no_store_secret_anywhere",
+    "tests/e2e/test_secrets.py::test_a_remote_source_shows_no_store_secret_anywhere",
+    "tests/e2e/test_migration_job.py::test_faults_leave_one_account_per_domain_and_one_deal_per_key",
+    "tests/e2e/test_logs_cli.py::test_a_faulty_run_logs_one_line_per_retry_and_per_429_and_never_the_key",
+    "tests/sandbox/test_sandbox_limits.py::test_real_flood_over_loopback_accepts_the_rate",
+    "tests/e2e/test_edges_runs.py::test_signal_mid_run_writes_every_row_and_the_rerun_sends_only_the_rest",
+)
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m deselection
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, start the :data:`LONG_FIRST` tests first: the k-th longest at the head of
+    worker ``k % workers``'s first share (the scheduler's split, recomputed here)."""
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    rank = {name: i for i, name in enumerate(LONG_FIRST)}
+
+    def rank_of(item: pytest.Item) -> int | None:
+        return rank.get(item.nodeid.split("[", 1)[0])
+
+    ranked = sorted((r, i) for i, it in enumerate(items) if (r := rank_of(it)) is not None)
+    long = [items[i] for _, i in ranked]
+    if workers < 2 or not long or len(items) < 2 * workers * len(long):
+        return
+    rest = [it for it in items if rank_of(it) is None]
+    ordered: list[pytest.Item] = []
+    left = len(items)
+    for k in range(workers):  # worksteal's first split: len(pending) // workers still idle
+        share = left // (workers - k)
+        left -= share
+        head = long[k::workers]
+        take = share - len(head) if k < workers - 1 else len(rest)
+        ordered += head + rest[:take]
+        rest = rest[take:]
+    assert len(ordered) == len(items)
+    items[:] = ordered
