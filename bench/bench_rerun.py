@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -94,14 +95,22 @@ def change_rows(source: Path, out: Path, every: int) -> int:
     return int(frame.select(hit.sum()).item())
 
 
+#: CPU seconds (user + system) of each command :func:`timed` ran, in order
+LAST_CPU: list[float] = []
+
+
 def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, dict[str, Any]]:
-    """Wall seconds of ``python -m syncer ARGV`` and its --json summary (if any)."""
+    """Wall seconds of ``python -m syncer ARGV`` and its --json summary (if any); its CPU
+    seconds are appended to :data:`LAST_CPU`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "syncer", *argv],
         cwd=cwd, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"syncer {argv[0]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -162,6 +171,7 @@ def main() -> None:
             run_args = ["-q", "--ledger", str(ledger), "--max-rate", str(args.max_rate)]
             modes = [f"{code}{mode}" for code in codes for mode in ("validate", "rerun")]
             walls: dict[str, list[float]] = {mode: [] for mode in modes}
+            cpus: dict[str, list[float]] = {mode: [] for mode in modes}
             summaries: dict[str, dict[str, Any]] = {}
             for rnd in range(args.repeat):
                 for mode in modes if rnd % 2 == 0 else modes[::-1]:
@@ -172,6 +182,7 @@ def main() -> None:
                         argv = ["run", str(source), *common, *run_args, *out]
                     wall, summaries[mode] = timed(argv, envs[code], work)
                     walls[mode].append(wall)
+                    cpus[mode].append(LAST_CPU[-1])
             changed_walls: dict[str, float] = {}
             for code, env in envs.items():
                 db = work / f"{code.strip() or 'new'}-changed.db"
@@ -190,23 +201,29 @@ def main() -> None:
             sandbox.close()
 
     med = {mode: statistics.median(w) for mode, w in walls.items()}
+    cpu = {mode: statistics.median(c) for mode, c in cpus.items()}
     print(
         f"input: {source.name}, {args.rows:,} rows; ledger filled with {filled:,} rows in "
         f"{fill_s:.0f} s (first run's snapshot included); ledger {sizes[0] / 1e6:.0f} MB, "
         f"snapshots {sizes[1] / 1e6:.0f} MB"
     )
-    print("| code | run | wall (median) | all rounds | vs its validate |")
-    print("|---|---|---|---|---|")
+    print(
+        "| code | run | wall (median) | all rounds | vs its validate | CPU (median) | CPU ratio |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for code in codes:
         base = med[f"{code}validate"]
         for mode in ("validate", "rerun"):
             rounds = ", ".join(f"{w:.2f}" for w in walls[f"{code}{mode}"])
-            m = med[f"{code}{mode}"]
-            print(f"| {code or 'this'} | {mode} | {m:.2f} s | {rounds} | {m / base:.2f}× |")
+            m, c = med[f"{code}{mode}"], cpu[f"{code}{mode}"]
+            print(
+                f"| {code or 'this'} | {mode} | {m:.2f} s | {rounds} | {m / base:.2f}× "
+                f"| {c:.2f} s | {c / cpu[f'{code}validate']:.2f}× |"
+            )
         wall = changed_walls[code]
         print(
             f"| {code or 'this'} | changed (1 %: {changed_n:,} rows) | {wall:.2f} s | 1 round | "
-            f"{wall / base:.2f}× |"
+            f"{wall / base:.2f}× | | |"
         )
     for code in codes:
         rerun, changed = summaries[f"{code}rerun"], summaries[f"{code}changed"]
@@ -230,6 +247,8 @@ def main() -> None:
                     "rows": args.rows,
                     "walls": walls,
                     "median": med,
+                    "cpu": cpus,
+                    "cpu_median": cpu,
                     "ratio": {
                         code or "this": med[f"{code}rerun"] / med[f"{code}validate"]
                         for code in codes
