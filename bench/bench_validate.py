@@ -9,7 +9,12 @@ Both contenders run as fresh processes, interleaved, so the machine's load hits 
 
 The ratio is validate's wall time over the floor's, per round and of the best and the median.
 Peak RSS (``ru_maxrss`` of the child) and CPU time (user + system of all its threads) are
-printed beside each: on a loaded machine the CPU time is the steadier measure. Usage:
+printed beside each: on a loaded machine the CPU time is the steadier measure.
+
+Each checkout's ``syncer`` package is byte-compiled first (``compileall``), as an installed
+package is: with ``PYTHONDONTWRITEBYTECODE`` set (this project's machine sets it) Python would
+otherwise compile its ~70 modules from source in every run, ~0.1-0.2 s that users never pay
+(``--no-compile``: leave that as it is). Usage:
 
     .venv/bin/python bench/bench_validate.py [--rows 1000000] [--repeat 5] [--json FILE]
 
@@ -77,6 +82,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5, help="rounds (one run of each per round)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="do not byte-compile the checkouts first (each run compiles them from source when "
+        "PYTHONDONTWRITEBYTECODE is set)",
+    )
+    ap.add_argument(
         "--before",
         type=Path,
         help="also time validate from this checkout of syncer (e.g. a `git worktree` of the "
@@ -91,6 +102,9 @@ def main() -> None:
     size_mb = csv_path.stat().st_size / 1e6
     print(f"input: {csv_path.name}, {args.rows:,} rows x 12 columns, {size_mb:.0f} MB")
     py = sys.executable
+    if not args.no_compile:
+        for root in [ROOT, *([args.before.resolve()] if args.before else [])]:
+            subprocess.run([py, "-m", "compileall", "-q", str(root / "syncer")], check=True)
     rounds: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
         mapping = Path(tmp) / "mapping.yaml"
