@@ -189,7 +189,7 @@ def _fast_for_region(values: pl.Series, region: str | None) -> pl.Series:
     np = rules.national_prefix
     if np is not None:
         # <national prefix><national number>, e.g. 1 415 555 0132 (US) or 020 7946 0958 (GB)
-        rest = d.str.slice(len(np))
+        rest = after_cc if len(np) == len(cc) else d.str.slice(len(np))  # US: both "1"
         prefixed = (
             ~plus
             & d.str.starts_with(np)
