@@ -12,7 +12,7 @@ from typing import IO, TYPE_CHECKING
 
 import polars as pl
 
-from syncer.formulas import FORMULA_LIKE, neutralise
+from syncer.formulas import FORMULA_LIKE, formula_like
 
 if TYPE_CHECKING:
     from syncer.sources import SourceTable
@@ -22,13 +22,20 @@ __all__ = ["CsvStyle", "csv_style", "excel_safe", "write_csv", "write_csv_parts"
 
 def excel_safe(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with a ``'`` before each formula-like text cell (columns where some cell starts
-    with a trigger character only: one scan finds them)."""
+    with a trigger character only: one scan finds them; a column whose such cells are all plain
+    data, like ``+1 415 ...`` phone numbers, is left as it is)."""
     texts = [c for c, t in frame.schema.items() if t == pl.String]
     if not texts:
         return frame
     risky = frame.select(pl.col(c).str.contains(FORMULA_LIKE[0]).any() for c in texts).row(0)
+    names = [c for c, hit in zip(texts, risky, strict=True) if hit]
+    if not names:
+        return frame
+    masks = frame.select(formula_like(pl.col(c)).fill_null(False).alias(c) for c in names)
+    hit = [c for c in names if masks.get_column(c).any()]
     return frame.with_columns(
-        neutralise(pl.col(c)).alias(c) for c, hit in zip(texts, risky, strict=True) if hit
+        pl.when(masks.get_column(c)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in hit
     )
 
 

@@ -2,7 +2,8 @@
 
 Each test puts a shortcut beside the computation it replaces, on random and adversarial cells:
 the ``email_normalised`` notice looked for only among email-validator's rows, NFC only on cells
-holding a character at or above U+0300, plain phone prefixes tested without a regex.
+holding a character at or above U+0300, plain phone prefixes tested without a regex, the
+results writer's apostrophes only in columns with a formula-like cell.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from hypothesis import strategies as st
 from pipeline_helpers import by_row, run
 
 from syncer.cells import check_emails, check_emails_noting
+from syncer.csvfiles import excel_safe
+from syncer.formulas import neutralise
 from syncer.phones import _rules, _starts
 from syncer.transform import _nfc_rows
 
@@ -127,3 +130,18 @@ def test_a_constant_rewritten_email_is_a_warning_on_every_row() -> None:
 def test_a_mapping_of_constants_only_reads_no_column() -> None:
     p = run([{"Name": "Ann"}], {"email": {"value": "x@acme.com"}})
     assert by_row(p)[2]["__v:email"] == "x@acme.com"
+
+
+_CELL = st.one_of(st.none(), st.text(alphabet="=+-@\t\r\n\x00'01 ().,/aZ|!", max_size=6))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_CELL, _CELL), min_size=1, max_size=20))
+def test_excel_safe_equals_neutralising_every_column(
+    rows: list[tuple[str | None, ...]],
+) -> None:
+    """Columns are left as they are when their trigger cells are all plain data (phones)."""
+    frame = pl.DataFrame(rows, schema={"a": pl.String, "b": pl.String}, orient="row")
+    frame = frame.with_columns(n=pl.lit(1))
+    want = frame.with_columns(neutralise(pl.col(c)).alias(c) for c in ("a", "b"))
+    assert excel_safe(frame).equals(want)
