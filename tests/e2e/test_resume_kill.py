@@ -49,9 +49,9 @@ def test_sigkill_at_random_moments_then_rerun_completes_exactly_once(tmp_path: P
     mapping = write_mapping(tmp_path / "leads.yaml")
     ledger = tmp_path / "ledger.db"
     args = [sys.executable, "-m", "syncer", "run", str(src), "--mapping", str(mapping)]
-    # killed runs are capped at 250 rows/s so a fast machine cannot overshoot much; the last,
-    # unkilled run goes as fast as it can
-    args += ["--ledger", str(ledger), "--quiet", "--max-rate", "250"]
+    # killed runs are capped at 1,000 rows/s so a fast machine cannot overshoot much (a stats
+    # poll every 10 ms: ~10 rows past the moment); the last, unkilled run goes as fast as it can
+    args += ["--ledger", str(ledger), "--quiet", "--max-rate", "1000"]
     seen: dict[str, int] = {}  # key -> upsert_count when its success was first seen committed
     kills = 0
     mid_push = 0  # kills after which the ledger held more committed rows: they landed mid-push
