@@ -12,8 +12,8 @@ Each command runs as a fresh child process; its peak RSS is its own ``ru_maxrss`
 
 The inputs are bench_pipeline's generated lead lists (``bench/out/leads_<rows>.csv``, 12
 columns, made when missing; gitignored). ``--keep-ledgers DIR`` keeps each filled ledger in
-DIR (``ledger_<rows>.db``) and reuses it next time (the 5M fill takes ~270 s); the sandbox then
-listens on a fixed port, as the ledger names the org by its URL. Usage:
+DIR (``ledger_<rows>.db``) and runs on a copy of it, next time too (the 5M fill takes ~270 s);
+the sandbox then listens on a fixed port, as the ledger names the org by its URL. Usage:
 
     .venv/bin/python bench/bench_memory.py [--rows 1000000 5000000] [--only validate] [--json F]
         [--keep-ledgers bench/out/memory-ledgers]
@@ -116,6 +116,8 @@ def main() -> None:
                     t = time.perf_counter()
                     filled = _filled(ledger, source, mapping, org, sandbox.base_url)
                     fill_s = time.perf_counter() - t
+                    if kept:  # a copy as filled: no run of this file yet (no stale check)
+                        ledger = _copied(ledger, work)
                     env.update(REEVO_API_KEY=KEY, REEVO_BASE_URL=sandbox.base_url)
                     at = load()
                     argv = ["run", *common, "-q", "--ledger", str(ledger)]
@@ -123,8 +125,6 @@ def main() -> None:
                     sent = json.loads(last).get("requests") if last.startswith("{") else None
                 finally:
                     sandbox.close()
-                    if kept:  # the run's kept copies of its results files (GBs at 5M rows)
-                        shutil.rmtree(ledger.with_name(f"{ledger.stem}-runs"), ignore_errors=True)
                 figures.append({"rows": rows, "command": "run", "peak_mb": mb})
                 figures[-1].update(wall_s=round(wall, 1), load=at, file_mb=round(size_mb))
                 figures[-1].update(ledger_rows=filled, requests=sent)
@@ -144,6 +144,16 @@ def _port_free(port: int) -> None:
             probe.bind(("127.0.0.1", port))
         except OSError:
             raise SystemExit(f"port {port} is taken: stop what listens there") from None
+
+
+def _copied(ledger: Path, folder: Path) -> Path:
+    """A copy of ``ledger`` (and the files beside it that name it) in ``folder``."""
+    for near in ledger.parent.glob(ledger.name + "*"):
+        if near.name.endswith(".rows") or near.name.endswith(".locks"):
+            continue
+        copy = shutil.copytree if near.is_dir() else shutil.copy2
+        copy(near, folder / near.name)
+    return folder / ledger.name
 
 
 def _filled(ledger: Path, source: Path, mapping: Path, org: str, base_url: str) -> int:

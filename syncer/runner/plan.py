@@ -14,7 +14,7 @@ from syncer.ledger import SCAN_FROM, Ledger, SyncedRow
 from syncer.memory import AMBIGUOUS
 from syncer.models import RowOutcome, RowStatus, RowWarning
 from syncer.runner.early_read import EarlyRead
-from syncer.runner.prepared import Prepared
+from syncer.runner.prepared import PLAN_ROWS, Prepared
 from syncer.targets.base import IdColumn
 
 
@@ -131,7 +131,8 @@ class Plan:
         #: target whose rows are not upserts (they find their ids there); {} for a new key
         self.known: dict[str, dict[str, str]] = {}
         self.to_send = 0
-        self._plan: pl.DataFrame | None = None
+        #: the ledger's memory of the ready rows' keys, read once (:meth:`_known_frame`)
+        self._known: pl.DataFrame | None = None
         #: the bodies' digests, begun in a thread as soon as the plan exists: polars works
         #: while the run sets up (client, org check, lock, the file's checksum)
         self._digests: Future[pl.DataFrame] | None = None
@@ -140,7 +141,14 @@ class Plan:
         if early is not None:  # few keys: looking them up beats reading the whole target
             ready = prepared.counts()[RowStatus.READY.value]
             early.limit = 4 * ready if ready >= SCAN_FROM else 0
-        if ledger is not None:
+        #: the plan, made once (:meth:`_planned`): the rows to send, what the ledger
+        #: remembers of those it knows, the rows settled (unchanged or held), and per run the
+        #: changed rows whose last accepted body it sent
+        self._send: pl.DataFrame | None = None
+        self._remembered: dict[str, SyncedRow] = {}
+        self._settled = 0
+        self._changed: dict[int, int] = {}
+        if ledger is not None and prepared.values is None:  # else: hashed a batch at a time
             pool = ThreadPoolExecutor(1, thread_name_prefix="syncer-plan")
             self._digests = pool.submit(prepared.digests)
             pool.shutdown(wait=False)
@@ -152,33 +160,10 @@ class Plan:
                 self.to_send += 1
                 yield item
             return
-        planned = self._planned()
-        if not self.full:
-            same = planned.filter(pl.col("body_sha256") == pl.col("digest"))
-            self.collected.add_frame(self._unchanged(same))
-            if self.progress is not None and same.height:
-                self.progress(same.height)
-            planned = planned.filter(pl.col("body_sha256").ne_missing(pl.col("digest")))
+        send, known = self._planned()
+        if self.progress is not None and self._settled:
+            self.progress(self._settled)
         spec = self.prepared.mapping.spec
-        ids = [SyncedRow.id_getter(c.name) for c in spec.id_columns]
-        # keys the ledger knows (updated_at is never null there) whose body changed: few, so
-        # what it remembers of them is looked up whole, and each is held or sent in Python
-        found = planned.filter(pl.col("updated_at").is_not_null())
-        target = self.prepared.mapping.target
-        known = self.ledger.lookup(self.org, target, found["key"]) if found.height else {}
-        held_rows: list[int] = []
-        for row, key, digest in found.select("source_row", "key", "digest").iter_rows():
-            prev = known[key]
-            held = self._held(prev, digest)
-            if held is not None:
-                status, error, code = held
-                self.collected.add_values(row, status, error, code, prev, ids)
-                held_rows.append(row)
-                if self.progress is not None:
-                    self.progress(1)
-        send = planned.select("source_row", "key", "digest")
-        if held_rows:
-            send = send.filter(~pl.col("source_row").is_in(held_rows))
         remember = not spec.idempotent
         bodies = self.prepared.iter_bodies(send["source_row"])
         for (row, key, digest), item in zip(send.iter_rows(), bodies, strict=True):
@@ -192,32 +177,108 @@ class Plan:
     def stale_rows(self, *, since_run: int) -> int:
         """Ready rows whose last accepted body came from a run newer than ``since_run`` and
         differs from theirs: the rows an earlier file, imported again, would put back to older
-        values."""
-        planned = self._planned()
-        return planned.filter(
-            pl.col("body_sha256").is_not_null()
-            & (pl.col("run_id").fill_null(0) > since_run)
-            & (pl.col("body_sha256") != pl.col("digest"))
-        ).height
+        values. (The plan is made then, once: :meth:`items` sends it.)"""
+        self._planned()
+        return sum(n for run, n in self._changed.items() if run > since_run)
 
-    def _planned(self) -> pl.DataFrame:
+    def _planned(self) -> tuple[pl.DataFrame, dict[str, SyncedRow]]:
+        """Plan every ready row, once, a part at a time (:meth:`_parts`): the unchanged and
+        held rows' outcomes recorded (in bulk, :attr:`_settled` of them), the runs that sent
+        the bodies the changed rows replace counted (:attr:`_changed`); return the rows to
+        send (source_row, key, digest, in file order) and what the ledger remembers of those
+        it knows."""
+        if self._send is not None:
+            return self._send, self._remembered
+        assert self.ledger is not None
+        spec = self.prepared.mapping.spec
+        ids = [SyncedRow.id_getter(c.name) for c in spec.id_columns]
+        target = self.prepared.mapping.target
+        known: dict[str, SyncedRow] = {}
+        sends = []
+        for planned in self._parts():
+            rows = planned.height
+            newer = planned.filter(
+                pl.col("body_sha256").is_not_null() & (pl.col("body_sha256") != pl.col("digest"))
+            )
+            for run, n in newer.group_by(pl.col("run_id").fill_null(0)).len().iter_rows():
+                self._changed[int(run)] = self._changed.get(int(run), 0) + int(n)
+            if not self.full:
+                flags = planned.select(
+                    (pl.col("body_sha256") == pl.col("digest")).fill_null(False)
+                ).to_series()
+                unchanged = int(flags.sum())
+                if unchanged:
+                    self.collected.add_frame(self._unchanged(planned.filter(flags)))
+                    self._settled += unchanged
+                    planned = planned.filter(~flags)
+            # keys the ledger knows (updated_at is never null there) whose body changed: few,
+            # so what it remembers of them is looked up whole, and each is held or sent in Python
+            found = planned.filter(pl.col("updated_at").is_not_null())
+            if found.height:
+                known.update(self.ledger.lookup(self.org, target, found["key"]))
+            held_rows: list[int] = []
+            for row, key, digest in found.select("source_row", "key", "digest").iter_rows():
+                prev = known[key]
+                held = self._held(prev, digest)
+                if held is not None:
+                    status, error, code = held
+                    self.collected.add_values(row, status, error, code, prev, ids)
+                    held_rows.append(row)
+                    self._settled += 1
+            send = planned.select("source_row", "key", "digest")
+            if held_rows:
+                send = send.filter(~pl.col("source_row").is_in(held_rows))
+            if send.height < rows // 2:  # its own copy: a few rows' views would keep every
+                send = pl.DataFrame(send.to_dict(as_series=False), schema=send.schema)  # digest
+            sends.append(send)
+        self._done_planning()
+        self._send = pl.concat(sends) if len(sends) > 1 else sends[0]
+        self._remembered = known
+        return self._send, known
+
+    def _parts(self) -> Iterator[pl.DataFrame]:
         """Every ready row's source_row, key and ``digest`` (the sha256 of its canonical body),
-        in file order, with what the ledger remembers of its key (null columns: nothing).
-        Built once, the ledger read in one query (now: the run holds its lock) while the
-        digests, begun with the plan, are finished in their thread."""
-        if self._plan is not None:
-            return self._plan
-        assert self.ledger is not None and self._digests is not None
+        in file order, with what the ledger remembers of its key (null columns: nothing), a
+        part at a time (:meth:`Prepared.digest_parts`: a batch of a file read in batches). The
+        ledger is read once, in one query (now: the run holds its lock), while the digests of
+        a file prepared whole, begun with the plan, are finished in their thread."""
+        known = self._known_frame()
+        for part in self._digest_parts():
+            if part.height < known.height // 4:  # the part's keys hashed, not the ledger's
+                mine = known.filter(pl.col("key").is_in(part["key"].implode()))
+            else:
+                mine = known
+            yield part.join(mine, on="key", how="left", maintain_order="left")
+
+    def _digest_parts(self) -> Iterator[pl.DataFrame]:
+        if self._digests is None:  # a file read in batches: its bodies, a batch at a time
+            yield from self.prepared.digest_parts()
+        else:
+            digests = self._digests.result()
+            for start in range(0, max(digests.height, 1), PLAN_ROWS):
+                yield digests.slice(start, PLAN_ROWS)
+
+    def _known_frame(self) -> pl.DataFrame:
+        """What the ledger remembers of the ready rows' keys (:meth:`Ledger.synced_frame`),
+        read once: the early read's when it still holds."""
+        if self._known is not None:
+            return self._known
+        assert self.ledger is not None
         prepared = self.prepared
         id_names = [c.name for c in prepared.mapping.spec.id_columns]
         self.ledger.flush()
         target = prepared.mapping.target
         known = self._early.result(self.org, target) if self._early is not None else None
+        self._early = None  # the plan's copy is the one kept
         if known is None:
             known = self.ledger.synced_frame(self.org, target, prepared.ready_keys(), id_names)
-        digests = self._digests.result()
-        self._plan = digests.join(known, on="key", how="left", maintain_order="left")
-        return self._plan
+        self._known = known
+        return known
+
+    def _done_planning(self) -> None:
+        """Let go of the digests and the ledger's frame: every ready row was planned."""
+        self._digests = None
+        self._known = None
 
     def _unchanged(self, same: pl.DataFrame) -> pl.DataFrame:
         """The outcomes of rows unchanged since their last success (:meth:`_held`'s, in bulk)."""
@@ -227,10 +288,18 @@ class Plan:
             run,
             pl.col("updated_at"),
         )
+        # one message per (run, time) written, each row's taken from those: few distinct
+        # values, so the rows share their text (a million rows, not a million strings)
+        said = ["run_id", "updated_at"]
+        messages = same.select(said).unique(maintain_order=True).with_row_index("__m")
+        which = same.select(said).join(
+            messages, on=said, how="left", maintain_order="left", nulls_equal=True
+        )["__m"]
+        texts = messages.select(error.alias("error")).to_series()
         return same.select(
             "source_row",
             status=pl.lit(RowStatus.UNCHANGED.value),
-            error=error,
+            error=pl.lit(texts.gather(which)),
             error_code=pl.lit("unchanged"),
             **{c.column: pl.col(f"id:{c.name}") for c in self.collected.id_columns},
         )

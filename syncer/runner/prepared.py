@@ -68,6 +68,10 @@ class Prepared:
     #: a large text file read in batches: its columns (``headers``) are kept here, not in
     #: ``frame`` (the results files are written from both, a batch at a time)
     spill: Spill | None = None
+    #: a large file read in batches for a run: its ready rows' ``source_row``, ``key`` and
+    #: body values, kept here rather than in ``frame``; bodies are built (and hashed) from
+    #: there, a batch at a time
+    values: Spill | None = None
 
     @property
     def source_columns(self) -> list[str]:
@@ -152,27 +156,72 @@ class Prepared:
         """source_row, key and ``body``, the canonical JSON text of the request body
         (:mod:`syncer.canonical`), of every ready row (of those in ``rows``), in file order,
         ``size`` rows a frame: written by polars, a frame at a time."""
+        fields = self.body_fields()
+        if self.values is not None:
+            yield from self._spilled_bodies(self.values, rows, fields)
+            return
         ready = self._ready()
         if rows is not None:
             ready = ready.filter(pl.col("source_row").is_in(rows.implode()))
         dropped = DROPPED if DROPPED in ready.columns else None
-        fields = self.body_fields()
         for start in range(0, ready.height, size):
             part = ready.slice(start, size)
             text = body_texts(part, fields, dropped=dropped, sep=DROPPED_SEP)
             yield part.select("source_row", "key").with_columns(text)
 
+    def _spilled_bodies(
+        self, values: Spill, rows: pl.Series | None, fields: list[BodyField]
+    ) -> Iterator[pl.DataFrame]:
+        """:meth:`body_frames` from :attr:`values`, a spilled batch at a time: the rows of
+        ``rows`` (sorted, as the plan gives them), else the ready ones (dedupe may have made
+        some ready row of a batch a duplicate since)."""
+        if rows is None:
+            rows = self.frame.filter(pl.col("status") == RowStatus.READY.value)["source_row"]
+        wanted = rows.cast(pl.Int64).sort()
+        at = 0
+        for batch in values.batches():
+            if at >= len(wanted):
+                return
+            if batch.height == 0:
+                continue
+            last = batch["source_row"][-1]
+            end = int(wanted.search_sorted(last, side="right"))
+            if end == at:
+                continue
+            part = batch.filter(pl.col("source_row").is_in(wanted.slice(at, end - at).implode()))
+            at = end
+            dropped = DROPPED if DROPPED in part.columns else None
+            text = body_texts(part, fields, dropped=dropped, sep=DROPPED_SEP)
+            yield part.select("source_row", "key").with_columns(text)
+
+    def digest_parts(self) -> Iterator[pl.DataFrame]:
+        """:meth:`digests` a part at a time (at least one, maybe empty): a batch of the file
+        when its values are spilled (each batch's bodies built and hashed as it is read back),
+        else :data:`PLAN_ROWS` rows of the whole frame's."""
+        if self.values is None:
+            whole = self.digests()
+            for start in range(0, max(whole.height, 1), PLAN_ROWS):
+                yield whole.slice(start, PLAN_ROWS)
+            return
+        empty = True
+        for frame in self.body_frames():
+            empty = False
+            yield frame.select("source_row", "key", digest=sha256_hex(frame["body"]))
+        if empty:
+            yield pl.DataFrame(schema=_DIGESTS)
+
     def digests(self) -> pl.DataFrame:
         """source_row, key and ``digest`` (:func:`syncer.ledger.body_hash` of the body) of
         every ready row, in file order."""
+        if self.values is not None:
+            parts = list(self.digest_parts())
+            return pl.concat(parts) if len(parts) > 1 else parts[0]
         parts = [
             frame.select("source_row", "key", digest=sha256_hex(frame["body"]))
             for frame in self.body_frames()
         ]
         if not parts:
-            return pl.DataFrame(
-                schema={"source_row": pl.Int64, "key": pl.String, "digest": pl.String}
-            )
+            return pl.DataFrame(schema=_DIGESTS)
         return pl.concat(parts)
 
     def ready_keys(self) -> pl.Series:
@@ -190,26 +239,38 @@ class Prepared:
 
     def body_fields(self) -> list[BodyField]:
         """How each mapped field goes into the body (the key's own field does not)."""
-        clear = self.mapping.on_empty == "clear"
-        stage = _stage_field(self.mapping)
-        # custom fields go under the body key of their section (the target declares it)
-        body_key = {c.name: c.body_key for c in self.mapping.spec.custom}
-        out = []
-        for f in self.fields:
-            if f.section != "columns" and f.section not in body_key:
-                continue
-            plain = f.section == "columns"
-            out.append(
-                BodyField(
-                    column=f.out,
-                    name=f.name,
-                    section=None if plain else body_key[f.section],
-                    form=f.spec.lookup if plain else None,
-                    amount=plain and f.kind is FieldKind.DECIMAL and not f.is_list,
-                    clear=clear and _clearable(f, stage),
-                )
+        return body_fields(self.mapping, self.fields)
+
+
+#: :meth:`Prepared.digests`' columns
+_DIGESTS = {"source_row": pl.Int64, "key": pl.String, "digest": pl.String}
+#: ready rows whose digests are joined to the ledger's memory at once (a million rows' joined
+#: columns: ~100 MB)
+PLAN_ROWS = 1_000_000
+
+
+def body_fields(mapping: Mapping, fields: Sequence[MappedField]) -> list[BodyField]:
+    """How each mapped field goes into the body (the key's own field does not)."""
+    clear = mapping.on_empty == "clear"
+    stage = _stage_field(mapping)
+    # custom fields go under the body key of their section (the target declares it)
+    body_key = {c.name: c.body_key for c in mapping.spec.custom}
+    out = []
+    for f in fields:
+        if f.section != "columns" and f.section not in body_key:
+            continue
+        plain = f.section == "columns"
+        out.append(
+            BodyField(
+                column=f.out,
+                name=f.name,
+                section=None if plain else body_key[f.section],
+                form=f.spec.lookup if plain else None,
+                amount=plain and f.kind is FieldKind.DECIMAL and not f.is_list,
+                clear=clear and _clearable(f, stage),
             )
-        return out
+        )
+    return out
 
 
 def _stage_field(mapping: Mapping) -> str | None:

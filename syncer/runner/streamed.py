@@ -21,7 +21,7 @@ import polars as pl
 from syncer.dedupe import mark_duplicates
 from syncer.errors import SourceError
 from syncer.mapping import Mapping, absent_optional, read_mapping, resolve_columns
-from syncer.models import KEY_COLUMN
+from syncer.models import KEY_COLUMN, RowStatus
 from syncer.results import source_names
 from syncer.runner.prepared import (
     Prepared,
@@ -29,6 +29,7 @@ from syncer.runner.prepared import (
     _repeated_header_notes,
     _stage_field,
     _uncleared_notes,
+    body_fields,
 )
 from syncer.sources import SourceTable
 from syncer.sources.batches import Batches, NotStreamable, open_batches
@@ -43,6 +44,9 @@ __all__ = ["STREAM_BYTES", "prepare_streamed"]
 #: read at once (~1 GB of memory for a 175 MB, 1M-row file): on two busy cores the batches
 #: were measured no faster, often slower, than one pass over the whole frame
 STREAM_BYTES = 256 << 20
+#: a run's body values kept in memory before the next batches go to disk (most re-runs never
+#: read them back: their rows are unchanged)
+VALUES_MEMORY = 64 << 20
 _ORDERED = ["source_row", "status", "error", "error_code", "warnings", KEY_COLUMN]
 _EXCEL = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
@@ -102,18 +106,24 @@ def _prepare(batches: Batches, given: Mapping | Path, *, values: bool) -> Prepar
         for f in fields
         if mapping.on_empty == "clear" and f.section != KEY_SECTION and not _clearable(f, stage)
     ]
-    kept_values = [f.out for f in fields] if values else noted
+    # a run's ready rows' body values go to a spill of their own, their digest stays; the
+    # owners' e-mails stay too (the preflight asks Reevo about them)
+    owners = [f.out for f in fields if f.kind is FieldKind.OWNER_EMAIL] if values else []
+    kept_values = [*noted, *(o for o in owners if o not in noted)]
     spill = Spill()
+    bodies = _Bodies(mapping, fields) if values else None
     parts: list[pl.DataFrame] = []
     try:
         for batch in batches:
-            parts.append(_checked(batch, fields, mapping, kept_values))
+            parts.append(_checked(batch, fields, mapping, kept_values, bodies))
             spill.add(batch.select(*headers))
         if not parts:  # a header and no rows: the frame's columns all the same
-            parts.append(_checked(table.frame, fields, mapping, kept_values))
+            parts.append(_checked(table.frame, fields, mapping, kept_values, bodies))
             spill.add(table.frame.select(*headers))
     except NotStreamable:
         spill.close()
+        if bodies is not None:
+            bodies.spill.close()
         return None
     frame = pl.concat(parts, how="vertical")
     frame = mark_duplicates(frame, mapping.dedupe.keep, key_label=mapping.spec.key_label)
@@ -124,7 +134,7 @@ def _prepare(batches: Batches, given: Mapping | Path, *, values: bool) -> Prepar
         *_uncleared_notes(frame, fields, mapping),
     ]
     internal = [c for c in (DROPPED, WARNING_CODES) if c in frame.columns]
-    out = [f.out for f in fields if f.out in kept_values and (values or f.out not in noted)]
+    out = [f.out for f in fields if f.out in owners]
     frame = frame.select(*_ORDERED, *out, *internal)
     table.frame = table.frame.clear()
     return Prepared(
@@ -135,13 +145,44 @@ def _prepare(batches: Batches, given: Mapping | Path, *, values: bool) -> Prepar
         headers=headers,
         notes=notes,
         spill=spill,
+        values=bodies.spill if bodies is not None else None,
     )
 
 
+class _Bodies:
+    """A run's ready rows' body values, spilled a batch at a time (the plan builds and hashes
+    their bodies from there, a batch at a time)."""
+
+    def __init__(self, mapping: Mapping, fields: list[MappedField]) -> None:
+        self.fields = body_fields(mapping, fields)
+        self.spill = Spill(VALUES_MEMORY)
+
+    def add(self, checked: pl.DataFrame) -> None:
+        """Spill the ready rows' source_row, key and body values of one checked batch."""
+        ready = checked.filter(pl.col("status") == RowStatus.READY.value)
+        dropped = [DROPPED] if DROPPED in checked.columns else []
+        self.spill.add(
+            ready.select(
+                "source_row",
+                pl.col(KEY_COLUMN).cast(pl.String).alias("key"),
+                *dict.fromkeys(f.column for f in self.fields),
+                *dropped,
+            )
+        )
+
+
 def _checked(
-    batch: pl.DataFrame, fields: list[MappedField], mapping: Mapping, kept: list[str]
+    batch: pl.DataFrame,
+    fields: list[MappedField],
+    mapping: Mapping,
+    kept: list[str],
+    bodies: _Bodies | None,
 ) -> pl.DataFrame:
-    """One batch normalised and checked: the outcome columns and the ``kept`` values."""
+    """One batch normalised and checked: the outcome columns and the ``kept`` values; for a
+    run (``bodies``) the ready rows' body values spilled."""
     frame = check(normalise(batch, fields), fields, mapping.spec)
     internal = [c for c in (DROPPED, WARNING_CODES) if c in frame.columns]
-    return frame.select(*_ORDERED, *[c for c in kept if c in frame.columns], *internal)
+    out = frame.select(*_ORDERED, *[c for c in kept if c in frame.columns], *internal)
+    if bodies is not None:
+        bodies.add(frame)
+    return out

@@ -28,6 +28,7 @@ from syncer.results import (
     write_outputs,
 )
 from syncer.results_reading import results_table
+from syncer.runner import streamed
 from syncer.runner.checks import (
     explain_breaker,
     owner_emails,
@@ -88,7 +89,8 @@ class _Job:
             self.timeline.row_succeeded()
         if self.ledger is None or self.run_id is None:
             return
-        key, digest = self.plan.hashes.get(outcome.source_row, ("", ""))
+        # one outcome per row: its hash is let go (a first run of millions of rows)
+        key, digest = self.plan.hashes.pop(outcome.source_row, ("", ""))
         # a row stopped between its requests keeps the ids the earlier ones got
         if key and (outcome.status is not RowStatus.NOT_ATTEMPTED or outcome.ids):
             self.ledger.record(self.org, self.target, self.run_id, key, digest, outcome)
@@ -110,7 +112,9 @@ def sync(
     settings = settings or Settings()
     started = time.perf_counter()
     files = _output_paths(source, mapping, settings)
-    early = EarlyRead.begin(settings, mapping)  # the ledger read while the file is prepared
+    # the ledger read while the file is prepared; not beside the batches of a large file (its
+    # memory would add to theirs: read after, once they are gone)
+    early = None if _read_in_batches(source) else EarlyRead.begin(settings, mapping)
     prepared = prepare(
         source if isinstance(source, SourceTable) else Path(source),
         mapping if isinstance(mapping, Mapping) else Path(mapping),
@@ -143,6 +147,7 @@ def sync(
         force_ambiguous=settings.force_ambiguous,
         early=early,
     )
+    del early  # the plan's now: it lets go of the ledger's frame once joined
     job = _Job(prepared, settings, base_url, api_key, org, ledger, plan, collected, notes=notes)
     job.enroll = Enroll.of(prepared, settings.enroll_again)
     try:
@@ -272,6 +277,17 @@ def _keep_run_files(
         return None, None
     prune_copies(root, KEPT_RUNS)
     return kept[0].resolve(), kept[1].resolve() if kept[1] else None
+
+
+def _read_in_batches(source: Path | str | SourceTable) -> bool:
+    """Whether ``source`` is a file large enough to be prepared in batches (maybe: the
+    careful reader's files are not)."""
+    if isinstance(source, SourceTable):
+        return False
+    try:
+        return Path(source).stat().st_size >= streamed.STREAM_BYTES
+    except OSError:
+        return False
 
 
 def _utc_iso(epoch: float | None) -> str | None:

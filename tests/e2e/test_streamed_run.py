@@ -81,3 +81,52 @@ def test_run_of_a_streamed_file_is_the_whole_files(
     assert seen["streamed"][1] == seen["whole"][1]
     assert seen["streamed"][2].equals(seen["whole"][2])
     assert seen["streamed"][3] == seen["whole"][3]
+
+
+def _timeless(path: Path) -> pl.DataFrame:
+    """:func:`_masked`, the times the ledger recorded taken out of the messages."""
+    error = pl.col("error").str.replace_all(r"\(\d{4}-\d\d-\d\d[^)]*\)", "(<time>)")
+    return _masked(path).with_columns(error)
+
+
+@pytest.mark.timeout(180)
+def test_rerun_that_sends_some_rows_and_holds_others_streamed(
+    tmp_path: Path, live_sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second file with some rows changed, some new and the rest as before: the streamed run
+    sends the same rows, holds the same as unchanged (naming the run that sent each) and writes
+    the same results as the whole-file run; every row once."""
+    header = ["Email", "First Name", "Phone"]
+    before = tmp_path / "before.csv"
+    write_csv(before, header, _rows(300))
+    after_rows = _rows(360)
+    for i in range(0, 360, 7):
+        after_rows[i][1] = f"Renamed {i}"
+    after = tmp_path / "after.csv"
+    write_csv(after, header, after_rows)
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    monkeypatch.setattr(batches, "BATCH_BYTES", 500)
+    monkeypatch.setattr(spill, "MEMORY_BYTES", 2000)
+    monkeypatch.setattr(streamed, "VALUES_MEMORY", 0)
+    seen = {}
+    for name, size in (("whole", 1 << 62), ("streamed", 0)):
+        monkeypatch.setattr(streamed, "STREAM_BYTES", size)
+        settings = syncer.Settings(
+            base_url=live_sandbox.base_url,
+            api_key=live_sandbox.api_key,
+            ledger=tmp_path / f"{name}.db",
+            preflight=False,
+            results=tmp_path / f"{name}1.results.csv",
+        )
+        syncer.sync(before, mapping, settings)
+        results = tmp_path / f"{name}2.results.csv"
+        second = syncer.sync(after, mapping, replace(settings, results=results))
+        assert second.counts["unchanged"] > 0 and second.counts["succeeded"] > 0
+        assert second.requests == second.counts["succeeded"]
+        frame = _timeless(results)
+        assert frame.height == second.rows == 360
+        assert frame["source_row"].n_unique() == 360
+        seen[name] = ((second.counts, second.requests, second.issues), frame)
+    assert seen["streamed"][0] == seen["whole"][0]
+    assert seen["streamed"][1].equals(seen["whole"][1])

@@ -93,6 +93,7 @@ def tiny_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(streamed, "STREAM_BYTES", 0)
     monkeypatch.setattr(batches, "BATCH_BYTES", 400)
     monkeypatch.setattr(spill, "MEMORY_BYTES", 0)
+    monkeypatch.setattr(streamed, "VALUES_MEMORY", 0)
 
 
 def _whole_then_streamed(
@@ -175,9 +176,16 @@ def test_prepare_streamed_keeps_the_values_to_send(
     monkeypatch.setattr(streamed, "STREAM_BYTES", 1 << 62)
     want = prepare(source, mapping)
     assert want.spill is None
-    assert got.frame.equals(want.frame.drop(*want.headers))
+    # the values to send are spilled, not kept; the outcome columns are the same
+    assert got.values is not None and got.values.on_disk
+    assert not {f.out for f in got.fields} & set(got.frame.columns)
+    assert got.frame.equals(want.frame.select(got.frame.columns))
     assert got.counts() == want.counts() and got.notes == want.notes
+    assert got.digests().equals(want.digests())
+    assert pl.concat(list(got.digest_parts())).equals(want.digests())
     assert list(got.iter_bodies()) == list(want.iter_bodies())
+    some = want.digests()["source_row"].gather_every(7, offset=3)
+    assert list(got.iter_bodies(some)) == list(want.iter_bodies(some))
     assert got.spill.frame().equals(want.frame.select(*want.headers))
 
 
