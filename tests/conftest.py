@@ -127,12 +127,16 @@ def live_sandbox(_live_sandbox_session: SandboxHandle) -> SandboxHandle:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Keep syncer's per-user state (ledger, --sandbox data) out of the real home for the whole
-    session, module-scoped fixtures included; each test then gets its own (below)."""
+    session, module-scoped fixtures included; each test then gets its own (below). Short
+    remote-store retry pauses."""
     import os
     import tempfile
 
     os.environ["SYNCER_HOME"] = tempfile.mkdtemp(prefix="syncer-home-")
     os.environ.pop("SYNCER_LEDGER", None)
+    # remote stores pause 10 ms, not 0.5 s, before a retry (up to 3 pauses per call for each
+    # unreachable-store test, CLI subprocesses included); the tries and their count are the same
+    os.environ["SYNCER_STORAGE_BACKOFF_S"] = "0.01"
 
 
 @pytest.fixture(autouse=True)

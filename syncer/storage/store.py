@@ -34,6 +34,9 @@ ATTEMPTS = 4
 #: full-jitter exponential backoff between tries: up to BACKOFF_S * 2**n, at most BACKOFF_MAX_S
 BACKOFF_S = 0.5
 BACKOFF_MAX_S = 8.0
+#: seconds overriding BACKOFF_S when set (the test suite makes the pauses short; the tries
+#: and their number stay the same)
+BACKOFF_ENV = "SYNCER_STORAGE_BACKOFF_S"
 #: bytes per read while downloading (SFTP, local) and hashing
 CHUNK = 8 * 1024 * 1024
 #: bytes per read of an S3 object's body (one GET, streamed)
@@ -42,6 +45,15 @@ STREAM_CHUNK = 1024 * 1024
 CONNECT_TIMEOUT_S = 15.0
 #: seconds between SSH keepalives on an SFTP connection (4 unanswered: the connection is lost)
 KEEPALIVE_S = 15.0
+
+
+def default_backoff_s() -> float:
+    """$SYNCER_STORAGE_BACKOFF_S when it is a number >= 0, else :data:`BACKOFF_S`."""
+    try:
+        value = float(os.environ.get(BACKOFF_ENV, ""))
+    except ValueError:
+        return BACKOFF_S
+    return value if 0 <= value <= BACKOFF_MAX_S else BACKOFF_S
 
 
 @dataclass(frozen=True)
@@ -66,12 +78,12 @@ class RemoteStore:
         location: Location,
         *,
         attempts: int = ATTEMPTS,
-        backoff_s: float = BACKOFF_S,
+        backoff_s: float | None = None,
         fs: Any = None,
     ) -> None:
         self.location = location
         self.attempts = max(1, attempts)
-        self.backoff_s = backoff_s
+        self.backoff_s = default_backoff_s() if backoff_s is None else backoff_s
         self._fs = fs
 
     def __enter__(self) -> RemoteStore:

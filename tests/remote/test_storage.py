@@ -208,6 +208,24 @@ def test_sftp_unreachable_after_retries(sftp: SFTPServerHandle, tmp_path: Path) 
     assert "3 attempts" in str(err.value) and loc.url in str(err.value)
 
 
+def test_the_backoff_base_is_half_a_second_unless_the_environment_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """$SYNCER_STORAGE_BACKOFF_S (the suite sets it in tests/conftest.py) changes only the
+    pauses' base; a value that is not a number from 0 to the cap is ignored."""
+    from syncer.storage.store import ATTEMPTS, BACKOFF_ENV, BACKOFF_S
+
+    loc = parse_location("s3://bucket/leads.csv")
+    for raw, want in (("0.01", 0.01), ("0", 0.0), ("x", BACKOFF_S), ("-1", BACKOFF_S),
+                      ("nan", BACKOFF_S), ("60", BACKOFF_S)):  # fmt: skip
+        monkeypatch.setenv(BACKOFF_ENV, raw)
+        store = RemoteStore(loc)
+        assert (store.backoff_s, store.attempts) == (want, ATTEMPTS), raw
+    assert RemoteStore(loc, backoff_s=0.2).backoff_s == 0.2
+    monkeypatch.delenv(BACKOFF_ENV)
+    assert RemoteStore(loc).backoff_s == BACKOFF_S == 0.5
+
+
 # -- a local folder (the same API) -------------------------------------------------------------
 
 
