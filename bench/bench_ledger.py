@@ -136,11 +136,11 @@ def one_run(work: Path, sandbox: Sandbox, mode: str, rnd: int, rate: float) -> d
 
 
 def ledger_alone(keys: int, work: Path, *, counted: bool = True) -> dict[str, float]:
-    """µs per row (wall) on ``keys`` keys: record + batched commit, then lookup in batches of
-    500, first into an empty ledger (inserts, misses) then again (updates, hits). ``counted``
-    False: without the write count's triggers (the ledger before them). Counted, also the
-    seconds to write the snapshot of those keys (what a run that changed rows pays at its
-    end)."""
+    """µs per row (wall; and this thread's CPU for the records) on ``keys`` keys: record +
+    batched commit, then lookup in batches of 500, first into an empty ledger (inserts,
+    misses) then again (updates, hits). ``counted`` False: without the write count's triggers
+    (the ledger before them). Counted, also the seconds to write the snapshot of those keys
+    (what a run that changed rows pays at its end)."""
     names = [f"lead{i:07d}@example{i % 50}.com" for i in range(keys)]
     ok = RowOutcome(0, RowStatus.SUCCEEDED, contact_id="c" * 36, account_id="a" * 36)
     out: dict[str, float] = {"keys": keys}
@@ -150,11 +150,12 @@ def ledger_alone(keys: int, work: Path, *, counted: bool = True) -> dict[str, fl
             for trigger in write_count.TRIGGERS:
                 led.connection.execute(f"DROP TRIGGER {trigger}")
         for phase in ("insert", "update"):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             for name in names:
                 led.record("org", "account_contact", 1, name, "f" * 64, ok)
             led.flush()
             out[f"{phase}_record_us_per_row"] = (time.perf_counter() - t) / keys * 1e6
+            out[f"{phase}_record_cpu_us_per_row"] = (time.thread_time() - c) / keys * 1e6
             t = time.perf_counter()
             found = sum(
                 len(led.lookup("org", "account_contact", names[i : i + 500]))
@@ -230,8 +231,11 @@ def main() -> None:
         for phase in ("insert", "update"):
             counted, uncounted = alone["counted"], alone["uncounted"]
             c, u = counted[phase + "_record_us_per_row"], uncounted[phase + "_record_us_per_row"]
+            cc = counted[phase + "_record_cpu_us_per_row"]
+            uc = uncounted[phase + "_record_cpu_us_per_row"]
             print(
                 f"  {phase}: record+commit {c:.1f} (uncounted {u:.1f}, {c / u - 1:+.0%}), "
+                f"its CPU {cc:.1f} (uncounted {uc:.1f}, {cc / uc - 1:+.0%}), "
                 f"lookup {counted[phase + '_lookup_us_per_row']:.1f} "
                 f"(uncounted {uncounted[phase + '_lookup_us_per_row']:.1f})"
             )
