@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 import syncer
+import syncer.results as results_module
 import syncer.runner.streamed as streamed
 import syncer.sources.batches as batches
 import syncer.sources.spill as spill
@@ -112,6 +113,8 @@ def test_rerun_that_sends_some_rows_and_holds_others_streamed(
     seen = {}
     for name, size in (("whole", 1 << 62), ("streamed", 0)):
         monkeypatch.setattr(streamed, "STREAM_BYTES", size)
+        # the streamed leg's outcomes merged 40 rows at a time (a large file's are, by 500,000)
+        monkeypatch.setattr(results_module, "_MERGE_ROWS", 40 if size == 0 else 1 << 62)
         settings = syncer.Settings(
             base_url=live_sandbox.base_url,
             api_key=live_sandbox.api_key,
