@@ -45,7 +45,8 @@ __all__ = ["STREAM_BYTES", "prepare_streamed"]
 #: were measured no faster, often slower, than one pass over the whole frame
 STREAM_BYTES = 256 << 20
 #: a run's body values kept in memory before the next batches go to disk (most re-runs never
-#: read them back: their rows are unchanged)
+#: read them back: their rows are unchanged), and its source columns (a run holds more than
+#: validate: the ledger's memory, the outcomes)
 VALUES_MEMORY = 64 << 20
 _ORDERED = ["source_row", "status", "error", "error_code", "warnings", KEY_COLUMN]
 _EXCEL = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
@@ -110,7 +111,7 @@ def _prepare(batches: Batches, given: Mapping | Path, *, values: bool) -> Prepar
     # owners' e-mails stay too (the preflight asks Reevo about them)
     owners = [f.out for f in fields if f.kind is FieldKind.OWNER_EMAIL] if values else []
     kept_values = [*noted, *(o for o in owners if o not in noted)]
-    spill = Spill()
+    spill = Spill(VALUES_MEMORY if values else None)  # a run holds more: less in memory
     bodies = _Bodies(mapping, fields) if values else None
     parts: list[pl.DataFrame] = []
     try:
