@@ -30,7 +30,6 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy syncer
 	@# Byte-compile syncer once: the suite starts many `syncer` processes (kills, signals; the
 	@# other e2e commands run in-process, see tests/e2e/cli_helpers.py), and where
 	@# PYTHONDONTWRITEBYTECODE is set each would compile every module again (~0.3 s of CPU).
@@ -38,7 +37,13 @@ test: $(STAMP)
 	@# pytest exit code 5 (no tests collected) is a failure, never a success.
 	@# One worker per core (pytest-xdist): most tests wait on a CLI process or a sandbox, and
 	@# worksteal keeps both cores busy while one long test runs. `pytest -n0` runs serially.
-	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=25; rc=$$?; if [ $$rc -eq 5 ]; then echo 'pytest collected no tests' >&2; exit 1; fi; exit $$rc
+	@# mypy (strict, ~10 s of one core) runs beside pytest, in the time its workers wait on
+	@# processes and sockets; its output follows pytest's, and either failing fails the target.
+	$(BIN)/mypy syncer > $(VENV)/mypy.out 2>&1 & mypy=$$!; \
+	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=25; rc=$$?; \
+	wait $$mypy; mypy_rc=$$?; echo '$(BIN)/mypy syncer'; cat $(VENV)/mypy.out; \
+	if [ $$rc -eq 5 ]; then echo 'pytest collected no tests' >&2; exit 1; fi; \
+	if [ $$rc -eq 0 ] && [ $$mypy_rc -ne 0 ]; then exit $$mypy_rc; fi; exit $$rc
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
