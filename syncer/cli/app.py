@@ -242,10 +242,10 @@ class _SyncerGroup(click.Group):
             hint = f"Run `{name} --help` to see its arguments and flags."
             return 2, error_json("usage", exc.format_message(), hint)
         except click.exceptions.Abort:  # Ctrl-C outside a run's own handling
-            click.echo("Aborted.", err=True)
+            click.echo(_stopped_message("Ctrl-C"), err=True)
             return EXIT_INTERRUPTED, error_json("interrupted", "stopped by Ctrl-C (SIGINT)")
         except _Terminated:
-            click.echo("Terminated.", err=True)
+            click.echo(_stopped_message("SIGTERM"), err=True)
             return EXIT_TERMINATED, error_json("interrupted", "stopped by SIGTERM")
         except SyncerError as exc:
             _report(exc)
@@ -278,6 +278,13 @@ class _SyncerGroup(click.Group):
                 return f"{arg} {sub}" if sub else arg
             return arg if cmd is not None else ""
         return ""
+
+
+def _stopped_message(signal_name: str) -> str:
+    """What a command stopped by a signal outside a run's own handling says (a run writes
+    its results and says what it did itself)."""
+    name = " ".join(["syncer", STATE.command]).strip()
+    return f"interrupted: `{name}` was stopped by {signal_name} before it finished; run it again."
 
 
 def _exit_code(exc: SystemExit) -> int:

@@ -204,6 +204,8 @@ def test_a_signal_exits_with_an_interrupted_error(
     body = _one_json(res)
     assert (body["command"], body["error"]["code"]) == ("validate", "interrupted")
     assert "Traceback" not in err
+    signal_name = "Ctrl-C" if sig == signal.SIGINT else "SIGTERM"
+    assert f"interrupted: `syncer validate` was stopped by {signal_name}" in err, err
 
 
 def _open_writer(fifo: Path) -> int | None:
