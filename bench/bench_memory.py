@@ -16,7 +16,11 @@ DIR (``ledger_<rows>.db``) and runs on a copy of it, next time too (the 5M fill 
 the sandbox then listens on a fixed port, as the ledger names the org by its URL. Usage:
 
     .venv/bin/python bench/bench_memory.py [--rows 1000000 5000000] [--only validate] [--json F]
-        [--keep-ledgers bench/out/memory-ledgers]
+        [--keep-ledgers bench/out/memory-ledgers] [--malloc-conf CONF ...] [--repeat N]
+
+``--malloc-conf CONF`` (repeatable) sets ``_RJEM_MALLOC_CONF`` (polars' jemalloc) for the
+children, each setting once a round, interleaved; ``''`` is jemalloc's own defaults.
+Each line also gives the child's CPU time (user + system).
 """
 
 from __future__ import annotations
@@ -46,8 +50,8 @@ KEY = "bench-memory-key-0123456789"
 KEPT_PORT = 18917
 
 
-def measured(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int, str]:
-    """(wall seconds, the child's own peak RSS in MB, its last stdout line)."""
+def measured(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, int, str]:
+    """(wall seconds, CPU seconds, the child's own peak RSS in MB, its last stdout line)."""
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
@@ -62,7 +66,8 @@ def measured(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, in
     if proc.returncode not in (0, 1):
         raise SystemExit(f"syncer {argv[0]} failed ({proc.returncode}): {problem[-2000:]}")
     lines = text.strip().splitlines()
-    return wall, usage.ru_maxrss // 1024, lines[-1] if lines else ""
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, cpu, usage.ru_maxrss // 1024, lines[-1] if lines else ""
 
 
 def load() -> str:
@@ -79,7 +84,16 @@ def main() -> None:
     ap.add_argument(
         "--syncer-path", type=Path, help="measure the syncer package found here (an older checkout)"
     )
+    ap.add_argument(
+        "--malloc-conf",
+        action="append",
+        metavar="CONF",
+        help="run each command with _RJEM_MALLOC_CONF=CONF (polars' jemalloc; '' = its defaults);\n"
+        "repeat the flag to interleave several settings in each round",
+    )
+    ap.add_argument("--repeat", type=int, default=1, help="rounds (each setting once a round)")
     args = ap.parse_args()
+    variants: list[str | None] = list(args.malloc_conf or [None])
     figures: list[dict[str, object]] = []
     for rows in args.rows:
         source = OUT / f"leads_{rows}.csv"
@@ -97,18 +111,13 @@ def main() -> None:
                 env["PYTHONPATH"] = str(args.syncer_path.resolve())
             results = ["--results", str(work / "leads.results.csv"), "--json"]
             common = [str(source), "--mapping", str(mapping), *results]
-            if args.only in (None, "validate"):
-                at = load()
-                wall, mb, _ = measured(["validate", *common], env, work)
-                figures.append({"rows": rows, "command": "validate", "peak_mb": mb})
-                figures[-1].update(wall_s=round(wall, 1), load=at, file_mb=round(size_mb))
-                print(f"{rows:>9,} rows  validate  peak {mb:>6,} MB  {wall:6.1f} s  load {at}")
-            if args.only in (None, "run"):
-                kept = args.keep_ledgers
-                if kept:
-                    _port_free(KEPT_PORT)
-                sandbox = Sandbox(KEY, port=KEPT_PORT if kept else None)
-                try:
+            sandbox = None
+            try:
+                if args.only in (None, "run"):
+                    kept = args.keep_ledgers
+                    if kept:
+                        _port_free(KEPT_PORT)
+                    sandbox = Sandbox(KEY, port=KEPT_PORT if kept else None)
                     from syncer.ledger import org_id
 
                     ledger = kept.resolve() / f"ledger_{rows}.db" if kept else work / "ledger.db"
@@ -116,22 +125,46 @@ def main() -> None:
                     t = time.perf_counter()
                     filled = _filled(ledger, source, mapping, org, sandbox.base_url)
                     fill_s = time.perf_counter() - t
-                    if kept:  # a copy as filled: no run of this file yet (no stale check)
-                        ledger = _copied(ledger, work)
+                    print(f"ledger: {filled:,} rows, filled in {fill_s:.0f} s", file=sys.stderr)
                     env.update(REEVO_API_KEY=KEY, REEVO_BASE_URL=sandbox.base_url)
-                    at = load()
-                    argv = ["run", *common, "-q", "--ledger", str(ledger)]
-                    wall, mb, last = measured(argv, env, work)
-                    sent = json.loads(last).get("requests") if last.startswith("{") else None
-                finally:
+                for _ in range(args.repeat):
+                    for variant in variants:
+                        venv = dict(env)
+                        if variant is not None:
+                            venv["_RJEM_MALLOC_CONF"] = variant
+                        label = "" if variant is None else f"  conf {variant!r}"
+                        base = {"rows": rows, "file_mb": round(size_mb), "malloc_conf": variant}
+                        if args.only in (None, "validate"):
+                            at = load()
+                            wall, cpu, mb, _ = measured(["validate", *common], venv, work)
+                            figures.append({**base, "command": "validate", "peak_mb": mb})
+                            figures[-1].update(wall_s=round(wall, 1), cpu_s=round(cpu, 1), load=at)
+                            print(
+                                f"{rows:>9,} rows  validate  peak {mb:>6,} MB  {wall:6.1f} s  "
+                                f"cpu {cpu:6.1f} s  load {at}{label}",
+                                flush=True,
+                            )
+                        if sandbox is not None:
+                            at = load()
+                            with tempfile.TemporaryDirectory(dir=work) as copy_dir:
+                                # a copy as filled: no run of this file yet (no stale check)
+                                copy = _copied(ledger, Path(copy_dir))
+                                argv = ["run", *common, "-q", "--ledger", str(copy)]
+                                wall, cpu, mb, last = measured(argv, venv, work)
+                            sent = (
+                                json.loads(last).get("requests") if last.startswith("{") else None
+                            )
+                            figures.append({**base, "command": "run", "peak_mb": mb})
+                            figures[-1].update(wall_s=round(wall, 1), cpu_s=round(cpu, 1), load=at)
+                            figures[-1].update(ledger_rows=filled, requests=sent)
+                            print(
+                                f"{rows:>9,} rows  run       peak {mb:>6,} MB  {wall:6.1f} s  "
+                                f"cpu {cpu:6.1f} s  load {at}  requests {sent}{label}",
+                                flush=True,
+                            )
+            finally:
+                if sandbox is not None:
                     sandbox.close()
-                figures.append({"rows": rows, "command": "run", "peak_mb": mb})
-                figures[-1].update(wall_s=round(wall, 1), load=at, file_mb=round(size_mb))
-                figures[-1].update(ledger_rows=filled, requests=sent)
-                print(
-                    f"{rows:>9,} rows  run       peak {mb:>6,} MB  {wall:6.1f} s  load {at}  "
-                    f"(ledger: {filled:,} rows, filled in {fill_s:.0f} s; requests {sent})"
-                )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
 
