@@ -36,6 +36,9 @@ import tempfile
 import time
 from pathlib import Path
 
+#: the caller's own polars allocator setting: importing polars here (below) sets one in
+#: os.environ that the children would otherwise inherit in place of syncer's
+CALLER_MALLOC_CONF = os.environ.get("_RJEM_MALLOC_CONF")
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
@@ -107,6 +110,9 @@ def main() -> None:
             mapping = work / "mapping.yaml"
             mapping.write_text(MAPPING, encoding="utf-8")
             env = {**os.environ, "HOME": str(work), "XDG_DATA_HOME": str(work / "data")}
+            env.pop("_RJEM_MALLOC_CONF", None)
+            if CALLER_MALLOC_CONF is not None:
+                env["_RJEM_MALLOC_CONF"] = CALLER_MALLOC_CONF
             if args.syncer_path:
                 env["PYTHONPATH"] = str(args.syncer_path.resolve())
             results = ["--results", str(work / "leads.results.csv"), "--json"]
