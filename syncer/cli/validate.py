@@ -57,6 +57,7 @@ def validate_cmd(
     # imports create (pydantic's models...) again and again, ~0.1 s of a 1M-row validate, and
     # the run makes few cycles. After it they are frozen (gc.freeze): neither the collection the
     # next allocation starts nor the one at exit walks them again (~0.08 s more)
+    collecting = gc.isenabled()  # a caller's own setting is left as it was
     gc.disable()
     try:
         with local_source(source, kw) as copy:
@@ -71,8 +72,9 @@ def validate_cmd(
     except SyncerError as err:
         fail(err)
     finally:
-        gc.freeze()
-        gc.enable()
+        if collecting:
+            gc.freeze()
+            gc.enable()
     echo_validate(summary)
     if as_json:
         emit_json(summary.to_dict())

@@ -104,3 +104,22 @@ def test_repeated_header_is_pointed_out(tmp_path: Path) -> None:
     res = syncer("validate", src, "--mapping", mapping)
     assert res.code == 0, res.stderr
     assert 'more than one column named "Email"' in res.stderr and "Email_2" in res.stderr
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_validate_leaves_the_callers_cycle_collector_as_it_was(
+    tmp_path: Path, enabled: bool
+) -> None:
+    """validate turns Python's cycle collector off for its check; an embedding caller's own
+    setting (on, or off) is what it finds after the command."""
+    import gc
+
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        proc = syncer("validate", ROOT / "sample_data" / "leads.csv", "--mapping", MAPPING,
+                      "--results", tmp_path / "out.csv")  # fmt: skip
+        assert proc.code in (0, 1), proc.stderr
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
