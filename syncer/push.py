@@ -11,8 +11,8 @@ on the row, asks the pure policy (:func:`syncer.reevo.retry.decide`, through :me
 what now, and on a retry spends it (the run's retry budget, for a non-429) and sleeps the
 policy's delay. Nothing else changes a row's retry state or the budget. A :class:`RunAborted`
 (401/403/quota, the retry budget, the circuit breaker) closes the pacer: requests in flight
-finish, every row not yet sent becomes ``not_attempted`` and the iterator is drained so every
-input row is accounted for.
+finish, every row not yet sent becomes ``not_attempted`` and the iterator is drained (or the
+rows left are handed to the caller's ``rest`` at once) so every input row is accounted for.
 """
 
 from __future__ import annotations
@@ -273,20 +273,32 @@ class _Run:
         if self.progress is not None:
             self.progress(1)
 
-    def not_attempted(
-        self, source_row: int, attempts: int = 0, ids: dict[str, str] | None = None
-    ) -> None:
+    def unsent(self) -> tuple[str, str]:
+        """The error and code of a row not sent because the run stopped."""
         err = self.report.aborted
         if err is not None:
-            error, code = err.message, CODE_STOPPED
-        elif self.report.interrupted:
+            return err.message, CODE_STOPPED
+        if self.report.interrupted:
             error = (
                 f"not sent: the run was interrupted ({self.stop_reason}) before this row was "
                 "sent; run the same command again (or syncer retry) to send it"
             )
-            code = CODE_INTERRUPTED
-        else:
-            error, code = "the run stopped before this row was sent", CODE_STOPPED
+            return error, CODE_INTERRUPTED
+        return "the run stopped before this row was sent", CODE_STOPPED
+
+    def rested(self, rest: Callable[[str, str], int]) -> None:
+        """Hand the rows not yet taken to ``rest`` (push_rows' argument), counted as
+        ``not_attempted``."""
+        n = rest(*self.unsent())
+        counts = self.report.counts
+        counts[RowStatus.NOT_ATTEMPTED.value] = counts.get(RowStatus.NOT_ATTEMPTED.value, 0) + n
+        if self.progress is not None and n:
+            self.progress(n)
+
+    def not_attempted(
+        self, source_row: int, attempts: int = 0, ids: dict[str, str] | None = None
+    ) -> None:
+        error, code = self.unsent()
         outcome = RowOutcome(
             source_row, RowStatus.NOT_ATTEMPTED, error, code, attempts=attempts, ids=ids or {}
         )
@@ -545,6 +557,7 @@ async def push_rows(
     memory: Memory | None = None,
     options: Mapping[str, str] | None = None,
     full: bool = False,
+    rest: Callable[[str, str], int] | None = None,
 ) -> PushReport:
     """Push every item (source_row, dedupe key, JSON body) as ``target`` (a registered
     target's name: :mod:`syncer.targets`) pushes a row; one outcome each.
@@ -555,7 +568,10 @@ async def push_rows(
     signal handler or another thread) stops feeding rows; set twice, it abandons requests in
     flight too; ``PushReport.interrupted`` then says so. ``memory`` (default: this run
     only) is what a create-or-update target finds earlier runs' ids in; ``options`` the
-    mapping's target options (``on_ambiguous``...); ``full``: --full.
+    mapping's target options (``on_ambiguous``...); ``full``: --full. ``rest``: once the run
+    stops, called once with the error and code of a row not sent, instead of taking the items
+    left one by one; it records those rows' outcomes itself and returns how many (``items`` is
+    not iterated after it).
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; expected one of {sorted(TARGETS)}")
@@ -574,10 +590,13 @@ async def push_rows(
             for _ in range(settings.concurrency):
                 tg.create_task(run.worker(queue))
             for item in items:
-                if run.stopping:
-                    run.not_attempted(item[0])
-                else:
+                if not run.stopping:
                     await queue.put(item)
+                    continue
+                run.not_attempted(item[0])
+                if rest is not None:
+                    run.rested(rest)
+                    break
             for _ in range(settings.concurrency):
                 await queue.put(None)
     finally:

@@ -131,6 +131,8 @@ class Plan:
         #: target whose rows are not upserts (they find their ids there); {} for a new key
         self.known: dict[str, dict[str, str]] = {}
         self.to_send = 0
+        #: rows :meth:`items` has yielded (where :meth:`rest` starts)
+        self._taken = 0
         #: the ledger's memory of the ready rows' keys, read once (:meth:`_known_frame`)
         self._known: pl.DataFrame | None = None
         #: the bodies' digests, begun in a thread as soon as the plan exists: polars works
@@ -158,6 +160,7 @@ class Plan:
         if self.ledger is None:  # nothing to compare with or to record: no hashing either
             for item in self.prepared.iter_bodies():
                 self.to_send += 1
+                self._taken += 1
                 yield item
             return
         send, known = self._planned()
@@ -172,7 +175,31 @@ class Plan:
                 had = known.get(key)
                 self.known[key] = had.ids() if had is not None else {}
             self.to_send += 1
+            self._taken += 1
             yield item
+
+    def rest(self, error: str, code: str) -> int:
+        """Record every row :meth:`items` has not yielded yet as ``not_attempted`` with
+        ``error`` and ``code``, as one frame, and return how many: a run stopped early (Ctrl-C,
+        a key revoked) need not build a million bodies only to say they were not sent. The
+        iterator must not be resumed after."""
+        if self.ledger is None:
+            rows = self.prepared.ready_rows()
+        else:
+            rows = self._planned()[0]["source_row"]
+        left = rows.slice(self._taken)
+        self._taken = len(rows)
+        self.to_send += len(left)  # as if taken one by one: the rows that were to be sent
+        self.collected.add_frame(
+            pl.DataFrame({"source_row": left}).select(
+                "source_row",
+                status=pl.lit(RowStatus.NOT_ATTEMPTED.value),
+                error=pl.lit(error),
+                error_code=pl.lit(code),
+                **{c.column: pl.lit(None, pl.String) for c in self.collected.id_columns},
+            )
+        )
+        return len(left)
 
     def stale_rows(self, *, since_run: int) -> int:
         """Ready rows whose last accepted body came from a run newer than ``since_run`` and

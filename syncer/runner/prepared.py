@@ -224,6 +224,10 @@ class Prepared:
             return pl.DataFrame(schema=_DIGESTS)
         return pl.concat(parts)
 
+    def ready_rows(self) -> pl.Series:
+        """The source_row of every ready row, in file order (:meth:`iter_bodies`' order)."""
+        return self.frame.filter(pl.col("status") == RowStatus.READY.value)["source_row"]
+
     def ready_keys(self) -> pl.Series:
         """The key of every ready row."""
         ready = self.frame.filter(pl.col("status") == RowStatus.READY.value)

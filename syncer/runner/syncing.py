@@ -357,6 +357,12 @@ def _dry_run_key(settings: Settings) -> str:
         return ""
 
 
+def _bulk_rest(job: _Job, screens: bool) -> bool:
+    """Whether the rows left when a run stops may be recorded in bulk (:meth:`Plan.rest`):
+    not when each must still pass the unknown-owner screen or be seen by ``then: enroll``."""
+    return not screens and job.enroll is None
+
+
 def _dry_run(job: _Job) -> None:
     """Plan only: rows that would be sent are ``ready``; unchanged rows are reported as such."""
     if job.ledger is not None and not job.settings.org:
@@ -442,6 +448,7 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
     if first is None:
         return PushReport()
     stop = settings.stop
+    screens = False  # rows are screened for unknown owners: each must pass the screen
     try:
         if stop is not None and stop.requested:
             raise _Interrupted
@@ -469,9 +476,10 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
             )  # fmt: skip
             job.notes.extend(checked.notes)
             # owners that are not users: their rows are invalid, or sent without the owner
-            screened = iter(
-                screen_owners(job.plan, checked.unknown, itertools.chain([first], items))
-            )
+            chained = itertools.chain([first], items)
+            screening = screen_owners(job.plan, checked.unknown, chained)
+            screens = screening is not chained
+            screened = iter(screening)
             head = next(screened, None)
             if head is None:
                 return PushReport()
@@ -479,8 +487,13 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
     except (RunAborted, _Interrupted) as exc:
         # nothing was sent: every row that would have been is not_attempted
         interrupted = isinstance(exc, _Interrupted) or (stop is not None and stop.requested)
-        for row, _key, _body in itertools.chain([first], items):
-            job.on_outcome(_unsent(row, exc, _stop_reason(settings)))
+        unsent = _unsent(first[0], exc, _stop_reason(settings))
+        job.on_outcome(unsent)
+        if _bulk_rest(job, screens):
+            job.plan.rest(unsent.error, unsent.code)
+        else:
+            for row, _key, _body in items:
+                job.on_outcome(_unsent(row, exc, _stop_reason(settings)))
         if isinstance(exc, RunAborted) and not interrupted:
             return PushReport(aborted=exc)
         return PushReport(interrupted=True)
@@ -505,6 +518,7 @@ async def _push(job: _Job, client: ReevoClient) -> PushReport:
             memory=LedgerMemory(job.ledger, job.org, job.run_id, job.plan.known, job.target),
             options=job.prepared.mapping.target_options(),
             full=settings.full,
+            rest=job.plan.rest if _bulk_rest(job, screens) else None,
         )
     # also after an interrupted or aborted push: what it measured is kept (when it is clean)
     remember(pacer, *where, base_url=job.base_url, api_key=job.api_key, run_id=job.run_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -381,3 +382,48 @@ def test_an_empty_budget_stops_the_run_after_exactly_its_retries() -> None:
     assert run.budget.spent == run.report.retries == 2
     assert run.report.aborted is not None and run.report.aborted.reason == "retry_budget"
     assert "2 retries spent" in run.report.aborted.message
+
+
+def test_rows_left_at_an_abort_go_to_rest_in_one_call_and_are_not_taken(
+    sandbox_app: SandboxApp,
+) -> None:
+    """With ``rest``, a run that stops hands the rows it has not taken to the caller at once
+    (with the error and code each would have had), and takes no more from ``items``: a
+    stopped run of millions of rows does not build each body only to say it was not sent."""
+    sandbox_app.sandbox.set_faults({"daily_quota": 40})
+    items = rows(2000)
+    taken: list[int] = []
+    rested: list[tuple[str, str, int]] = []
+    outcomes: list[RowOutcome] = []
+
+    def source() -> Iterator[tuple[int, str, dict[str, Any]]]:
+        for item in items:
+            taken.append(item[0])
+            yield item
+
+    def rest(error: str, code: str) -> int:
+        left = len(items) - len(taken)
+        rested.append((error, code, left))
+        return left
+
+    settings = PushSettings(concurrency=4, initial_rate=1000, **FAST)
+
+    async def go() -> PushReport:
+        transport = httpx.ASGITransport(app=sandbox_app)
+        async with make_client(
+            TEST_KEY, settings, base_url="http://127.0.0.1", transport=transport
+        ) as client:
+            return await push_rows(
+                client, "account_contact", source(), settings, outcomes.append, rest=rest
+            )
+
+    report = asyncio.run(go())
+    assert report.aborted is not None and report.aborted.reason == "quota"
+    assert len(rested) == 1
+    error, code, left = rested[0]
+    assert (error, code) == (report.aborted.message, CODE_STOPPED)
+    assert len(taken) < 100  # the rest were never built or taken
+    assert sorted(o.source_row for o in outcomes) == sorted(taken)  # one outcome each
+    assert left == len(items) - len(taken)
+    assert report.counts["not_attempted"] == len(taken) - 40 + left
+    assert sum(report.counts.values()) == len(items)
