@@ -169,15 +169,7 @@ def test_a_run_killed_between_its_commit_and_the_snapshot(
         raise OSError("killed while writing the snapshot")
 
     monkeypatch.setattr(snapshot, "_write", killed)
-    with Ledger(ledger) as led:
-        run = led.start_run(
-            org=ORG, base_url="b", target=TARGET, source="x", mapping=None, command="run"
-        )
-        led.record(ORG, TARGET, run, "k008", "new", RowOutcome(8, RowStatus.SUCCEEDED))
-        led.finish_run(
-            run, outcome="finished", exit_code=0, rows=1, counts={}, requests=1,
-            message=None, results_path=None, failures_path=None,
-        )  # fmt: skip
+    _run_writing(ledger, {"k008": "new"})
     assert _kept(ledger) is None
     assert _hash_of(_frame(ledger), "k008") == "new"
 
@@ -313,8 +305,8 @@ def test_a_target_that_shrinks_loses_its_snapshot(ledger: Path) -> None:
 
 
 def _run_writing(path: Path, writes: dict[str, str], between: dict[str, str] | None = None) -> None:
-    """A finished run that records ``writes`` (key -> body hash) in two commits; ``between``:
-    what another Ledger commits between them."""
+    """A finished run that records ``writes`` (key -> body hash), the first in a commit of its
+    own; ``between``: what another Ledger commits right after that first commit."""
     with Ledger(path) as led:
         run = led.start_run(
             org=ORG, base_url="b", target=TARGET, source="x", mapping=None, command="run"
@@ -352,22 +344,11 @@ def test_another_writer_during_a_run_makes_it_read_the_whole_target(
     ledger: Path, when: str
 ) -> None:
     other = {"k030": "theirs", "k600": "theirs too"}
-    if when == "between its commits":
-        _run_writing(ledger, {"k001": "mine", "k002": "mine too"}, between=other)
-    else:
-        with Ledger(ledger) as led:
-            run = led.start_run(
-                org=ORG, base_url="b", target=TARGET, source="x", mapping=None, command="run"
-            )
-            led.record(ORG, TARGET, run, "k001", "mine", RowOutcome(1, RowStatus.SUCCEEDED))
-            led.flush()
-            with Ledger(ledger) as them:
-                for k, d in other.items():
-                    them.record(ORG, TARGET, 99, k, d, RowOutcome(0, RowStatus.SUCCEEDED))
-            led.finish_run(
-                run, outcome="finished", exit_code=0, rows=1, counts={}, requests=1,
-                message=None, results_path=None, failures_path=None,
-            )  # fmt: skip
+    # the other writer commits after the run's first commit: of two, or of its only one
+    mine = (
+        {"k001": "mine", "k002": "mine too"} if when == "between its commits" else {"k001": "mine"}
+    )
+    _run_writing(ledger, mine, between=other)
     kept = _kept(ledger)
     assert kept is not None
     assert kept.sort("key").equals(_ledger_frame(ledger))
