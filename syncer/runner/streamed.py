@@ -38,7 +38,7 @@ from syncer.targets import FieldKind
 from syncer.transform import KEY_SECTION, MappedField, normalise, plan
 from syncer.validation import DROPPED, WARNING_CODES, check, warning_notes
 
-__all__ = ["STREAM_BYTES", "prepare_streamed"]
+__all__ = ["STREAM_BYTES", "large_enough", "prepare_streamed"]
 
 #: text files at least this large are prepared a batch at a time. Below it the whole file is
 #: read at once (~1 GB of memory for a 175 MB, 1M-row file): on two busy cores the batches
@@ -66,13 +66,23 @@ def prepare_streamed(
         batches.close()
 
 
-def _open(source: Path | SourceTable, mapping: Mapping | Path) -> Batches | None:
+def large_enough(source: Path | str | SourceTable) -> bool:
+    """Whether ``source`` is a file of at least :data:`STREAM_BYTES` (prepared in batches if
+    the fast reader takes it too)."""
     if isinstance(source, SourceTable):
+        return False
+    try:
+        path = Path(source)
+        return path.is_file() and path.stat().st_size >= STREAM_BYTES
+    except OSError:
+        return False
+
+
+def _open(source: Path | SourceTable, mapping: Mapping | Path) -> Batches | None:
+    if isinstance(source, SourceTable) or not large_enough(source):
         return None
     path = Path(source)
     try:
-        if not path.is_file() or path.stat().st_size < STREAM_BYTES:
-            return None
         with path.open("rb") as fh:
             head = fh.read(8)
     except OSError:

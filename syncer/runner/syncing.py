@@ -114,7 +114,7 @@ def sync(
     files = _output_paths(source, mapping, settings)
     # the ledger read while the file is prepared; not beside the batches of a large file (its
     # memory would add to theirs: read after, once they are gone)
-    early = None if _read_in_batches(source) else EarlyRead.begin(settings, mapping)
+    early = None if streamed.large_enough(source) else EarlyRead.begin(settings, mapping)
     prepared = prepare(
         source if isinstance(source, SourceTable) else Path(source),
         mapping if isinstance(mapping, Mapping) else Path(mapping),
@@ -277,17 +277,6 @@ def _keep_run_files(
         return None, None
     prune_copies(root, KEPT_RUNS)
     return kept[0].resolve(), kept[1].resolve() if kept[1] else None
-
-
-def _read_in_batches(source: Path | str | SourceTable) -> bool:
-    """Whether ``source`` is a file large enough to be prepared in batches (maybe: the
-    careful reader's files are not)."""
-    if isinstance(source, SourceTable):
-        return False
-    try:
-        return Path(source).stat().st_size >= streamed.STREAM_BYTES
-    except OSError:
-        return False
 
 
 def _utc_iso(epoch: float | None) -> str | None:
