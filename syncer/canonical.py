@@ -7,6 +7,9 @@ back with ``json.loads`` (which keeps its sorted key order), exactly the bytes h
 of a frame at once; only amounts that are not plain decimals (rare: ``1e-05``, 16+ significant
 digits, a value ``on_invalid: warn`` kept as written) go through Python, once per distinct value.
 :func:`sha256_hex` hashes a column of texts (the ``polars-hash`` plugin, hashlib without it).
+:func:`values_hash` and :func:`body_recipe` say, without writing any text, whether two rows' bodies
+are the same: the same values under the same recipe give the same text
+(:mod:`syncer.runner.digest_memo` keeps digests by them).
 """
 
 from __future__ import annotations
@@ -22,7 +25,23 @@ import polars as pl
 
 from syncer.amounts import to_json_number
 
-__all__ = ["BodyField", "amount", "body_texts", "canonical_text", "json_string", "sha256_hex"]
+__all__ = [
+    "CANONICAL_VERSION",
+    "BodyField",
+    "amount",
+    "body_recipe",
+    "body_texts",
+    "canonical_text",
+    "json_string",
+    "sha256_hex",
+    "values_hash",
+]
+
+#: the version of the text :func:`body_texts` writes: raise it whenever the text of any body
+#: could change (remembered digests, :func:`body_recipe`, are then not used)
+CANONICAL_VERSION = 1
+#: the seeds of :func:`values_hash`'s two 64-bit hashes
+_SEEDS = (0x5EED_0001, 0x5EED_0002)
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,3 +320,27 @@ def sha256_hex_python(texts: pl.Series) -> pl.Series:
     sha = hashlib.sha256
     out = [None if t is None else sha(t).hexdigest() for t in texts.cast(pl.Binary).to_list()]
     return pl.Series(texts.name, out, dtype=pl.String)
+
+
+def values_hash(frame: pl.DataFrame) -> pl.DataFrame:
+    """Two 64-bit hashes (``__h1``, ``__h2``: polars' row hash with two seeds) of each row of
+    ``frame``: rows with the same values in the same columns have the same pair; a pair shared
+    by rows with different values is a 128-bit collision. Stable within one polars version
+    only (:func:`body_recipe` names it)."""
+    first, second = (frame.hash_rows(seed=seed) for seed in _SEEDS)
+    return pl.DataFrame([first.alias("__h1"), second.alias("__h2")])
+
+
+def body_recipe(frame: pl.DataFrame, fields: Sequence[BodyField], sep: str = "") -> str:
+    """What the body text of a row of ``frame`` (its columns: the values :func:`body_texts`
+    reads) depends on besides those values: this module's :data:`CANONICAL_VERSION`, polars'
+    version (its row hash), the fields, the columns' names and types, the separator of dropped
+    columns. Rows of equal :func:`values_hash` under equal recipes have the same body."""
+    recipe = [
+        CANONICAL_VERSION,
+        pl.__version__,
+        [repr(f) for f in fields],
+        [(name, str(dtype)) for name, dtype in frame.schema.items()],
+        sep,
+    ]
+    return hashlib.sha256(json.dumps(recipe).encode()).hexdigest()

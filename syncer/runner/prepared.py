@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from syncer.canonical import BodyField, body_texts, sha256_hex
+from syncer.canonical import BodyField, body_recipe, body_texts, sha256_hex, values_hash
 from syncer.dedupe import mark_duplicates
 from syncer.errors import SourceError
 from syncer.mapping import (
@@ -146,9 +146,14 @@ class Prepared:
         (:meth:`body_frames`) parsed back: its keys are sorted, so httpx sends that very text.
         """
         loads = json.loads
+        for row, key, text in self.iter_texts(rows):
+            yield row, key, loads(text)
+
+    def iter_texts(self, rows: pl.Series | None = None) -> Iterator[tuple[int, str, str]]:
+        """(source_row, key, canonical JSON text of the body) of every ready row (of those in
+        ``rows``), in file order: :meth:`iter_bodies`' bodies as text."""
         for frame in self.body_frames(rows):
-            for row, key, text in frame.iter_rows():
-                yield row, key, loads(text)
+            yield from frame.iter_rows()
 
     def body_frames(
         self, rows: pl.Series | None = None, size: int = 100_000
@@ -210,19 +215,34 @@ class Prepared:
         if empty:
             yield pl.DataFrame(schema=_DIGESTS)
 
-    def digests(self) -> pl.DataFrame:
+    def digests(self, rows: pl.Series | None = None) -> pl.DataFrame:
         """source_row, key and ``digest`` (:func:`syncer.ledger.body_hash` of the body) of
-        every ready row, in file order."""
-        if self.values is not None:
+        every ready row (of those in ``rows``), in file order."""
+        if self.values is not None and rows is None:
             parts = list(self.digest_parts())
             return pl.concat(parts) if len(parts) > 1 else parts[0]
         parts = [
             frame.select("source_row", "key", digest=sha256_hex(frame["body"]))
-            for frame in self.body_frames()
+            for frame in self.body_frames(rows)
         ]
         if not parts:
             return pl.DataFrame(schema=_DIGESTS)
         return pl.concat(parts)
+
+    def value_hashes(self) -> tuple[pl.DataFrame, str]:
+        """source_row, key and :func:`~syncer.canonical.values_hash` (``__h1``, ``__h2``) of
+        the values every ready row's body is made of, in file order, and their
+        :func:`~syncer.canonical.body_recipe`: rows of equal hashes under equal recipes have
+        the same body, so the same digest (:mod:`syncer.runner.digest_memo`). Not for a file
+        whose values are spilled (read in batches)."""
+        assert self.values is None, "the values of a file read in batches are spilled"
+        fields = self.body_fields()
+        dropped = [DROPPED] if DROPPED in self.frame.columns else []
+        values = self.frame.select(*[f.column for f in fields], *dropped)  # as :meth:`_ready`
+        rows = self.frame.select("source_row", pl.col(KEY_COLUMN).cast(pl.String).alias("key"))
+        ready = self.frame.get_column("status") == RowStatus.READY.value
+        hashed = rows.hstack(values_hash(values)).filter(ready)  # hashes, not values, copied
+        return hashed, body_recipe(values.head(0), fields, DROPPED_SEP)
 
     def ready_rows(self) -> pl.Series:
         """The source_row of every ready row, in file order (:meth:`iter_bodies`' order)."""

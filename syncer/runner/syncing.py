@@ -35,6 +35,7 @@ from syncer.runner.checks import (
     preflight,
     screen_owners,
 )
+from syncer.runner.digest_memo import DigestMemo
 from syncer.runner.early_read import EarlyRead
 from syncer.runner.enroll import Enroll, failed_enrollments, watching
 from syncer.runner.ledger_memory import LedgerMemory
@@ -137,6 +138,10 @@ def sync(
                 f"{ledger.migrated_from} to {SCHEMA_VERSION} (its history is kept)"
             )
     collected = Collected(prepared.mapping.spec.id_columns)
+    memo = None
+    if settings.ledger is not None:
+        target = prepared.mapping.target
+        memo = DigestMemo.beside(settings.ledger, org, target, writable=not settings.dry_run)
     plan = Plan(
         prepared,
         ledger,
@@ -146,6 +151,7 @@ def sync(
         settings.progress,
         force_ambiguous=settings.force_ambiguous,
         early=early,
+        memo=memo,
     )
     del early  # the plan's now: it lets go of the ledger's frame once joined
     job = _Job(prepared, settings, base_url, api_key, org, ledger, plan, collected, notes=notes)
@@ -233,6 +239,7 @@ def sync(
         events.emit(_finished(summary, settings.dry_run))
         return summary
     finally:
+        plan.close()
         if job.lock is not None:
             job.lock.release()
         if ledger is not None:
