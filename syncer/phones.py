@@ -176,9 +176,11 @@ def _fast_for_region(values: pl.Series, region: str | None) -> pl.Series:
         plus=v.str.starts_with("+").fill_null(False),
         d=digits,
     )
+    # the digits after the country code, cut once (the cases below read them up to 4 times)
+    frame = frame.with_columns(after_cc=pl.col("d").str.slice(len(cc)))
     d = pl.col("d")
     plus = pl.col("plus")
-    after_cc = d.str.slice(len(cc))
+    after_cc = pl.col("after_cc")
     # Which digits would be the national number (the cases exclude each other), then one check.
     # +<cc><national number>
     candidate = pl.when(plus & d.str.starts_with(cc) & ~_starts(after_cc, rules.prefix_for_parsing))

@@ -140,6 +140,23 @@ def _with_scheme(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.str.contains(_SCHEME)).then(expr).otherwise(pl.lit("https://") + expr)
 
 
+def _add_scheme(column: pl.Series) -> pl.Series:
+    """:func:`_with_scheme` of a column: the scheme pattern runs only on the cells holding
+    ``://`` (it cannot match the others), and a column whose every value has a scheme, or none
+    has, is made without a per-row choice."""
+    frame = column.to_frame("u")
+    u = pl.col("u")
+    has = frame.select(u.str.contains("://", literal=True)).to_series().arg_true()
+    if len(has):
+        has = has.filter(frame[has].select(u.str.contains(_SCHEME)).to_series())
+    if len(has) and len(has) == len(column) - column.null_count():
+        return column
+    out = frame.select((pl.lit("https://") + u).alias(column.name)).to_series()
+    if len(has):
+        out.scatter(has, column.gather(has))
+    return out
+
+
 def mapped_values(expr: pl.Expr, values: dict[str, str] | None) -> pl.Expr:
     """``values:`` applied: a value equal to a source value (trimmed, any case) becomes its
     Reevo value (a blank one: no value); the others pass through."""
@@ -173,10 +190,18 @@ def _by_kind(expr: pl.Expr, field: MappedField) -> pl.Expr:
     return expr
 
 
-def field_expr(field: MappedField, *, nfc: bool = True, base: pl.Expr | None = None) -> pl.Expr:
+def _scheme_later(field: MappedField) -> bool:
+    """A single web address: :func:`normalise` adds its scheme to the column afterwards."""
+    return field.kind is FieldKind.URL and field.spec.split is None and not field.is_list
+
+
+def field_expr(
+    field: MappedField, *, nfc: bool = True, base: pl.Expr | None = None, scheme: bool = True
+) -> pl.Expr:
     """The normalised value of one field (String, or List[String] for split fields).
 
-    ``base`` replaces the raw value (normalise() passes an already-NFC column)."""
+    ``base`` replaces the raw value (normalise() passes an already-NFC column); ``scheme=False``
+    leaves a single web address without the ``https://`` it may need (:func:`_add_scheme`)."""
     expr = clean_text(field.raw() if base is None else base, nfc=nfc, nulls=field.nulls)
     values = field.spec.values
     if field.spec.split is not None:
@@ -189,7 +214,9 @@ def field_expr(field: MappedField, *, nfc: bool = True, base: pl.Expr | None = N
             each = _by_kind(mapped_values(pl.element(), values), field)
             parts = parts.list.eval(each).list.drop_nulls()
         return pl.when(parts.list.len() > 0).then(parts).alias(field.out)
-    expr = _by_kind(mapped_values(expr, values), field)
+    expr = mapped_values(expr, values)
+    if scheme or not _scheme_later(field):
+        expr = _by_kind(expr, field)
     if field.kind in LIST_KINDS:  # one value without split: a list of one
         expr = pl.when(expr.is_not_null()).then(pl.concat_list(expr))
     return expr.alias(field.out)
@@ -250,13 +277,16 @@ def normalise(frame: pl.DataFrame, fields: list[MappedField]) -> pl.DataFrame:
     by_value = [f for f in fields if f.source is not None and f.spec.split is not None]
     out = out.with_columns(
         [
-            field_expr(f, nfc=False, base=pl.col(base[f.out]))
+            field_expr(f, nfc=False, base=pl.col(base[f.out]), scheme=False)
             if f.source is not None
-            else field_expr(f)
+            else field_expr(f, scheme=False)
             for f in fields
             if f not in by_value
         ]
     )
+    later = [f.out for f in fields if f not in by_value and _scheme_later(f)]
+    if later:
+        out = out.with_columns(_add_scheme(out.get_column(c)) for c in later)
     for f in by_value:
         key = base[f.out]
         distinct = out.select(pl.col(key).unique().drop_nulls())

@@ -3,7 +3,9 @@
 Each test puts a shortcut beside the computation it replaces, on random and adversarial cells:
 the ``email_normalised`` notice looked for only among email-validator's rows, NFC only on cells
 holding a character at or above U+0300, plain phone prefixes tested without a regex, the
-results writer's apostrophes only in columns with a formula-like cell.
+results writer's apostrophes only in columns with a formula-like cell; and (third pass) the
+e-mail tests on the whole address, ``https://`` added to a column, the writer's scan skipped by
+a column's least and greatest cells, dedupe's candidates found by sorting their hashes.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from pipeline_helpers import by_row, run
 
 from syncer.cells import check_emails, check_emails_noting
 from syncer.csvfiles import excel_safe
+from syncer.dedupe import mark_duplicates
 from syncer.formulas import neutralise
 from syncer.phones import _rules, _starts
-from syncer.transform import _nfc_rows
+from syncer.transform import _add_scheme, _nfc_rows, _with_scheme
 
 _LOCAL = st.text(alphabet='abcXYZ019.+_-"é ', min_size=0, max_size=10)
 #: domains in every letter case, punycode and Unicode (email-validator rewrites those)
@@ -145,3 +148,137 @@ def test_excel_safe_equals_neutralising_every_column(
     frame = frame.with_columns(n=pl.lit(1))
     want = frame.with_columns(neutralise(pl.col(c)).alias(c) for c in ("a", "b"))
     assert excel_safe(frame).equals(want)
+
+
+# --- issue 15 goal 2, third pass: each shortcut beside the computation it replaces ----------
+
+#: local parts and domains near every edge of the fast e-mail pattern: capitals anywhere,
+#: ``--`` in the local part or at a label's third character (IDNA-style), labels of 63 and 64
+#: characters, the special-use top-level domains in any case
+_EDGE_LOCAL = st.one_of(
+    st.text(alphabet="abXY09.-+_", min_size=1, max_size=10),
+    st.sampled_from(["ab--c", "x.ab--c", "A" * 64, "a" * 65, "Ab.Cd"]),
+)
+_EDGE_DOMAIN = st.one_of(
+    st.sampled_from(
+        [
+            "acme.com",
+            "ACME.COM",
+            "Acme.Co",
+            "xn--bcher-kva.de",
+            "ab--c.com",
+            "x.AB--c.com",
+            "a.TEST",
+            "b.Localhost",
+            "onion",
+            "c.arpa",
+            "d.invalid.com",
+            "l" * 63 + ".com",
+            "l" * 64 + ".com",
+            "a-.com",
+            "a.b-c.Org",
+        ]
+    ),
+    st.text(alphabet="abXY09.-", min_size=1, max_size=12).map(lambda d: d + ".com"),
+)
+
+
+def _email_validator(value: str) -> str | None:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_EDGE_LOCAL, _EDGE_DOMAIN), min_size=1, max_size=20))
+@example([("ab--c", "acme.com"), ("a", "x.AB--c.com"), ("A" * 64, "Acme.com"), ("a", "b.TEST")])
+def test_fast_emails_equal_email_validator_at_the_edges(parts: list[tuple[str, str]]) -> None:
+    """The fast pattern's tests on the whole address (case-blind special domains, ``--`` after
+    ``@`` or ``.``, 64 characters without a dot) and its domain lowercased only on rows with a
+    capital give email-validator's own answers."""
+    values = [f"{a}@{b}" for a, b in parts]
+    norm, _ = check_emails(pl.Series(values, dtype=pl.String))
+    assert norm.to_list() == [_email_validator(v) for v in values]
+
+
+_URLISH = st.one_of(
+    st.none(),
+    st.text(alphabet="ab:/.HTtps-+1 ", max_size=12),
+    st.sampled_from(["https://a.com", "HTTP://x", "ftp://x", "a+b.c-d://x", "://x", "1a://x", ""]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_URLISH, min_size=1, max_size=20))
+@example(["https://a.com", None, "https://b.com"])
+@example(["a.com", None])
+def test_scheme_added_to_a_column_equals_the_expression(cells: list[str | None]) -> None:
+    column = pl.Series("u", cells, dtype=pl.String)
+    want = column.to_frame().select(_with_scheme(pl.col("u"))).to_series()
+    got = _add_scheme(column)
+    assert got.to_list() == want.to_list()
+    assert got.name == "u"
+
+
+#: cells whose first characters fall on both sides of every trigger (below, between, above,
+#: beyond ASCII), so that a column's least and greatest cells do and do not rule triggers out
+_RANGED = st.one_of(st.none(), st.text(alphabet="=+-@\t\x00 (,09<>AZaz~é€\U0001f600", max_size=4))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_RANGED, _RANGED, _RANGED), min_size=1, max_size=12))
+@example([("A", "0", "+1 (650)"), ("é", "9", "+1 555")])
+def test_excel_safe_by_ranges_equals_neutralising_every_column(
+    rows: list[tuple[str | None, ...]],
+) -> None:
+    frame = pl.DataFrame(
+        rows, schema={"a": pl.String, "b": pl.String, "c": pl.String}, orient="row"
+    )
+    want = frame.with_columns(neutralise(pl.col(c)).alias(c) for c in frame.columns)
+    assert excel_safe(frame).equals(want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["ready", "invalid"]), st.one_of(st.none(), st.text("abc", max_size=2))
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.sampled_from(["first", "last"]),
+)
+def test_duplicates_found_by_sorting_hashes_equal_the_hash_table(
+    rows: list[tuple[str, str | None]], keep: str
+) -> None:
+    from syncer.models import KEY_COLUMN
+
+    frame = pl.DataFrame(
+        {
+            "source_row": list(range(2, len(rows) + 2)),
+            "status": [s for s, _ in rows],
+            "error": ["" if s == "ready" else "bad" for s, _ in rows],
+            "error_code": ["" if s == "ready" else "x" for s, _ in rows],
+            KEY_COLUMN: [k for _, k in rows],
+        },
+        schema_overrides={KEY_COLUMN: pl.String},
+    )
+    got = mark_duplicates(frame, keep)  # type: ignore[arg-type]
+    # the reference: the old candidates, then the same exact marking over them
+    ready = pl.col("status") == "ready"
+    old = frame.select(pl.when(ready).then(pl.col(KEY_COLUMN).hash()).is_duplicated() & ready)
+    new_losers = got.get_column("status") == "duplicate"
+    assert not (new_losers & ~old.to_series()).any()  # a loser is always an old candidate
+    key = frame.get_column(KEY_COLUMN)
+    status = frame.get_column("status").to_list()
+    for i, k in enumerate(key.to_list()):
+        same = [j for j, kk in enumerate(key.to_list()) if kk == k and status[j] == "ready"]
+        if status[i] != "ready":
+            assert got["status"][i] == status[i]
+            continue
+        winner = same[-1] if keep == "last" else same[0]
+        assert (got["status"][i] == "duplicate") == (i != winner)
