@@ -5,8 +5,9 @@ The input is bench_pipeline.py's generated lead file (``bench/out/leads_<rows>.c
 columns, made by its generator when missing) and mapping. Setup (not timed): a sandbox in a
 child process (``python -m syncer sandbox``), and a ledger holding every ready row as the first
 run of the file would leave it, written directly through the Ledger API (``start_run``, one
-``record`` per row with the sha256 of its canonical body, ``finish_run``: a million real
-requests would take ~20 minutes here). Then, interleaved over ``--repeat`` rounds, each a fresh
+``record`` per row with the sha256 of its canonical body, ``finish_run``, and the memo of
+those digests a first run keeps, :mod:`syncer.runner.digest_memo`: a million real requests
+would take ~20 minutes here). Then, interleaved over ``--repeat`` rounds, each a fresh
 ``python -m syncer`` process:
 
 - ``validate``: ``syncer validate FILE`` (results file written);
@@ -57,17 +58,21 @@ from syncer.ledger import Ledger, org_id  # noqa: E402
 from syncer.ledger.snapshot import snapshot_dir  # noqa: E402
 from syncer.models import RowOutcome, RowStatus  # noqa: E402
 from syncer.runner import prepare  # noqa: E402
+from syncer.runner.digest_memo import DigestMemo, digests_of  # noqa: E402
 
 KEY = "bench-rerun-key-0123456789"
 
 
 def fill_ledger(path: Path, source: Path, mapping: Path, org: str, base_url: str) -> int:
     """The ledger a successful first run of ``source`` leaves: every ready row's body hash
-    and two ids. Returns the rows recorded."""
+    and two ids, and the memo of its digests. Returns the rows recorded."""
     prepared = prepare(source, mapping)
-    digests = prepared.digests()
     with Ledger(path, batch_rows=50_000, batch_seconds=60) as led:
         target = prepared.mapping.target
+        memo = DigestMemo.beside(path, org, target, writable=True)
+        remembered = digests_of(prepared, memo)  # every digest computed, as a first run does
+        memo.keep(remembered)
+        digests = remembered.digests
         run = led.start_run(
             org=org, base_url=base_url, target=target, source=source, mapping=mapping,
             command="bench fill",

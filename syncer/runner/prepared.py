@@ -161,13 +161,13 @@ class Prepared:
         """source_row, key and ``body``, the canonical JSON text of the request body
         (:mod:`syncer.canonical`), of every ready row (of those in ``rows``), in file order,
         ``size`` rows a frame: written by polars, a frame at a time."""
+        if rows is not None and rows.len() == 0:  # nothing to send (an unchanged re-run)
+            return
         fields = self.body_fields()
         if self.values is not None:
             yield from self._spilled_bodies(self.values, rows, fields)
             return
-        ready = self._ready()
-        if rows is not None:
-            ready = ready.filter(pl.col("source_row").is_in(rows.implode()))
+        ready = self._ready(rows)
         dropped = DROPPED if DROPPED in ready.columns else None
         for start in range(0, ready.height, size):
             part = ready.slice(start, size)
@@ -253,11 +253,15 @@ class Prepared:
         ready = self.frame.filter(pl.col("status") == RowStatus.READY.value)
         return ready.get_column(KEY_COLUMN).cast(pl.String).rename("key")
 
-    def _ready(self) -> pl.DataFrame:
-        """The ready rows' source_row, ``key`` and the columns their bodies are made of."""
+    def _ready(self, rows: pl.Series | None = None) -> pl.DataFrame:
+        """The ready rows' (those in ``rows``) source_row, ``key`` and the columns their
+        bodies are made of."""
         columns = [f.column for f in self.body_fields()]
         dropped = [DROPPED] if DROPPED in self.frame.columns else []
-        return self.frame.filter(pl.col("status") == RowStatus.READY.value).select(
+        wanted = pl.col("status") == RowStatus.READY.value
+        if rows is not None:
+            wanted &= pl.col("source_row").is_in(rows.implode())
+        return self.frame.filter(wanted).select(
             "source_row", pl.col(KEY_COLUMN).cast(pl.String).alias("key"), *columns, *dropped
         )
 
