@@ -147,7 +147,9 @@ def _add_scheme(column: pl.Series) -> pl.Series:
     frame = column.to_frame("u")
     u = pl.col("u")
     has = frame.select(u.str.contains("://", literal=True)).to_series().arg_true()
-    if len(has):
+    if 2 * len(has) > len(column):  # most cells: the pattern over the column beats a gather
+        has = frame.select(u.str.contains(_SCHEME)).to_series().arg_true()
+    elif len(has):
         has = has.filter(frame[has].select(u.str.contains(_SCHEME)).to_series())
     if len(has) and len(has) == len(column) - column.null_count():
         return column

@@ -319,7 +319,10 @@ def _parse_fast(data: bytes, delim: str) -> _Raw | None:
     names = df.columns
     # one record per line: row i of the frame starts on line i + 1
     df = df.with_columns(pl.int_range(1, df.height + 1, dtype=pl.Int64).alias(SOURCE_ROW))
-    return _Raw(df, names, issues=None)
+    # one chunk per column now, once: polars would otherwise copy the parse's chunks of every
+    # column into one (their views) at each later call mixing them with ``source_row``, and
+    # keep none of the copies until the last (the blank-row test, the apostrophe scan...)
+    return _Raw(df.rechunk(), names, issues=None)
 
 
 def _parse_python(path: Path, text: str, delim: str) -> _Raw:
