@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -390,7 +391,7 @@ async def _session(job: _Job, source: Path) -> PushReport:
             job.ledger.path, job.org, job.target, command=settings.command
         )
         job.lock.acquire(settings.wait_s)
-        checksum = settings.source_sha256 or (file_sha256(source) if source.is_file() else "")
+        checksum = settings.source_sha256 or _checksum_beside(job.plan, source)
         if checksum:
             _check_stale(job, source, checksum)
         job.run_id = job.ledger.start_run(
@@ -408,6 +409,17 @@ async def _session(job: _Job, source: Path) -> PushReport:
             await job.enroll.after(job, client, report)
         report.requests = client.requests  # org check and preflight included
         return report
+
+
+def _checksum_beside(plan: Plan, source: Path) -> str:
+    """The file's sha256 (hashlib lets go of the GIL), computed in a thread while the plan is
+    made (now: the run holds its lock); "" for a source that is no file."""
+    if not source.is_file():
+        return ""
+    with ThreadPoolExecutor(1, thread_name_prefix="syncer-sha256") as pool:
+        checksum = pool.submit(file_sha256, source)
+        plan.make()
+        return checksum.result()
 
 
 def _check_stale(job: _Job, source: Path, checksum: str) -> None:
