@@ -181,13 +181,14 @@ def _fast_for_region(values: pl.Series, region: str | None) -> pl.Series:
     d = pl.col("d")
     plus = pl.col("plus")
     after_cc = pl.col("after_cc")
-    # Which digits would be the national number (the cases exclude each other), then one check.
+    # Which digits would be the national number (the cases exclude each other), then one check:
+    # each case is where the national number starts in ``d`` (a number, not a copy of the text)
     # +<cc><national number>
-    candidate = pl.when(plus & d.str.starts_with(cc) & ~_starts(after_cc, rules.prefix_for_parsing))
-    national: Any = candidate.then(after_cc)
+    candidate = plus & d.str.starts_with(cc) & ~_starts(after_cc, rules.prefix_for_parsing)
+    start: Any = pl.when(candidate).then(len(cc))
     # a national number as written
     plain_national = ~plus & ~_starts(d, rules.idd) & ~_starts(d, rules.prefix_for_parsing)
-    national = national.when(plain_national).then(d)
+    start = start.when(plain_national).then(0)
     np = rules.national_prefix
     if np is not None:
         # <national prefix><national number>, e.g. 1 415 555 0132 (US) or 020 7946 0958 (GB)
@@ -199,9 +200,10 @@ def _fast_for_region(values: pl.Series, region: str | None) -> pl.Series:
             & (pl.lit(np == cc) | ~d.str.starts_with(cc))
             & ~_starts(rest, rules.prefix_for_parsing)
         )
-        national = national.when(prefixed).then(rest)
+        start = start.when(prefixed).then(len(np))
     n = pl.col("n")
-    out = frame.with_columns(n=pl.when(pl.col("plain")).then(national)).select(
+    national = d.str.slice(pl.when(pl.col("plain")).then(start))  # a null start: null
+    out = frame.with_columns(n=national).select(
         pl.when(_valid(n, rules)).then(pl.lit("+" + cc) + n).alias(values.name or "e164")
     )
     return out.to_series()
