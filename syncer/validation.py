@@ -562,7 +562,17 @@ def _add_errors(
     if only is not None:
         rules = [_Rule(only & r.cond, r.code, r.message, r.field) for r in rules]
     codes, messages, _ = _texts(frame, rules, suffix=False)
-    new_code, new_text = pl.lit(codes), pl.lit(messages)
+    rows = (codes != "").arg_true()  # the rows some rule holds for (the others keep theirs)
+    if len(rows) == 0:
+        return frame
+    sub = pl.DataFrame(
+        [
+            frame.get_column("error_code").gather(rows),
+            frame.get_column("error").gather(rows),
+            codes.gather(rows).alias("__new_code"),
+            messages.gather(rows).alias("__new_text"),
+        ]
+    )
 
     def joined(column: str, new: pl.Expr, sep: str) -> pl.Expr:
         have = pl.col(column)
@@ -575,4 +585,13 @@ def _add_errors(
             .alias(column)
         )
 
-    return frame.with_columns(joined("error_code", new_code, ";"), joined("error", new_text, "; "))
+    done = sub.select(
+        joined("error_code", pl.col("__new_code"), ";"),
+        joined("error", pl.col("__new_text"), "; "),
+    )
+    out = []
+    for name in ("error_code", "error"):
+        column = frame.get_column(name).clone()
+        column.scatter(rows, done.get_column(name))
+        out.append(column)
+    return frame.with_columns(out)
