@@ -16,11 +16,12 @@ DIR (``ledger_<rows>.db``) and runs on a copy of it, next time too (the 5M fill 
 the sandbox then listens on a fixed port, as the ledger names the org by its URL. Usage:
 
     .venv/bin/python bench/bench_memory.py [--rows 1000000 5000000] [--only validate] [--json F]
-        [--keep-ledgers bench/out/memory-ledgers] [--malloc-conf CONF ...] [--repeat N]
+        [--keep-ledgers bench/out/memory-ledgers] [--malloc-conf CONF ...] [--repeat N] [--stages]
 
 ``--malloc-conf CONF`` (repeatable) sets ``_RJEM_MALLOC_CONF`` (polars' jemalloc) for the
 children, each setting once a round, interleaved; ``''`` is jemalloc's own defaults.
-Each line also gives the child's CPU time (user + system).
+Each line also gives the child's CPU time (user + system). ``--stages`` runs each child through
+memory_stages.py and prints its RSS stage by stage (prepare, ledger read, plan, results...).
 """
 
 from __future__ import annotations
@@ -53,12 +54,16 @@ KEY = "bench-memory-key-0123456789"
 KEPT_PORT = 18917
 
 
-def measured(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, int, str]:
-    """(wall seconds, CPU seconds, the child's own peak RSS in MB, its last stdout line)."""
+def measured(
+    argv: list[str], env: dict[str, str], cwd: Path, *, stages: bool = False
+) -> tuple[float, float, int, str]:
+    """(wall seconds, CPU seconds, the child's own peak RSS in MB, its last stdout line);
+    ``stages``: run through memory_stages.py, its lines printed (RSS stage by stage)."""
     t0 = time.perf_counter()
+    how = [str(HERE / "memory_stages.py")] if stages else ["-m", "syncer"]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "syncer", *argv], cwd=cwd, env=env, stdout=out, stderr=err
+            [sys.executable, *how, *argv], cwd=cwd, env=env, stdout=out, stderr=err
         )
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -68,6 +73,8 @@ def measured(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, fl
         text, problem = out.read().decode(), err.read().decode()
     if proc.returncode not in (0, 1):
         raise SystemExit(f"syncer {argv[0]} failed ({proc.returncode}): {problem[-2000:]}")
+    if stages:
+        print("\n".join(f"    {line}" for line in problem.splitlines() if " MB" in line))
     lines = text.strip().splitlines()
     cpu = usage.ru_utime + usage.ru_stime
     return wall, cpu, usage.ru_maxrss // 1024, lines[-1] if lines else ""
@@ -95,6 +102,12 @@ def main() -> None:
         "repeat the flag to interleave several settings in each round",
     )
     ap.add_argument("--repeat", type=int, default=1, help="rounds (each setting once a round)")
+    ap.add_argument(
+        "--stages",
+        action="store_true",
+        help="run each command through memory_stages.py: RSS sampled in-process, stage by\n"
+        "stage (the sampler adds a little; compare peaks without it)",
+    )
     args = ap.parse_args()
     variants: list[str | None] = list(args.malloc_conf or [None])
     figures: list[dict[str, object]] = []
@@ -142,7 +155,9 @@ def main() -> None:
                         base = {"rows": rows, "file_mb": round(size_mb), "malloc_conf": variant}
                         if args.only in (None, "validate"):
                             at = load()
-                            wall, cpu, mb, _ = measured(["validate", *common], venv, work)
+                            wall, cpu, mb, _ = measured(
+                                ["validate", *common], venv, work, stages=args.stages
+                            )
                             figures.append({**base, "command": "validate", "peak_mb": mb})
                             figures[-1].update(wall_s=round(wall, 1), cpu_s=round(cpu, 1), load=at)
                             print(
@@ -156,7 +171,7 @@ def main() -> None:
                                 # a copy as filled: no run of this file yet (no stale check)
                                 copy = _copied(ledger, Path(copy_dir))
                                 argv = ["run", *common, "-q", "--ledger", str(copy)]
-                                wall, cpu, mb, last = measured(argv, venv, work)
+                                wall, cpu, mb, last = measured(argv, venv, work, stages=args.stages)
                             sent = (
                                 json.loads(last).get("requests") if last.startswith("{") else None
                             )

@@ -29,6 +29,7 @@ file.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import secrets
@@ -45,6 +46,7 @@ from syncer.errors import ConfigError, SourceError
 from syncer.formulas import neutralise, unneutralise
 from syncer.models import RESULTS_FORMATS, RETRY_STATUSES
 from syncer.offending import offending_cells
+from syncer.results_merge import Merged
 from syncer.targets import TARGETS, every
 
 if TYPE_CHECKING:
@@ -316,8 +318,9 @@ def result_tail(target: str) -> tuple[str, ...]:
     return ("error_code", *TARGETS[target].result_columns)
 
 
-def _merged(prepared: Prepared, outcomes: pl.DataFrame | None) -> pl.DataFrame:
-    ids = result_tail(prepared.mapping.target)[1:]
+def _merging(prepared: Prepared, outcomes: pl.DataFrame | None) -> Merged:
+    """The prepared rows' outcome columns (their source columns too unless a spill holds them)
+    with ``outcomes`` over the rows they list (:class:`~syncer.results_merge.Merged`)."""
     base = prepared.frame.select(
         "source_row",
         "status",
@@ -326,42 +329,12 @@ def _merged(prepared: Prepared, outcomes: pl.DataFrame | None) -> pl.DataFrame:
         "error_code",
         *([] if _spill_of(prepared) is not None else prepared.headers),  # else: in the spill
         *[c for c in ENROLL_COLUMNS if c in prepared.frame.columns],  # then: enroll's
-        **{c: pl.lit(None, dtype=pl.String) for c in ids},
     )
-    if outcomes is None or outcomes.height == 0:
-        return base
-    cols = ["status", "error", "error_code", *ids]
-    got = outcomes.select(
-        pl.col("source_row").cast(pl.Int64),
-        *[pl.col(c).cast(pl.String).alias(f"__o_{c}") for c in cols if c in outcomes.columns],
-    )
-    if base.height <= _MERGE_ROWS:
-        return _merged_part(base, got, cols)
-    parts = []  # a slice at a time: a whole 5M-row join held ~1.8 GB more
-    for start in range(0, base.height, _MERGE_ROWS):
-        part = base.slice(start, _MERGE_ROWS)
-        lo, hi = part["source_row"].min(), part["source_row"].max()
-        parts.append(_merged_part(part, got.filter(pl.col("source_row").is_between(lo, hi)), cols))
-    return pl.concat(parts)
+    return Merged(base, outcomes, result_tail(prepared.mapping.target)[1:])
 
 
-#: rows merged with their outcomes at once (:func:`_merged`)
+#: rows merged with their outcomes at once when they are merged whole
 _MERGE_ROWS = 500_000
-
-
-def _merged_part(base: pl.DataFrame, got: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
-    """``base`` with the outcomes in ``got`` (``__o_<column>``) over the rows they list."""
-    joined = base.join(got, on="source_row", how="left", maintain_order="left")
-    listed = pl.col("__o_status").is_not_null()
-    updates = []
-    for c in cols:
-        if f"__o_{c}" not in joined.columns:
-            continue
-        new = pl.col(f"__o_{c}")
-        if c in ("error", "error_code"):
-            new = new.fill_null("")
-        updates.append(pl.when(listed).then(new).otherwise(pl.col(c)).alias(c))
-    return joined.with_columns(updates).select(base.columns)
 
 
 def needs_fixing(counts: Mapping[str, int]) -> bool:
@@ -373,8 +346,10 @@ def issue_counts(*frames: pl.DataFrame) -> dict[str, int]:
     """Rows per error code (a row with two problems counts under both), most common first,
     over the rows of ``frames`` (columns status, error_code) whose status needs fixing."""
     bad = [s.value for s in RETRY_STATUSES]
-    codes = pl.concat([f.select("status", "error_code") for f in frames]).filter(
-        pl.col("status").is_in(bad) & (pl.col("error_code") != "")
+    fixing = pl.col("status").is_in(bad) & (pl.col("error_code") != "")
+    # each frame's rows to fix, then together: a run's millions of rows are never copied
+    codes = pl.concat(
+        [f.filter(fixing).select(pl.col("error_code").cast(pl.String)) for f in frames]
     )
     counted = (
         codes.select(pl.col("error_code").str.split(";").explode().alias("code"))
@@ -424,48 +399,83 @@ def write_outputs(prepared: Prepared, outcomes: pl.DataFrame | None, files: Outp
     ``outcomes`` (source_row, status, error, error_code and the target's id columns, e.g.
     reevo_contact_id, reevo_account_id) overrides the prepared status of the rows it lists.
     """
-    merged = _merged(prepared, outcomes)
-    counts: dict[str, int] = {}
-    for status, n in merged.group_by("status").len().sort("status").iter_rows():
-        counts[str(status)] = int(n)
-    written = Written(counts, files)
+    merging = _merging(prepared, outcomes)
     spill = _spill_of(prepared)
-    if spill is not None and files.xlsx is not None:  # a workbook is written whole
+    if spill is not None and files.xlsx is None:
+        return _write_spilled(prepared, merging, spill, files)
+    merged = merging.whole(_MERGE_ROWS)
+    del merging
+    written = Written(_counts(merged), files)
+    if spill is not None:  # a workbook is written whole
         merged = pl.concat([merged, spill.frame()], how="horizontal")
-        spill = None
     shape = _Shape(prepared, merged.columns)
-    parts: list[Callable[[], Iterable[pl.DataFrame]] | None]
-    if spill is None:
-        results = shape.results(merged)
-        failures = shape.failures(merged) if needs_fixing(counts) else None
-        if files.xlsx is not None:
-            written.files = _workbooks(prepared, merged, results, failures, written)
-        parts = [_whole(results), _whole(failures) if failures is not None else None]
-    else:
-        fixing = needs_fixing(counts)
-        collect = _Collect(fixing and _fixing_rows(counts) <= _COLLECT_ROWS)
-        kept = spill
-
-        def results_parts() -> Iterator[pl.DataFrame]:
-            collect.parts.clear()  # a rewrite in UTF-8 goes through the rows again
-            for m in _spilled(merged, kept):
-                if collect.on:
-                    collect.parts.append(shape.failures(m))
-                yield shape.results(m)
-
-        def failures_parts() -> Iterable[pl.DataFrame]:
-            if collect.on:  # taken while the results file was written
-                return collect.parts
-            return (shape.failures(m) for m in _spilled(merged, kept))
-
-        parts = [results_parts, failures_parts if fixing else None]
+    results = shape.results(merged)
+    failures = shape.failures(merged) if needs_fixing(written.counts) else None
+    if files.xlsx is not None:
+        written.files = _workbooks(prepared, merged, results, failures, written)
     if written.files.csv is not None:
         style = csv_style(prepared.source, written.files.utf8)
-        for path, part in zip(written.files.csv, parts, strict=True):
-            if part is not None:
-                _write_csv_file(path, part, style, written.notes)
-            else:
-                _remove(path)
+        _write_csv_file(written.files.csv[0], _whole(results), style, written.notes)
+        if failures is not None:
+            _write_csv_file(written.files.csv[1], _whole(failures), style, written.notes)
+        else:
+            _remove(written.files.csv[1])
+    return written
+
+
+def _counts(merged: pl.DataFrame) -> dict[str, int]:
+    """Rows per status, by status."""
+    grouped = merged.group_by(pl.col("status").cast(pl.String)).len().sort("status")
+    return {str(status): int(n) for status, n in grouped.iter_rows()}
+
+
+def _write_spilled(
+    prepared: Prepared, merging: Merged, spill: Spill, files: OutputFiles
+) -> Written:
+    """:func:`write_outputs` of CSV files for rows whose source columns are in ``spill``: each
+    spilled batch merged with its outcomes and written, rows per status counted on the way
+    (the rows are never all merged at once); the rows to fix are kept aside for the failures
+    file while they are few, else the spill is read again."""
+    assert files.csv is not None
+    shape = _Shape(prepared, merging.columns)
+    counts: dict[str, int] = {}
+    collect = _Collect(True)
+
+    def merged_parts() -> Iterator[pl.DataFrame]:
+        at = 0
+        for batch in spill.batches():
+            yield pl.concat([merging.slice(at, batch.height), batch], how="horizontal")
+            at += batch.height
+
+    def results_parts() -> Iterator[pl.DataFrame]:
+        counts.clear()  # a rewrite in UTF-8 goes through the rows again
+        collect.on, collect.rows = True, 0
+        collect.parts.clear()
+        for m in merged_parts():
+            for status, n in _counts(m).items():
+                counts[status] = counts.get(status, 0) + n
+            if collect.on:
+                fixing = shape.failures(m)
+                collect.rows += fixing.height
+                collect.parts.append(_compact(fixing))
+                if collect.rows > _COLLECT_ROWS:  # too many: read again for the failures file
+                    collect.on = False
+                    collect.parts.clear()
+            yield shape.results(m)
+
+    def failures_parts() -> Iterable[pl.DataFrame]:
+        if collect.on:  # taken while the results file was written
+            return collect.parts
+        return (shape.failures(m) for m in merged_parts())
+
+    notes: list[str] = []
+    style = csv_style(prepared.source, files.utf8)
+    _write_csv_file(files.csv[0], results_parts, style, notes)
+    written = Written(dict(sorted(counts.items())), files, notes)
+    if needs_fixing(counts):
+        _write_csv_file(files.csv[1], failures_parts, style, written.notes)
+    else:
+        _remove(files.csv[1])
     return written
 
 
@@ -476,14 +486,12 @@ _COLLECT_ROWS = 100_000
 
 @dataclass(slots=True)
 class _Collect:
-    """The failures file's parts, taken from the results file's pass when ``on``."""
+    """The failures file's parts (``rows`` rows), taken from the results file's pass while
+    ``on``."""
 
     on: bool
     parts: list[pl.DataFrame] = field(default_factory=list)
-
-
-def _fixing_rows(counts: Mapping[str, int]) -> int:
-    return sum(counts.get(s.value, 0) for s in RETRY_STATUSES)
+    rows: int = 0
 
 
 class _Shape:
@@ -526,13 +534,13 @@ def _whole(frame: pl.DataFrame) -> Callable[[], Iterable[pl.DataFrame]]:
     return lambda: [frame]
 
 
-def _spilled(merged: pl.DataFrame, spill: Spill) -> Iterator[pl.DataFrame]:
-    """``merged`` (the rows without their source columns) with the spill's source columns
-    beside them, a batch at a time."""
-    at = 0
-    for batch in spill.batches():
-        yield pl.concat([merged.slice(at, batch.height), batch], how="horizontal")
-        at += batch.height
+def _compact(frame: pl.DataFrame) -> pl.DataFrame:
+    """A copy of ``frame`` that holds only its own rows' bytes: a few rows filtered from a
+    batch keep the whole batch's string buffers otherwise (a 5M-row file's rows to fix held
+    ~1.4 GB of its source columns)."""
+    buffer = io.BytesIO()
+    frame.write_ipc(buffer)
+    return pl.read_ipc(buffer.getvalue())
 
 
 def _write_csv_file(
