@@ -21,33 +21,36 @@ __all__ = ["CsvStyle", "csv_style", "excel_safe", "write_csv", "write_csv_parts"
 
 
 def excel_safe(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with a ``'`` before each formula-like text cell (columns where some cell starts
-    with a trigger character only, :func:`_with_triggers`; a column whose such cells are all
-    plain data, like ``+1 415 ...`` phone numbers, is left as it is)."""
-    names = _with_triggers(frame)
-    if not names:
-        return frame
-    masks = frame.select(formula_like(pl.col(c)).fill_null(False).alias(c) for c in names)
-    hit = [c for c in names if masks.get_column(c).any()]
-    return frame.with_columns(
-        pl.when(masks.get_column(c)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
-        for c in hit
-    )
+    """``frame`` with a ``'`` before each formula-like text cell. Only the cells that start with
+    a trigger character (:func:`_trigger_rows`) are tested further; a column whose such cells
+    are all plain data, like ``+1 415 ...`` phone numbers, is left as it is."""
+    changed = []
+    for name, rows in _trigger_rows(frame).items():
+        cells = frame.get_column(name).gather(rows)
+        risky = cells.to_frame("c").select(formula_like(pl.col("c")).fill_null(False)).to_series()
+        hit = rows.filter(risky)
+        if len(hit) == 0:
+            continue
+        column = frame.get_column(name).clone()
+        quoted = cells.filter(risky).to_frame("c").select(pl.lit("'") + pl.col("c"))
+        column.scatter(hit, quoted.to_series())
+        changed.append(column)
+    return frame.with_columns(changed) if changed else frame
 
 
 #: the first bytes of a formula-like cell (:data:`syncer.formulas.FORMULA_LIKE`), all below 0x41
 _TRIGGERS = b"=+-@\t\r\n\x00"
 
 
-def _with_triggers(frame: pl.DataFrame) -> list[str]:
-    """The text columns where some cell starts with a trigger character. Every cell of a
-    column lies between its least and greatest cell in byte order, and so does its first byte:
-    a column whose range of first bytes holds no trigger (names, e-mails, "ready"...) needs no
-    scan of its cells; the least cells come first (every trigger is below ``A``), the greatest
-    only where those are not enough."""
+def _trigger_rows(frame: pl.DataFrame) -> dict[str, pl.Series]:
+    """The rows of each text column whose cell starts with a trigger character (columns with
+    none left out). Every cell of a column lies between its least and greatest cell in byte
+    order, and so does its first byte: a column whose range of first bytes holds no trigger
+    (names, e-mails, "ready"...) needs no scan of its cells; the least cells come first (every
+    trigger is below ``A``), the greatest only where those are not enough."""
     texts = [c for c, t in frame.schema.items() if t == pl.String]
     if not texts:
-        return []
+        return {}
     lows = frame.select(pl.col(c).min() for c in texts).row(0)
     low = {c: _first_byte(v) for c, v in zip(texts, lows, strict=True) if v is not None}
     unsure = [c for c, b in low.items() if b <= max(_TRIGGERS)]
@@ -58,9 +61,12 @@ def _with_triggers(frame: pl.DataFrame) -> list[str]:
         if any(low[c] <= t <= _first_byte(v) for t in _TRIGGERS)
     ]
     if not scan:
-        return []
-    risky = frame.select(pl.col(c).str.contains(FORMULA_LIKE[0]).any() for c in scan).row(0)
-    return [c for c, hit in zip(scan, risky, strict=True) if hit]
+        return {}
+    starts = frame.select(
+        pl.col(c).str.contains(FORMULA_LIKE[0]).fill_null(False).alias(c) for c in scan
+    )
+    rows = {c: starts.get_column(c).arg_true() for c in scan}
+    return {c: r for c, r in rows.items() if len(r)}
 
 
 def _first_byte(value: str) -> int:
