@@ -75,9 +75,10 @@ class Merged:
     def slice(self, start: int, length: int) -> pl.DataFrame:
         """Rows ``start`` to ``start + length`` with their outcomes (:attr:`columns`)."""
         part = self.base.slice(start, length)
+        # as text (a large file's prepared status and error_code are an Enum, a Categorical)
+        text = [pl.col(c).cast(pl.String) for c in _REPLACED if c in part.columns]
         nulls = [pl.lit(None, dtype=pl.String).alias(c) for c in self.ids if c not in part.columns]
-        if nulls:
-            part = part.with_columns(nulls)
+        part = part.with_columns(*text, *nulls)
         got = self._got
         if got is None or part.height == 0:
             return part
@@ -118,6 +119,6 @@ class Merged:
                 continue
             new = joined.get_column(_O + c)
             if c in _REPLACED:
-                new = new.zip_with(new.is_not_null(), part.get_column(c).cast(pl.String))
+                new = new.zip_with(new.is_not_null(), part.get_column(c))
             updates.append(new.alias(c))
         return part.with_columns(updates).select(self.columns)

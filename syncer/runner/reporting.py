@@ -231,7 +231,7 @@ def _rows_to_fix(prepared: Prepared, outcomes: pl.DataFrame) -> pl.DataFrame:
         else pl.lit(None, pl.String).alias(KEY_COLUMN)
     )
     invalid = frame.filter(pl.col("status").is_in(TO_FIX)).select(
-        pl.col("source_row").cast(pl.Int64), *cols, key
+        pl.col("source_row").cast(pl.Int64), *[pl.col(c).cast(pl.String) for c in cols], key
     )
     if outcomes.height == 0:
         return invalid
