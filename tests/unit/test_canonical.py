@@ -200,3 +200,20 @@ def test_corpus_cells_as_bodies() -> None:
         check_frame(frame.select(columns), fields)
         checked += 1
     assert checked
+
+
+#: CANONICAL_VERSION -> sha256 of the sample leads' body digests (one a line, file order)
+PINNED = {1: "b5fa70ddd93c3831181f5c719ab9a1bf7790dc44405a3a7be3b53bae1dec6a27"}
+
+
+def test_the_canonical_text_changes_only_with_its_version() -> None:
+    """Digest memos (syncer.runner.digest_memo) trust that the same values under the same
+    CANONICAL_VERSION give the same text. If this fails, the text changed: raise
+    CANONICAL_VERSION and pin the new figure here (a ledger's body hashes change with it)."""
+    from syncer.runner import prepare
+
+    root = Path(__file__).resolve().parents[2]
+    prepared = prepare(root / "sample_data" / "leads.csv", root / "mappings" / "leads.yaml")
+    digests = prepared.digests()["digest"]
+    got = hashlib.sha256("\n".join(digests).encode()).hexdigest()
+    assert PINNED.get(canonical.CANONICAL_VERSION) == got, (canonical.CANONICAL_VERSION, got)
