@@ -18,7 +18,7 @@ STALE_TMP_S = 3600
 
 
 def write_atomic(
-    path: Path, write: Callable[[IO[bytes]], None], *, mode: int | None = None
+    path: Path, write: Callable[[IO[bytes]], object], *, mode: int | None = None
 ) -> None:
     """Write ``path`` through ``write`` (given the open temporary file) and rename it into
     place, flushed to disk first; ``mode``: its permission bits (else the umask's). Raises

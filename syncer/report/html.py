@@ -7,9 +7,6 @@ escaped by the template engine (``autoescape``); chart geometry is computed from
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -19,6 +16,7 @@ from typing import Any
 import jinja2
 
 from syncer import __version__
+from syncer.atomic import write_atomic
 from syncer.errors import SourceError
 from syncer.report.charts import (
     HEIGHT,
@@ -136,20 +134,13 @@ def write(report: Report, path: Path) -> Path:
     what to do) when it cannot be written."""
     if not report.generated_at:
         report.generated_at = datetime.now(UTC).replace(microsecond=0).isoformat()
-    text = render(report)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    data = render(report).encode("utf-8")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("x", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        write_atomic(path, lambda fh: fh.write(data))
     except OSError as exc:
         raise SourceError(
             f"cannot write the report {path} ({exc.strerror or exc}): check that its folder "
             "is writable.",
             path=str(path),
         ) from exc
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
     return path
