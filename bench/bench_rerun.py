@@ -21,7 +21,10 @@ round also times that code's ``validate`` and ``rerun`` (``PYTHONPATH``), on the
 and its changed run on its own copy: before and after, side by side under the same load.
 
 Printed: median wall times, rerun ÷ validate (goal ≤ 1.5), and the changed run's requests and
-its time over the unchanged re-run; the size of the ledger and of its snapshots.
+its time over the unchanged re-run; the size of the ledger and of its snapshots. Each
+checkout's ``syncer`` is byte-compiled first, as an installed package is (this machine sets
+``PYTHONDONTWRITEBYTECODE``: every run would compile the modules it imports, and a run imports
+more of them than validate).
 
     .venv/bin/python bench/bench_rerun.py                 # 1,000,000 rows, 3 rounds
     .venv/bin/python bench/bench_rerun.py --rows 20000 --repeat 1
@@ -148,6 +151,9 @@ def main() -> None:
     codes: dict[str, Path | None] = {"": args.syncer_path}
     if args.compare:
         codes["old "] = args.compare
+    for path in codes.values():  # as installed: byte-compiled (see bench_validate.py)
+        package = (path.resolve() if path else ROOT) / "syncer"
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
     with tempfile.TemporaryDirectory(prefix="bench-rerun-") as tmp:
         work = Path(tmp)
         base_env = {
