@@ -208,8 +208,8 @@ def sync(
             )
         if interrupted:
             events.emit(events.Interrupted(summary.interrupted or "stopped"))
+        kept: tuple[Path | None, Path | None] = (None, None)
         if ledger is not None and job.run_id is not None:
-            outcome = "interrupted" if interrupted else "aborted" if aborted else "finished"
             kept = _keep_run_files(
                 ledger.path,
                 job.run_id,
@@ -218,6 +218,13 @@ def sync(
                 summary.notes,
                 books=(summary.results_xlsx, summary.failures_xlsx),
             )
+        report_run(summary, prepared, outcomes, settings, job.timeline, job.preflight)
+        # the rows are written: let go of them before finish_run's snapshot refresh, which may
+        # read the org's whole memory of the target (~1 GB at 5M rows) beside them
+        del outcomes
+        _let_go(prepared, collected)
+        if ledger is not None and job.run_id is not None:
+            outcome = "interrupted" if interrupted else "aborted" if aborted else "finished"
             ledger.finish_run(
                 job.run_id,
                 outcome=outcome,
@@ -236,7 +243,6 @@ def sync(
                 throttled=summary.throttled,
                 retry_at=summary.retry_at,
             )
-        report_run(summary, prepared, outcomes, settings, job.timeline, job.preflight)
         events.emit(_finished(summary, settings.dry_run))
         return summary
     finally:
@@ -245,6 +251,20 @@ def sync(
             job.lock.release()
         if ledger is not None:
             ledger.close()
+
+
+def _let_go(prepared: Prepared, collected: Collected) -> None:
+    """Empty the run's rows once its files, summary and report are written: the prepared
+    frame (its columns kept, no rows), the spills' temporary files, the outcomes collected."""
+    prepared.frame = prepared.frame.clear()
+    for spill in (prepared.spill, prepared.values):
+        if spill is not None:
+            spill.close()
+    collected.frames.clear()
+    for column in (collected.rows, collected.status, collected.error, collected.code):
+        column.clear()
+    for ids in collected.ids.values():
+        ids.clear()
 
 
 def _output_paths(
