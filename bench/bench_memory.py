@@ -17,6 +17,11 @@ the sandbox then listens on a fixed port, as the ledger names the org by its URL
 
     .venv/bin/python bench/bench_memory.py [--rows 1000000 5000000] [--only validate] [--json F]
         [--keep-ledgers bench/out/memory-ledgers] [--malloc-conf CONF ...] [--repeat N] [--stages]
+        [--changed-every N [--max-rate R]] [--syncer-path OLDER_CHECKOUT]
+
+``--changed-every N``: ``run`` takes a copy of the file with every N-th row's title changed
+(bench_rerun's ``change_rows``): those rows are sent at ``--max-rate`` and the ledger's
+snapshot is renewed from them when the run finishes (a nightly re-drop with a few changes).
 
 ``--malloc-conf CONF`` (repeatable) sets ``_RJEM_MALLOC_CONF`` (polars' jemalloc) for the
 children, each setting once a round, interleaved; ``''`` is jemalloc's own defaults.
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import socket
@@ -46,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 from bench_pipeline import MAPPING, OUT, generate  # noqa: E402
-from bench_rerun import fill_ledger  # noqa: E402  (the ledger a first run leaves)
+from bench_rerun import change_rows, fill_ledger  # noqa: E402  (the ledger a first run leaves)
 from sandbox_process import Sandbox  # noqa: E402
 
 KEY = "bench-memory-key-0123456789"
@@ -103,6 +109,14 @@ def main() -> None:
     )
     ap.add_argument("--repeat", type=int, default=1, help="rounds (each setting once a round)")
     ap.add_argument(
+        "--changed-every",
+        type=int,
+        metavar="N",
+        help="run a copy of the file with every N-th row's title changed (1 %% at 100): those\n"
+        "rows are sent (--max-rate), and finish_run renews the ledger's snapshot from them",
+    )
+    ap.add_argument("--max-rate", type=float, default=1000.0, help="the changed run's rate")
+    ap.add_argument(
         "--stages",
         action="store_true",
         help="run each command through memory_stages.py: RSS sampled in-process, stage by\n"
@@ -130,6 +144,12 @@ def main() -> None:
                 env["PYTHONPATH"] = str(args.syncer_path.resolve())
             results = ["--results", str(work / "leads.results.csv"), "--json"]
             common = [str(source), "--mapping", str(mapping), *results]
+            run_common = common
+            if args.changed_every and args.only != "validate":
+                changed = work / "leads_changed.csv"
+                n = change_rows(source, changed, args.changed_every)
+                print(f"{changed.name}: {n:,} rows changed", file=sys.stderr)
+                run_common = [str(changed), *common[1:], "--max-rate", str(args.max_rate)]
             sandbox = None
             try:
                 if args.only in (None, "run"):
@@ -170,7 +190,7 @@ def main() -> None:
                             with tempfile.TemporaryDirectory(dir=work) as copy_dir:
                                 # a copy as filled: no run of this file yet (no stale check)
                                 copy = _copied(ledger, Path(copy_dir))
-                                argv = ["run", *common, "-q", "--ledger", str(copy)]
+                                argv = ["run", *run_common, "-q", "--ledger", str(copy)]
                                 wall, cpu, mb, last = measured(argv, venv, work, stages=args.stages)
                             sent = (
                                 json.loads(last).get("requests") if last.startswith("{") else None
@@ -218,7 +238,10 @@ def _filled(ledger: Path, source: Path, mapping: Path, org: str, base_url: str) 
     ledger.parent.mkdir(parents=True, exist_ok=True)
     for stale in (ledger, ledger.with_name(ledger.name + "-wal")):
         stale.unlink(missing_ok=True)
-    filled = fill_ledger(ledger, source, mapping, org, base_url)
+    # in a child: a child forked from this process counts this process's memory at the fork in
+    # its own ru_maxrss (the first figures after a fill here read ~1.4 GB at 1M rows)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        filled = int(pool.apply(fill_ledger, (ledger, source, mapping, org, base_url)))
     count.write_text(str(filled))
     return filled
 
