@@ -218,10 +218,6 @@ class Plan:
         )
         return len(left)
 
-    def make(self) -> None:
-        """Make the plan now (it is made once: :meth:`items` and :meth:`stale_rows` read it)."""
-        self._planned()
-
     def stale_rows(self, *, since_run: int) -> int:
         """Ready rows whose last accepted body came from a run newer than ``since_run`` and
         differs from theirs: the rows an earlier file, imported again, would put back to older
