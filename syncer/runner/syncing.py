@@ -120,6 +120,9 @@ def sync(
     # memory would add to theirs: read after, once they are gone)
     early = None if streamed.large_enough(source) else EarlyRead.begin(settings, mapping)
     checksum = _Checksum.begin(source, settings)  # the stale-file check's, while prepare runs
+    early_memo = None  # the digests of the last file, read while this one is prepared
+    if early is not None and settings.ledger is not None:
+        early_memo = _memo(settings.ledger, early.org, early.target, settings).read_early()
     prepared = prepare(
         source if isinstance(source, SourceTable) else Path(source),
         mapping if isinstance(mapping, Mapping) else Path(mapping),
@@ -144,8 +147,10 @@ def sync(
     collected = Collected(prepared.mapping.spec.id_columns)
     memo = None
     if settings.ledger is not None:
-        target = prepared.mapping.target
-        memo = DigestMemo.beside(settings.ledger, org, target, writable=not settings.dry_run)
+        memo = _memo(settings.ledger, org, prepared.mapping.target, settings)
+        if early_memo is not None and early_memo.path == memo.path:
+            memo = early_memo
+    del early_memo
     plan = Plan(
         prepared,
         ledger,
@@ -433,6 +438,11 @@ async def _session(job: _Job, source: Path) -> PushReport:
             await job.enroll.after(job, client, report)
         report.requests = client.requests  # org check and preflight included
         return report
+
+
+def _memo(ledger: Path, org: str, target: str, settings: Settings) -> DigestMemo:
+    """The digest memo of ``org``'s ``target`` beside ``ledger`` (a dry run writes none)."""
+    return DigestMemo.beside(ledger, org, target, writable=not settings.dry_run)
 
 
 class _Checksum:

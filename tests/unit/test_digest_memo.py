@@ -18,7 +18,7 @@ MAPPING = ROOT / "mappings" / "leads.yaml"
 
 
 def _memo(tmp_path: Path) -> DigestMemo:
-    return DigestMemo(tmp_path / "memo" / "abc", 0o640, min_rows=0)
+    return DigestMemo(tmp_path / "memo" / "abc.digests.parquet", 0o640, min_rows=0)
 
 
 def _source(tmp_path: Path, frame: pl.DataFrame, name: str = "leads.csv") -> Path:
@@ -44,12 +44,13 @@ def test_a_kept_memo_gives_every_digest_of_the_same_file(tmp_path: Path) -> None
     first = _digests(source, memo)
     assert first.computed == first.digests.height > 100
     assert memo.keep(first)
-    (kept,) = memo.path.parent.iterdir()
-    assert kept.name.startswith("abc.") and kept.name.endswith(".digests.parquet")
-    assert kept.stat().st_mode & 0o777 == 0o640
+    assert list(memo.path.parent.iterdir()) == [memo.path]
+    assert memo.path.stat().st_mode & 0o777 == 0o640
     again = _digests(source, memo)
     assert again.computed == 0
     assert not memo.keep(again)  # nothing new: not written again
+    early = _digests(source, memo.read_early())  # read in a thread, taken by digests()
+    assert early.computed == 0
 
 
 def test_rows_changed_in_place_or_added_at_the_end_are_computed(tmp_path: Path) -> None:
@@ -89,15 +90,17 @@ def test_a_memo_of_another_mapping_is_not_used_and_gives_way(tmp_path: Path) -> 
     other.write_text(MAPPING.read_text().replace("on_empty: omit", "on_empty: clear"))
     got = _digests(source, memo, other)
     assert got.computed == got.digests.height  # another body recipe: nothing taken from it
-    assert memo.keep(got)
-    assert len(list(memo.path.parent.iterdir())) == 1  # the other recipe's memo is gone
+    assert memo.keep(got)  # the memo of the last file's recipe replaces it
+    assert _digests(source, memo, other).computed == 0
+    first = _digests(source, memo)
+    assert first.computed == first.digests.height
 
 
 @pytest.mark.parametrize("damage", ["truncated", "not parquet", "other columns"])
 def test_a_memo_polars_cannot_use_is_ignored(tmp_path: Path, damage: str) -> None:
     memo, source = _memo(tmp_path), _source(tmp_path, _leads())
     assert memo.keep(_digests(source, memo))
-    (path,) = memo.path.parent.iterdir()
+    path = memo.path
     data = path.read_bytes()
     if damage == "truncated":
         path.write_bytes(data[: len(data) // 2])
@@ -113,7 +116,7 @@ def test_a_damaged_digest_makes_its_row_look_changed(tmp_path: Path) -> None:
     memo, source = _memo(tmp_path), _source(tmp_path, _leads())
     first = _digests(source, memo)
     assert memo.keep(first)
-    (path,) = memo.path.parent.iterdir()
+    path = memo.path
     pairs = pl.read_parquet(path)
     pairs.with_columns(pl.col("digest").str.replace("^.", "x")).write_parquet(path)
     prepared = prepare(source, MAPPING)
@@ -126,11 +129,11 @@ def test_a_damaged_digest_makes_its_row_look_changed(tmp_path: Path) -> None:
 def test_small_files_and_dry_runs(tmp_path: Path) -> None:
     source = _source(tmp_path, _leads())
     prepared = prepare(source, MAPPING)
-    big = DigestMemo(tmp_path / "m" / "abc", 0o600)  # from 50,000 ready rows
+    big = DigestMemo(tmp_path / "m" / "abc.digests.parquet", 0o600)  # from 50,000 ready rows
     small = digests_of(prepared, big)
     assert small.hashes is None and small.digests.equals(prepared.digests())
     assert not big.keep(small)
-    dry = DigestMemo(tmp_path / "m" / "abc", 0o600, writable=False, min_rows=0)
+    dry = DigestMemo(tmp_path / "m" / "abc.digests.parquet", 0o600, writable=False, min_rows=0)
     assert not dry.keep(digests_of(prepared, dry))
     assert not (tmp_path / "m").exists()
 
@@ -138,5 +141,5 @@ def test_small_files_and_dry_runs(tmp_path: Path) -> None:
 def test_a_memo_that_cannot_be_written_is_no_failure(tmp_path: Path) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("a file where the memo's folder would be")
-    memo = DigestMemo(blocked / "abc", 0o600, min_rows=0)
+    memo = DigestMemo(blocked / "abc.digests.parquet", 0o600, min_rows=0)
     assert not memo.keep(_digests(_source(tmp_path, _leads()), memo))
