@@ -288,23 +288,22 @@ class Plan:
         """Every ready row's source_row, key and ``digest`` (the sha256 of its canonical body),
         in file order, with what the ledger remembers of its key (null columns: nothing), a
         part at a time (:meth:`Prepared.digest_parts`: a batch of a file read in batches). The
-        ledger is read once, in one query (now: the run holds its lock), while the digests of
-        a file prepared whole, begun with the plan, are finished in their thread."""
+        ledger is read once, in one query (now: the run holds its lock). A file prepared whole
+        has its keys joined to it while its digests, begun with the plan, are finished in
+        their thread; they are put beside the joined rows after."""
         known = self._known_frame()
-        for part in self._digest_parts():
-            if part.height < known.height // 4:  # the part's keys hashed, not the ledger's
-                mine = known.filter(pl.col("key").is_in(part["key"].implode()))
-            else:
-                mine = known
-            yield _with_known(part, mine)
-
-    def _digest_parts(self) -> Iterator[pl.DataFrame]:
         if self._digests is None:  # a file read in batches: its bodies, a batch at a time
-            yield from self.prepared.digest_parts()
-        else:
-            digests = self._digests.result().digests
-            for start in range(0, max(digests.height, 1), PLAN_ROWS):
-                yield digests.slice(start, PLAN_ROWS)
+            for part in self.prepared.digest_parts():
+                yield _with_known(part, _of_keys(known, part))
+            return
+        keys = self.prepared.ready_keys_frame()
+        for start in range(0, max(keys.height, 1), PLAN_ROWS):
+            part = keys.slice(start, PLAN_ROWS)
+            joined = _with_known(part, _of_keys(known, part))
+            digests = self._digests.result().digests.slice(start, PLAN_ROWS)
+            same = digests.get_column("source_row").equals(part.get_column("source_row"))
+            assert same, "the digests are not the ready rows'"
+            yield joined.with_columns(digests.get_column("digest"))
 
     def close(self) -> None:
         """Wait for the memo of this run's digests to be written (when one is); forget it
@@ -416,6 +415,14 @@ def _keep(memo: DigestMemo, digests: Future[Remembered]) -> bool:
         return memo.keep(digests.result())
     except Exception:  # a cache: the plan raises the digests' error where it waits for them
         return False
+
+
+def _of_keys(known: pl.DataFrame, part: pl.DataFrame) -> pl.DataFrame:
+    """``known``, or its rows of ``part``'s keys when those are far fewer (the part's keys
+    hashed, not the ledger's)."""
+    if part.height < known.height // 4:
+        return known.filter(pl.col("key").is_in(part.get_column("key").implode()))
+    return known
 
 
 def _with_known(part: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:

@@ -248,6 +248,12 @@ class Prepared:
         """The source_row of every ready row, in file order (:meth:`iter_bodies`' order)."""
         return self.frame.filter(pl.col("status") == RowStatus.READY.value)["source_row"]
 
+    def ready_keys_frame(self) -> pl.DataFrame:
+        """The source_row and ``key`` of every ready row, in file order."""
+        ready = pl.col("status") == RowStatus.READY.value  # two columns copied, not all
+        key = pl.col(KEY_COLUMN).cast(pl.String).alias("key")
+        return self.frame.select(pl.col("source_row").filter(ready), key.filter(ready))
+
     def ready_keys(self) -> pl.Series:
         """The key of every ready row."""
         ready = self.frame.filter(pl.col("status") == RowStatus.READY.value)
