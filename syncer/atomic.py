@@ -4,12 +4,13 @@ into place, so a crash or a kill never leaves half a file under the real name.""
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import TypeVar
 
 __all__ = ["remove_stale_temporaries", "write_atomic"]
 
@@ -17,22 +18,27 @@ __all__ = ["remove_stale_temporaries", "write_atomic"]
 STALE_TMP_S = 3600
 
 
+_T = TypeVar("_T")
+
+
 def write_atomic(
-    path: Path, write: Callable[[IO[bytes]], object], *, mode: int | None = None
-) -> None:
-    """Write ``path`` through ``write`` (given the open temporary file) and rename it into
-    place, flushed to disk first; ``mode``: its permission bits (else the umask's). Raises
-    OSError (the caller says what it means); no temporary file is left behind then."""
+    path: Path, write: Callable[[io.BufferedRandom], _T], *, mode: int | None = None
+) -> _T:
+    """Write ``path`` through ``write`` (given the temporary file, open to write and read
+    back) and rename it into place, flushed to disk first; ``mode``: its permission bits (else
+    the umask's). Returns what ``write`` returned. Raises OSError (the caller says what it
+    means); no temporary file is left behind then."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("xb") as fh:
-            write(fh)
+        with tmp.open("x+b") as fh:
+            result = write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
+        return result
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)

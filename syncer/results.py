@@ -32,7 +32,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -41,6 +40,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 
 import polars as pl
 
+from syncer.atomic import write_atomic
 from syncer.csvfiles import CsvStyle, csv_style, write_csv_parts
 from syncer.errors import ConfigError, SourceError
 from syncer.formulas import neutralise, unneutralise
@@ -281,22 +281,14 @@ def check_outputs(outputs: Iterable[Path], inputs: Mapping[str, Path | None]) ->
 
 def _write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write ``path`` through ``write`` into a temporary file beside it, then rename it into
-    place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    place (:func:`syncer.atomic.write_atomic`); SourceError when it cannot be written."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("xb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, write)
     except OSError as exc:
         raise SourceError(
             f"cannot write {path} ({exc.strerror or exc}). Choose another --results path.",
             path=str(path),
         ) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _remove(path: Path, why: str = "no row needs fixing now") -> None:

@@ -24,15 +24,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import os
 import sqlite3
-import tempfile
-import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
 
+from syncer.atomic import remove_stale_temporaries, write_atomic
 from syncer.ledger import write_count
 from syncer.ledger.synced import read_synced
 
@@ -187,35 +185,15 @@ def _write(ledger: Path, path: Path, frame: pl.DataFrame) -> str:
     Written to its temporary file and hashed from there a block at a time: a 5M-row snapshot
     (~200 MB) is never held in memory beside the frame."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(path.parent)
-    mode = ledger.stat().st_mode & 0o666
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w+b") as fh:
-            frame.write_parquet(fh, compression="zstd", compression_level=1)
-            fh.flush()
-            fh.seek(0)
-            sha256 = hashlib.file_digest(fh, "sha256").hexdigest()
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return sha256
+    remove_stale_temporaries(path.parent)
 
+    def write(fh: io.BufferedRandom) -> str:
+        frame.write_parquet(fh, compression="zstd", compression_level=1)
+        fh.flush()
+        fh.seek(0)
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
-#: a temporary file older than this is one a killed writer left
-_STALE_TMP_S = 3600
-
-
-def _remove_stale_temporaries(folder: Path) -> None:
-    """Remove the temporary files writers killed mid-write left in ``folder``."""
-    now = time.time()
-    for tmp in folder.glob(".*.tmp"):
-        with contextlib.suppress(OSError):
-            if now - tmp.stat().st_mtime > _STALE_TMP_S:
-                tmp.unlink()
+    return write_atomic(path, write, mode=ledger.stat().st_mode & 0o666)
 
 
 def _columns(id_names: Iterable[str]) -> list[str]:
