@@ -103,7 +103,10 @@ class DigestMemo:
         done: Future[pl.DataFrame | None] = Future()
 
         def read() -> None:
-            done.set_result(self._read())
+            try:
+                done.set_result(self._read())
+            except BaseException:  # never a wait without end: no memo, as for a bad file
+                done.set_result(None)
 
         self._early = done
         threading.Thread(target=read, name="syncer-memo-read", daemon=True).start()
