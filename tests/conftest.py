@@ -132,11 +132,26 @@ def pytest_configure(config: pytest.Config) -> None:
     import os
     import tempfile
 
-    os.environ["SYNCER_HOME"] = tempfile.mkdtemp(prefix="syncer-home-")
+    config.stash[_SESSION_HOME] = os.environ["SYNCER_HOME"] = tempfile.mkdtemp(
+        prefix="syncer-home-"
+    )
     os.environ.pop("SYNCER_LEDGER", None)
     # remote stores pause 10 ms, not 0.5 s, before a retry (up to 3 pauses per call for each
     # unreachable-store test, CLI subprocesses included); the tries and their count are the same
     os.environ["SYNCER_STORAGE_BACKOFF_S"] = "0.01"
+
+
+#: the session's per-user folder (:func:`pytest_configure`), removed when the session ends
+_SESSION_HOME = pytest.StashKey[str]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's per-user folder (each session, each xdist worker, made one)."""
+    import shutil
+
+    home = config.stash.get(_SESSION_HOME, None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
