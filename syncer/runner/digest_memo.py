@@ -24,7 +24,6 @@ match no row's values.
 from __future__ import annotations
 
 import contextlib
-import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
@@ -34,6 +33,7 @@ from typing import IO
 import polars as pl
 
 from syncer.atomic import remove_stale_temporaries, write_atomic
+from syncer.background import in_background
 from syncer.ledger.snapshot import snapshot_path
 from syncer.models import RowStatus
 from syncer.runner.prepared import Prepared
@@ -98,18 +98,9 @@ class DigestMemo:
         return cls(path, mode, writable, MEMO_FROM)
 
     def read_early(self) -> DigestMemo:
-        """Begin reading the file in a daemon thread (while the source is prepared: the
-        recipe is known only after); :meth:`digests` takes what it read. Returns self."""
-        done: Future[pl.DataFrame | None] = Future()
-
-        def read() -> None:
-            try:
-                done.set_result(self._read())
-            except BaseException:  # never a wait without end: no memo, as for a bad file
-                done.set_result(None)
-
-        self._early = done
-        threading.Thread(target=read, name="syncer-memo-read", daemon=True).start()
+        """Begin reading the file in a thread (while the source is prepared: the recipe is
+        known only after); :meth:`digests` takes what it read. Returns self."""
+        self._early = in_background(self._read)
         return self
 
     def digests(self, prepared: Prepared) -> Remembered:

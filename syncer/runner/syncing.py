@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
@@ -13,6 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from syncer import events
+from syncer.background import in_background
 from syncer.errors import ConfigError, RunAborted, SourceError, StaleSource
 from syncer.kept_copies import keep_copies, prune_copies
 from syncer.ledger import SCHEMA_VERSION, Ledger, RunRecord, file_sha256, org_id
@@ -79,7 +79,7 @@ class _Job:
     preflight: PreflightInfo | None = None
     enroll: Enroll | None = None  # then: enroll (runner/enroll.py)
     start: Start | None = None  # where the pacer started (runner/rates.py)
-    checksum: _Checksum | None = None  # the source file's sha256, computed in a thread
+    checksum: Future[str] | None = None  # the source file's sha256, computed in a thread
 
     @property
     def target(self) -> str:
@@ -119,7 +119,7 @@ def sync(
     # the ledger read while the file is prepared; not beside the batches of a large file (its
     # memory would add to theirs: read after, once they are gone)
     early = None if streamed.large_enough(source) else EarlyRead.begin(settings, mapping)
-    checksum = _Checksum.begin(source, settings)  # the stale-file check's, while prepare runs
+    checksum = _checksum(source, settings)
     early_memo = None  # the digests of the last file, read while this one is prepared
     if early is not None and settings.ledger is not None:
         early_memo = _memo(settings.ledger, early.org, early.target, settings).read_early()
@@ -445,33 +445,15 @@ def _memo(ledger: Path, org: str, target: str, settings: Settings) -> DigestMemo
     return DigestMemo.beside(ledger, org, target, writable=not settings.dry_run)
 
 
-class _Checksum:
-    """A file's sha256 (the stale-file check's), computed in a daemon thread while the file is
-    prepared (hashlib lets go of the GIL; ~0.1-0.3 s per 175 MB that the run need not wait
-    for after prepare). A run that fails before it asks does not wait for it either."""
-
-    def __init__(self, path: Path) -> None:
-        self._done: Future[str] = Future()
-        threading.Thread(target=self._hash, args=(path,), name="syncer-sha256", daemon=True).start()
-
-    @classmethod
-    def begin(cls, source: Path | str | SourceTable, settings: Settings) -> _Checksum | None:
-        """The checksum of a run's source file, begun; None when the run will not ask for it
-        (no ledger, a dry run, one given by the caller, a source that is no file)."""
-        if settings.ledger is None or settings.dry_run or settings.source_sha256:
-            return None
-        path = source.path if isinstance(source, SourceTable) else Path(source)
-        return cls(path) if path.is_file() else None
-
-    def _hash(self, path: Path) -> None:
-        try:
-            self._done.set_result(file_sha256(path))
-        except BaseException as exc:  # an unreadable file: the caller gets it where it asks
-            self._done.set_exception(exc)
-
-    def result(self) -> str:
-        """The sha256 (hex), once computed; raises what computing it raised."""
-        return self._done.result()
+def _checksum(source: Path | str | SourceTable, settings: Settings) -> Future[str] | None:
+    """The sha256 of a run's source file (the stale-file check's), begun in a thread while the
+    file is prepared (hashlib lets go of the GIL: ~0.1-0.3 s per 175 MB the run need not wait
+    for after prepare); None when the run will not ask for it (no ledger, a dry run, one given
+    by the caller, a source that is no file)."""
+    if settings.ledger is None or settings.dry_run or settings.source_sha256:
+        return None
+    path = source.path if isinstance(source, SourceTable) else Path(source)
+    return in_background(file_sha256, path) if path.is_file() else None
 
 
 def _check_stale(job: _Job, source: Path, checksum: str) -> None:
