@@ -90,6 +90,15 @@ class Collected:
             **{c.column: pl.String() for c in self.id_columns},
         }
 
+    def clear(self) -> None:
+        """Let go of every outcome gathered (once they are written)."""
+        self.frames.clear()
+        for texts in (self.status, self.error, self.code):
+            texts.clear()
+        for ids in self.ids.values():
+            ids.clear()
+        self.rows.clear()
+
     def frame(self) -> pl.DataFrame:
         """source_row, status, error, error_code and the id columns, a row per outcome."""
         ids = {c.column: self.ids[c.name] for c in self.id_columns}

@@ -124,6 +124,14 @@ class Prepared:
         else:
             self.notes.extend(new_note)
 
+    def let_go(self) -> None:
+        """Let go of the rows once their files are written: the frame keeps its columns and no
+        row, the spills' temporary files are removed."""
+        self.frame = self.frame.clear()
+        for spill in (self.spill, self.values):
+            if spill is not None:
+                spill.close()
+
     def counts(self) -> dict[str, int]:
         """Rows per status; ready, duplicate and invalid are always present."""
         counts = dict.fromkeys(PREPARE_STATUSES, 0)

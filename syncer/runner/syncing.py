@@ -231,7 +231,8 @@ def sync(
         # the rows are written: let go of them before finish_run's snapshot refresh, which may
         # read the org's whole memory of the target (~1 GB at 5M rows) beside them
         del outcomes
-        _let_go(prepared, collected)
+        prepared.let_go()
+        collected.clear()
         if ledger is not None and job.run_id is not None:
             outcome = "interrupted" if interrupted else "aborted" if aborted else "finished"
             ledger.finish_run(
@@ -260,20 +261,6 @@ def sync(
             job.lock.release()
         if ledger is not None:
             ledger.close()
-
-
-def _let_go(prepared: Prepared, collected: Collected) -> None:
-    """Empty the run's rows once its files, summary and report are written: the prepared
-    frame (its columns kept, no rows), the spills' temporary files, the outcomes collected."""
-    prepared.frame = prepared.frame.clear()
-    for spill in (prepared.spill, prepared.values):
-        if spill is not None:
-            spill.close()
-    collected.frames.clear()
-    for column in (collected.rows, collected.status, collected.error, collected.code):
-        column.clear()
-    for ids in collected.ids.values():
-        ids.clear()
 
 
 def _output_paths(
