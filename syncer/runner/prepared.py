@@ -245,16 +245,14 @@ class Prepared:
         whose values are spilled (read in batches)."""
         assert self.values is None, "the values of a file read in batches are spilled"
         fields = self.body_fields()
-        dropped = [DROPPED] if DROPPED in self.frame.columns else []
-        values = self.frame.select(*[f.column for f in fields], *dropped)  # as :meth:`_ready`
-        rows = self.frame.select("source_row", pl.col(KEY_COLUMN).cast(pl.String).alias("key"))
+        values = self.frame.select(self._value_columns(fields))
         ready = self.frame.get_column("status") == RowStatus.READY.value
-        hashed = rows.hstack(values_hash(values)).filter(ready)  # hashes, not values, copied
+        hashed = self.ready_keys_frame().hstack(values_hash(values).filter(ready))
         return hashed, body_recipe(values.head(0), fields, DROPPED_SEP)
 
     def ready_rows(self) -> pl.Series:
         """The source_row of every ready row, in file order (:meth:`iter_bodies`' order)."""
-        return self.frame.filter(pl.col("status") == RowStatus.READY.value)["source_row"]
+        return self.ready_keys_frame().get_column("source_row")
 
     def ready_keys_frame(self) -> pl.DataFrame:
         """The source_row and ``key`` of every ready row, in file order."""
@@ -264,20 +262,24 @@ class Prepared:
 
     def ready_keys(self) -> pl.Series:
         """The key of every ready row."""
-        ready = self.frame.filter(pl.col("status") == RowStatus.READY.value)
-        return ready.get_column(KEY_COLUMN).cast(pl.String).rename("key")
+        return self.ready_keys_frame().get_column("key")
 
     def _ready(self, rows: pl.Series | None = None) -> pl.DataFrame:
         """The ready rows' (those in ``rows``) source_row, ``key`` and the columns their
         bodies are made of."""
-        columns = [f.column for f in self.body_fields()]
-        dropped = [DROPPED] if DROPPED in self.frame.columns else []
         wanted = pl.col("status") == RowStatus.READY.value
         if rows is not None:
             wanted &= pl.col("source_row").is_in(rows.implode())
         return self.frame.filter(wanted).select(
-            "source_row", pl.col(KEY_COLUMN).cast(pl.String).alias("key"), *columns, *dropped
+            "source_row", pl.col(KEY_COLUMN).cast(pl.String).alias("key"), *self._value_columns()
         )
+
+    def _value_columns(self, fields: Sequence[BodyField] | None = None) -> list[str]:
+        """The frame columns the bodies are made of (of ``fields``, else every body field),
+        and the dropped values' column when there is one."""
+        fields = self.body_fields() if fields is None else fields
+        dropped = [DROPPED] if DROPPED in self.frame.columns else []
+        return [*(f.column for f in fields), *dropped]
 
     def body_fields(self) -> list[BodyField]:
         """How each mapped field goes into the body (the key's own field does not)."""
