@@ -147,7 +147,7 @@ class DigestMemo:
             if self.path.parent.is_dir():
                 remove_stale_temporaries(self.path.parent)
             write_atomic(self.path, partial(_write, pairs), mode=self.mode)
-        except OSError:
+        except (OSError, pl.exceptions.PolarsError):  # a full disk, a folder it cannot write
             return False
         return True
 

@@ -421,9 +421,10 @@ class Plan:
 def _keep(memo: DigestMemo, digests: Future[Remembered]) -> bool:
     """:meth:`DigestMemo.keep` of the digests once computed (False: they failed)."""
     try:
-        return memo.keep(digests.result())
-    except Exception:  # a cache: the plan raises the digests' error where it waits for them
+        remembered = digests.result()
+    except Exception:  # the plan raises it where it waits for the digests
         return False
+    return memo.keep(remembered)
 
 
 def _of_keys(known: pl.DataFrame, part: pl.DataFrame) -> pl.DataFrame:
