@@ -33,7 +33,7 @@ from typing import IO
 import polars as pl
 
 from syncer.atomic import remove_stale_temporaries, write_atomic
-from syncer.background import in_background
+from syncer.background import in_background_joined
 from syncer.ledger.snapshot import snapshot_path
 from syncer.models import RowStatus
 from syncer.runner.prepared import Prepared
@@ -100,7 +100,7 @@ class DigestMemo:
     def read_early(self) -> DigestMemo:
         """Begin reading the file in a thread (while the source is prepared: the recipe is
         known only after); :meth:`digests` takes what it read. Returns self."""
-        self._early = in_background(self._read)
+        self._early = in_background_joined(self._read)
         return self
 
     def digests(self, prepared: Prepared) -> Remembered:

@@ -38,9 +38,10 @@ class EarlyRead:
         self._kept: pl.DataFrame | None = None
         self._failed = False
         names = [c.name for c in TARGETS[target].id_columns]
-        # a daemon: a run that fails before its plan does not wait for it to end
+        # not a daemon: polars (the snapshot, the frame of the rows read) must not be working
+        # while Python shuts down after a run that failed before its plan (it crashed)
         self._thread = threading.Thread(
-            target=self._read, args=(names,), name="syncer-ledger-read", daemon=True
+            target=self._read, args=(names,), name="syncer-ledger-read", daemon=False
         )
         self._thread.start()
 

@@ -1,4 +1,5 @@
-"""syncer.background.in_background: the answer of work begun in a daemon thread."""
+"""syncer.background: the answer of work begun in a thread (a daemon, or one the interpreter
+waits for at exit: polars working while Python shuts down crashes the process)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import threading
 
 import pytest
 
-from syncer.background import in_background
+from syncer.background import in_background, in_background_joined
 
 
 def test_the_answer_and_the_thread() -> None:
@@ -27,3 +28,14 @@ def test_what_it_raised_is_raised_where_asked() -> None:
     future = in_background(fails)
     with pytest.raises(OSError, match="unreadable"):
         future.result(timeout=10)
+
+
+def test_the_joined_kind_is_waited_for_at_exit() -> None:
+    seen: list[threading.Thread] = []
+
+    def work() -> str:
+        seen.append(threading.current_thread())
+        return "done"
+
+    assert in_background_joined(work).result(timeout=10) == "done"
+    assert not seen[0].daemon
