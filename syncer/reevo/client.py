@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import ssl
+import threading
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -32,12 +33,27 @@ USER_AGENT = "syncer/0.1 (+https://github.com/reevo-syncer)"
 Json = Any
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
+_TLS_LOCK = threading.Lock()
+
+
+def tls_context() -> ssl.SSLContext:
     """One TLS context per process, shared by every client and shard: building one costs ~55 ms
     of CPU (loading the CA bundle), which a run of one small file, or an inbox of many, paid four
-    times per file. Same settings as httpx's default (certifi, SSL_CERT_FILE/DIR honoured)."""
+    times per file. Same settings as httpx's default (certifi, SSL_CERT_FILE/DIR honoured).
+    Thread-safe: a run may begin it in a thread while its file is prepared."""
+    with _TLS_LOCK:
+        return _built_tls_context()
+
+
+@functools.cache
+def _built_tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
+
+
+def needs_tls(base_url: str) -> bool:
+    """Whether requests to ``base_url`` go over TLS (plain http is only ever a loopback
+    address: :func:`check_base_url`)."""
+    return urlsplit(base_url).scheme != "http"
 
 
 def is_loopback(url: str) -> bool:
@@ -95,6 +111,9 @@ class ReevoClient:
         # it under 1 ms. A caller-supplied transport (tests) gets one client.
         shards = 1 if transport is not None else max(1, -(-max_connections // SHARD_SIZE))
         per_shard = max_connections if shards == 1 else SHARD_SIZE
+        # plain http (a loopback sandbox) has no TLS to verify, and no proxy: its CA bundle is
+        # not loaded, and no proxy from the environment sees the key
+        tls = needs_tls(self.base_url)
         self._shards = [
             httpx.AsyncClient(
                 base_url=self.base_url + API_PREFIX,
@@ -104,7 +123,8 @@ class ReevoClient:
                 limits=httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard),
                 transport=transport,
                 follow_redirects=False,
-                verify=_tls_context(),
+                verify=tls_context() if tls else False,
+                trust_env=tls,
             )
             for _ in range(shards)
         ]

@@ -14,10 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
+import syncer.reevo.client as client_module
 from syncer.errors import ConfigError, ReevoError, Retryable, RowRejected, RunAborted
 from syncer.reevo.classify import normalise_error, parse_retry_after
 from syncer.reevo.client import ReevoClient, check_base_url
+from syncer.sandbox import SandboxHandle
 from syncer.targets.account_contact import extract_ids
+
+TEST_KEY = "test-key-all-permissions"  # the conftest sandbox key
 
 KEY = "rk_live_SECRET_abcdef123456"
 
@@ -287,3 +291,31 @@ def test_extract_ids_and_normalise():
 def test_errors_are_reevo_errors():
     for cls in (Retryable, RowRejected, RunAborted):
         assert issubclass(cls, ReevoError)
+
+
+# -- TLS only where there is TLS: a loopback sandbox over plain http loads no CA bundle and
+#    goes through no proxy from the environment (which would see the key)
+
+
+def test_plain_http_loads_no_ca_bundle_and_https_loads_one() -> None:
+    client_module._built_tls_context.cache_clear()
+    ReevoClient("k" * 20, base_url="http://127.0.0.1:9")
+    assert client_module._built_tls_context.cache_info().currsize == 0
+    ReevoClient("k" * 20, base_url="https://api.reevo.ai")
+    assert client_module._built_tls_context.cache_info().currsize == 1
+
+
+def test_plain_http_to_loopback_ignores_proxies_from_the_environment(
+    live_sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a proxy that is not there: a request sent to it would fail to connect
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+
+    async def go() -> Any:
+        async with ReevoClient(TEST_KEY, base_url=live_sandbox.base_url) as client:
+            return await client.upsert_account_contact({"email": "proxy@example.com"})
+
+    assert asyncio.run(go())
