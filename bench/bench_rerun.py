@@ -88,6 +88,7 @@ def fill_ledger(path: Path, source: Path, mapping: Path, org: str, base_url: str
         led.finish_run(
             run, outcome="finished", exit_code=0, rows=prepared.frame.height, counts=counts,
             requests=digests.height, message=None, results_path=None, failures_path=None,
+            key_order=digests.get_column("key"),  # as a first run's plan gives it
         )  # fmt: skip
     return digests.height
 

@@ -296,8 +296,10 @@ class Ledger:
         retries: int | None = None,
         throttled: int | None = None,
         retry_at: str | None = None,
+        key_order: pl.Series | None = None,
     ) -> None:
-        """Record how a run ended (commits pending outcomes first)."""
+        """Record how a run ended (commits pending outcomes first). ``key_order``: the run's
+        keys in the order of its file, for the target's snapshot (:func:`snapshot.refresh`)."""
         self.flush()
         with self._transaction():
             self._db.execute(
@@ -324,7 +326,7 @@ class Ledger:
                     run_id,
                 ),
             )
-        self._refresh_snapshot(run_id)
+        self._refresh_snapshot(run_id, key_order)
 
     def runs(self, limit: int = 20) -> list[RunRecord]:
         """The most recent runs, newest first."""
@@ -466,7 +468,7 @@ class Ledger:
         if version is not None and version != SCHEMA_VERSION:
             self.migrated_from = version
 
-    def _refresh_snapshot(self, run_id: int) -> None:
+    def _refresh_snapshot(self, run_id: int, order: pl.Series | None = None) -> None:
         """Write the snapshot of the run's org and target where the ledger changed since the
         last one (:func:`snapshot.refresh`); a failure only leaves it untrusted."""
         row = self._db.execute("SELECT org, target FROM runs WHERE id=?", (run_id,)).fetchone()
@@ -477,7 +479,7 @@ class Ledger:
         names = [c.name for c in spec.id_columns]
         chain = self._chains.get((row[0], row[1]))
         with contextlib.suppress(sqlite3.Error, OSError, pl.exceptions.PolarsError):
-            snapshot.refresh(self.path, row[0], row[1], names, chain)
+            snapshot.refresh(self.path, row[0], row[1], names, chain, order)
 
     def _count_writes(self) -> None:
         """Add the write count's table and triggers to a current ledger that lacks them (made

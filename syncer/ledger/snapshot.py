@@ -16,6 +16,9 @@ target that shrinks below it loses its file. A run that changed a few rows renew
 old one and those rows (:class:`~syncer.ledger.write_count.Chain`), not by reading the whole
 target again.
 
+Its rows are in the order of the file that last put them in order (``order`` of :func:`refresh`):
+a re-run of that file lines them up with its own rows instead of joining on the keys.
+
 Files: ``<ledger>.snapshots/<sha256 of org and target>.parquet`` (~40 bytes per row, zstd).
 """
 
@@ -76,6 +79,7 @@ def refresh(
     target: str,
     id_names: Iterable[str],
     written: write_count.Chain | None = None,
+    order: pl.Series | None = None,
 ) -> bool:
     """Write the snapshot of ``org``'s memory of ``target`` unless the current one holds
     (removing it for a target below :data:`SNAPSHOT_FROM` rows); returns whether one was
@@ -84,7 +88,12 @@ def refresh(
 
     ``written``: the writes of the caller's Ledger since the snapshot it may have found; when
     they are all the ledger saw since, that snapshot is merged with those keys read again
-    instead of reading the whole target."""
+    instead of reading the whole target (its rows keep their places).
+
+    ``order``: a run's keys in the order of its file, when the snapshot it read was in another:
+    the snapshot is written with those keys first, in that order (rewritten even if current),
+    so that the next run of the file lines up with it row by row; ignored for a file of less
+    than half the target's keys (its order is not the one to keep)."""
     names = list(id_names)
     path = snapshot_path(ledger, org, target)
     db = sqlite3.connect(str(ledger), timeout=120, isolation_level=None)
@@ -94,11 +103,17 @@ def refresh(
             count = write_count.read(db, org, target)
             if count is None:
                 return False
+            if order is not None and order.len() * 2 < (count.snapshot_rows or 0):
+                order = None
+            frame = None
             if count.snapshot_current and (
                 count.snapshot_sha256 is None or _holds(path, count.snapshot_sha256)
             ):
-                return False
-            frame = _merged(db, path, count, org, target, names, written)
+                if order is None or count.snapshot_sha256 is None:
+                    return False
+                frame = _load(path, count, _columns(names))  # only to put it in order
+            if frame is None:
+                frame = _merged(db, path, count, org, target, names, written)
             if frame is None:
                 rows = _rows(db, org, target)
                 frame = read_synced(db, org, target, names) if rows >= SNAPSHOT_FROM else None
@@ -108,6 +123,8 @@ def refresh(
             db.execute("COMMIT")
         if frame is not None and frame.height < SNAPSHOT_FROM:
             frame = None
+        if frame is not None and order is not None and order.len() * 2 >= frame.height:
+            frame = _ordered(frame, order)
         sha256 = _write(ledger, path, frame) if frame is not None else None
         if sha256 is None:
             with contextlib.suppress(OSError):
@@ -141,7 +158,20 @@ def _merged(
     keys = pl.Series("key", sorted(written.keys), dtype=pl.String)
     fresh = read_synced(db, org, target, names, keys=keys)
     assert fresh is not None  # keys given: never given up
-    return pl.concat([old.filter(~pl.col("key").is_in(keys.implode())), fresh])
+    # each key read again takes its old place (a new one goes after): the snapshot keeps the
+    # order of the file it was put in (see :func:`_ordered`)
+    places = old.with_row_index("__at")
+    fresh = fresh.join(places.select("key", "__at"), on="key", how="left")
+    kept = places.filter(~pl.col("key").is_in(keys.implode()))
+    merged = pl.concat([kept, fresh.select(kept.columns)])
+    return merged.sort("__at", nulls_last=True, maintain_order=True).drop("__at")
+
+
+def _ordered(frame: pl.DataFrame, order: pl.Series) -> pl.DataFrame:
+    """``frame`` with the keys of ``order`` first, in that order, then the others as they were."""
+    at = order.alias("key").to_frame().unique("key", keep="first", maintain_order=True)
+    placed = frame.join(at.with_row_index("__at"), on="key", how="left", maintain_order="left")
+    return placed.sort("__at", nulls_last=True, maintain_order=True).drop("__at")
 
 
 def _load(path: Path, count: write_count.WriteCount, columns: list[str]) -> pl.DataFrame | None:

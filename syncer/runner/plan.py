@@ -158,6 +158,10 @@ class Plan:
         if early is not None:  # few keys: looking them up beats reading the whole target
             ready = prepared.counts()[RowStatus.READY.value]
             early.limit = 4 * ready if ready >= SCAN_FROM else 0
+        #: the ready keys in file order when the ledger's frame was in another order: the
+        #: order its snapshot should be kept in, for the next run of this file to line up with it
+        #: (:meth:`Ledger.finish_run`); None when it lined up
+        self.snapshot_order: pl.Series | None = None
         #: the plan, made once (:meth:`_planned`): the rows to send, what the ledger
         #: remembers of those it knows, the rows settled (unchanged or held), and per run the
         #: changed rows whose last accepted body it sent
@@ -306,9 +310,15 @@ class Plan:
                 yield _with_known(part, _of_keys(known, part))
             return
         keys = self.prepared.ready_keys_frame()
+        in_order = _in_order(keys, known)
+        if not in_order:
+            self.snapshot_order = keys.get_column("key")
         for start in range(0, max(keys.height, 1), PLAN_ROWS):
             part = keys.slice(start, PLAN_ROWS)
-            joined = _with_known(part, _of_keys(known, part))
+            if in_order:  # the ledger's frame lines up with the file: no join
+                joined = part.hstack(known.slice(start, part.height).drop("key"))
+            else:
+                joined = _with_known(part, _of_keys(known, part))
             digests = self._digests.result().digests.slice(start, PLAN_ROWS)
             same = digests.get_column("source_row").equals(part.get_column("source_row"))
             assert same, "the digests are not the ready rows'"
@@ -425,6 +435,15 @@ def _keep(memo: DigestMemo, digests: Future[Remembered]) -> bool:
     except Exception:  # the plan raises it where it waits for the digests
         return False
     return memo.keep(remembered)
+
+
+def _in_order(keys: pl.DataFrame, known: pl.DataFrame) -> bool:
+    """Whether ``known`` begins with ``keys``' keys, row for row (the ledger's snapshot, kept
+    in the order of the last run of this file): then it is put beside them as it is, no join."""
+    n = keys.height
+    if n == 0 or known.height < n:
+        return False
+    return bool((known.get_column("key").slice(0, n) == keys.get_column("key")).all())
 
 
 def _of_keys(known: pl.DataFrame, part: pl.DataFrame) -> pl.DataFrame:

@@ -253,6 +253,7 @@ def sync(
                 retries=summary.retries,
                 throttled=summary.throttled,
                 retry_at=summary.retry_at,
+                key_order=plan.snapshot_order,
             )
         events.emit(_finished(summary, settings.dry_run))
         return summary

@@ -364,3 +364,78 @@ def test_a_killed_writers_temporary_file_is_removed_later(ledger: Path) -> None:
     _run_writing(ledger, {"k001": "new"})
     assert not old.exists() and new.exists()
     assert _kept(ledger) is not None
+
+
+# -- the snapshot's order: a re-run of the file lines up with it row by row (syncer.runner.plan)
+
+
+def _finish_in_order(path: Path, order: list[str], writes: dict[str, str] | None = None) -> None:
+    """A finished run whose file held ``order``'s keys in that order (and wrote ``writes``)."""
+    with Ledger(path) as led:
+        run = led.start_run(
+            org=ORG, base_url="b", target=TARGET, source="x", mapping=None, command="run"
+        )
+        for i, (key, digest) in enumerate((writes or {}).items()):
+            led.record(ORG, TARGET, run, key, digest, RowOutcome(i, RowStatus.SUCCEEDED))
+        led.finish_run(
+            run, outcome="finished", exit_code=0, rows=len(order), counts={}, requests=0,
+            message=None, results_path=None, failures_path=None,
+            key_order=pl.Series(order, dtype=pl.String),
+        )  # fmt: skip
+
+
+KEYS = [f"k{i:03d}" for i in range(N)]
+
+
+def test_a_run_with_nothing_written_puts_a_current_snapshot_in_its_files_order(
+    ledger: Path,
+) -> None:
+    before = _kept(ledger)
+    assert before is not None and before["key"].to_list() == KEYS  # the ledger's (key) order
+    order = KEYS[::-1]
+    _finish_in_order(ledger, order)
+    kept = _kept(ledger)
+    assert kept is not None, "the rewritten snapshot is vouched for"
+    assert kept["key"].to_list() == order
+    assert kept.sort("key").equals(_ledger_frame(ledger))
+
+
+def test_keys_of_the_target_the_file_lacks_come_after_its_own(ledger: Path) -> None:
+    order = [
+        KEYS[i] for i in (30, 2, 17, 5, 39, 0, 11, 25, 8, 21, 33, 14, 1, 36, 19, 27, 4, 22, 9, 31)
+    ]
+    _finish_in_order(ledger, order)
+    kept = _kept(ledger)
+    assert kept is not None
+    assert kept["key"].to_list() == order + [k for k in KEYS if k not in order]
+
+
+def test_the_order_of_a_file_of_a_small_part_of_the_target_is_not_kept(ledger: Path) -> None:
+    path = snapshot.snapshot_path(ledger, ORG, TARGET)
+    before = path.read_bytes()
+    _finish_in_order(ledger, ["k039", "k001", "k017"])  # 3 of 40 keys: not the target's file
+    assert path.read_bytes() == before
+    kept = _kept(ledger)
+    assert kept is not None and kept["key"].to_list() == KEYS
+
+
+def test_rows_written_again_keep_their_places_and_new_keys_come_last(ledger: Path) -> None:
+    order = KEYS[::-1]
+    _finish_in_order(ledger, order)
+    _run_writing(ledger, {"k001": "new1", "k020": "new20", "k500": "added"})
+    kept = _kept(ledger)
+    assert kept is not None
+    assert kept["key"].to_list() == [*order, "k500"]
+    assert kept.sort("key").equals(_ledger_frame(ledger))
+    assert (_hash_of(kept, "k001"), _hash_of(kept, "k500")) == ("new1", "added")
+
+
+def test_a_run_that_writes_and_has_an_order_writes_the_merged_snapshot_in_it(
+    ledger: Path,
+) -> None:
+    order = ["k500", *KEYS[::-1]]
+    _finish_in_order(ledger, order, writes={"k500": "added", "k003": "new3"})
+    kept = _kept(ledger)
+    assert kept is not None
+    assert kept["key"].to_list() == order
+    assert kept.sort("key").equals(_ledger_frame(ledger))
