@@ -120,6 +120,8 @@ def _run_options(fn: Any) -> Any:
 def _do_run(
     source: Path | str, mapping: Path | None, command: str, retry: bool = False, **kw: Any
 ) -> None:
+    from syncer.sources.ahead import ReadAhead  # (polars: after main() set its allocator up)
+
     with (
         local_source(source, kw) as copy,
         run_session(
@@ -128,6 +130,8 @@ def _do_run(
             results=default_output(copy, kw["results_path"], ".results.csv"),
             source_url=copy.url if copy.remote else None,
             source_sha256=copy.sha256 if copy.remote else None,
+            # the file parsed while the rest is imported and set up (a retry reads results)
+            read_ahead=None if retry else ReadAhead.begin(copy.path),
         ) as settings,
     ):
         from syncer.runner import retry as run_retry  # (after a download started)

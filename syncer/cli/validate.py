@@ -48,6 +48,7 @@ def validate_cmd(
     SOURCE may be s3://bucket/key or sftp://user@host[:port]/path (see `syncer run --help`).
     """
     from syncer.cli.job import job_mode, validate_job_command
+    from syncer.sources.ahead import ReadAhead  # (polars: after main() set its allocator up)
 
     kw.update(results_path=results_path, results_format=results_format, as_json=as_json)
     if job_mode(source, mapping_path, kw):
@@ -61,6 +62,7 @@ def validate_cmd(
     gc.disable()
     try:
         with local_source(source, kw) as copy:
+            ahead = ReadAhead.begin(copy.path)  # parsed while the checks are imported
             from syncer.runner import validate as run_validate  # (after a download started)
 
             summary = run_validate(
@@ -68,6 +70,7 @@ def validate_cmd(
                 mapping_path,
                 results=default_output(copy, results_path, ".results.csv"),
                 results_format=results_format,
+                ahead=ahead,
             )
     except SyncerError as err:
         fail(err)

@@ -37,6 +37,7 @@ from syncer.results import (
 )
 from syncer.results import issue_counts as issue_counts  # moved there; still importable here
 from syncer.sources import SourceTable, read_source
+from syncer.sources.ahead import ReadAhead
 from syncer.sources.spill import Spill
 from syncer.targets import FieldKind
 from syncer.transform import KEY_SECTION, MappedField, normalise, plan
@@ -379,16 +380,25 @@ def _internal_names(source: SourceTable) -> tuple[pl.DataFrame, dict[str, str]]:
     return frame, {n: n for n in names}
 
 
-def prepare(source: Path | SourceTable, mapping: Mapping | Path) -> Prepared:
+def prepare(
+    source: Path | SourceTable, mapping: Mapping | Path, *, ahead: ReadAhead | None = None
+) -> Prepared:
     """Read, map, normalise, validate and dedupe one file. No network.
 
     A mapping file's own problems and every column it names that the file lacks are raised
-    together: MappingError (SourceError when only columns are missing).
+    together: MappingError (SourceError when only columns are missing). ``ahead``: the file's
+    read begun by the caller (:class:`~syncer.sources.ahead.ReadAhead`).
     """
-    return _prepare(source, mapping, values=True)
+    return _prepare(source, mapping, values=True, ahead=ahead)
 
 
-def _prepare(source: Path | SourceTable, mapping: Mapping | Path, *, values: bool) -> Prepared:
+def _prepare(
+    source: Path | SourceTable,
+    mapping: Mapping | Path,
+    *,
+    values: bool,
+    ahead: ReadAhead | None = None,
+) -> Prepared:
     """:func:`prepare`; a large text file is read in batches (:mod:`.streamed`), the field
     values kept in ``frame`` only with ``values`` (a run sends them; validate does not)."""
     from syncer.runner.streamed import prepare_streamed
@@ -396,7 +406,7 @@ def _prepare(source: Path | SourceTable, mapping: Mapping | Path, *, values: boo
     streamed = prepare_streamed(source, mapping, values=values)
     if streamed is not None:
         return streamed
-    source, loaded = _load(source, mapping)
+    source, loaded = _load(source, mapping, ahead)
     frame, headers = _internal_names(source)
     by_header = {h: c for c, h in headers.items()}
     note = _sheet_note(source)
@@ -423,13 +433,14 @@ def _prepare(source: Path | SourceTable, mapping: Mapping | Path, *, values: boo
 
 
 def _load(
-    source: Path | SourceTable, mapping: Mapping | Path
+    source: Path | SourceTable, mapping: Mapping | Path, ahead: ReadAhead | None = None
 ) -> tuple[SourceTable, Mapping | MappingDraft]:
-    """The source, read as the mapping says, and the mapping; a mapping file comes back as a
-    draft whose problems wait for the source's headers, unless the source cannot be read."""
+    """The source, read as the mapping says (the read ``ahead`` when it is that one), and the
+    mapping; a mapping file comes back as a draft whose problems wait for the source's
+    headers, unless the source cannot be read."""
     if isinstance(mapping, Mapping):
         if not isinstance(source, SourceTable):
-            source = _read(Path(source), mapping.source)
+            source = _read(Path(source), mapping.source, ahead)
         return source, mapping
     draft = read_mapping(Path(mapping))
     if isinstance(source, SourceTable):
@@ -437,14 +448,15 @@ def _load(
     if draft.source is None:  # `source:` itself is wrong (so this raises): the file can't be read
         draft.raise_problems()
     try:
-        return _read(Path(source), draft.source or SourceSpec()), draft
+        return _read(Path(source), draft.source or SourceSpec(), ahead), draft
     except SourceError:
         draft.raise_problems()  # the mapping's own problems come first
         raise
 
 
-def _read(path: Path, spec: SourceSpec) -> SourceTable:
-    return read_source(path, sheet=spec.sheet, delimiter=spec.delimiter, encoding=spec.encoding)
+def _read(path: Path, spec: SourceSpec, ahead: ReadAhead | None = None) -> SourceTable:
+    read = ahead.read if ahead is not None else read_source
+    return read(path, sheet=spec.sheet, delimiter=spec.delimiter, encoding=spec.encoding)
 
 
 def _sheet_note(source: SourceTable) -> str:
@@ -478,10 +490,11 @@ def validate(
     *,
     results: Path | None = None,
     results_format: str | None = None,
+    ahead: ReadAhead | None = None,
 ) -> RunSummary:
     """Prepare ``source`` and write its results files, and its failures files when some row is
     invalid (``failures_path`` is None otherwise). No network. ``results_format``: see
-    :func:`syncer.results.output_files`.
+    :func:`syncer.results.output_files`; ``ahead``: see :func:`prepare`.
 
     Raises ConfigError, before reading, when an output path is the source or the mapping.
     """
@@ -490,7 +503,7 @@ def validate(
     files = output_files(source, results, results_format)
     mapping_path = mapping.path if isinstance(mapping, Mapping) else Path(mapping)
     check_outputs(files.paths, {"source": source, "mapping": mapping_path})
-    prepared = _prepare(source, mapping, values=False)
+    prepared = _prepare(source, mapping, values=False, ahead=ahead)
     counts = dict.fromkeys(PREPARE_STATUSES, 0)
     written = write_outputs(prepared, None, files)
     counts.update(written.counts)

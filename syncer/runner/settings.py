@@ -13,6 +13,7 @@ from syncer.models import RowStatus
 from syncer.paths import default_ledger
 from syncer.push import PushSettings
 from syncer.reevo.client import DEFAULT_BASE_URL, check_base_url
+from syncer.sources.ahead import ReadAhead
 from syncer.stopping import StopRequest
 
 #: every status a run can give; RunSummary.counts always has each of them
@@ -61,6 +62,8 @@ class Settings:
     #: the SOURCE's sha256 when the caller has it already (a download or the inbox computed it
     #: on the way): the run's file identity is not read a second time
     source_sha256: str | None = None
+    #: the SOURCE's read begun by the caller (the command line, while it imports the rest)
+    read_ahead: ReadAhead | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         """Every path field (``api_key_file``, ``results``, ``ledger``...) also takes a ``str``

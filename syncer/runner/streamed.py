@@ -32,7 +32,7 @@ from syncer.runner.prepared import (
     body_fields,
 )
 from syncer.sources import SourceTable
-from syncer.sources.batches import Batches, NotStreamable, open_batches
+from syncer.sources.batches import STREAM_BYTES, Batches, NotStreamable, open_batches
 from syncer.sources.spill import Spill
 from syncer.targets import FieldKind
 from syncer.transform import KEY_SECTION, MappedField, normalise, plan
@@ -40,10 +40,6 @@ from syncer.validation import DROPPED, WARNING_CODES, check, warning_notes
 
 __all__ = ["STREAM_BYTES", "large_enough", "prepare_streamed"]
 
-#: text files at least this large are prepared a batch at a time. Below it the whole file is
-#: read at once (~1 GB of memory for a 175 MB, 1M-row file): on two busy cores the batches
-#: were measured no faster, often slower, than one pass over the whole frame
-STREAM_BYTES = 256 << 20
 #: a run's body values kept in memory before the next batches go to disk, and its source
 #: columns: none (a run holds more than validate: the ledger's memory, the outcomes; the plan
 #: reads every batch of values back once anyway, the results writer every batch of the source

@@ -127,6 +127,7 @@ def sync(
     prepared = prepare(
         source if isinstance(source, SourceTable) else Path(source),
         mapping if isinstance(mapping, Mapping) else Path(mapping),
+        ahead=settings.read_ahead,
     )
     source = prepared.source.path
     if settings.on_start is not None:
