@@ -305,6 +305,12 @@ def _checked_dates(frame: pl.DataFrame, f: MappedField) -> tuple[Checked, pl.Ser
     return (iso, code), detail
 
 
+def _unlike(frame: pl.DataFrame, f: MappedField, pattern: str) -> pl.Series:
+    """Whether each row's value of ``f`` is there and does not match ``pattern``."""
+    column = pl.col(f.out)
+    return frame.select(column.is_not_null() & ~column.str.contains(pattern)).to_series()
+
+
 def _checked_amounts(frame: pl.DataFrame, f: MappedField) -> Checked:
     """(decimal text or null, why not or null) of an amount field (see syncer.amounts)."""
 
@@ -399,6 +405,11 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         other_jobs = [(f, pool.submit(_checked_amounts, frame, f)) for f in amounts] + [
             (f, pool.submit(_checked_email_lists, frame, f)) for f in email_lists
         ]
+        # the web address and domain patterns too: a worker that finished early runs them
+        # while another still settles phones (they were the rules' costliest conditions)
+        shape_jobs = [(f, pool.submit(_unlike, frame, f, _URL)) for f in urls] + [
+            (f, pool.submit(_unlike, frame, f, _DOMAIN)) for f in domains
+        ]
         settled: list[pl.Series] = []
         for f, ejob in email_jobs:
             got = ejob.result()
@@ -413,6 +424,8 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         for f, job in phone_jobs:
             e164_s, ext_s = job.result()
             settled += [e164_s.alias(f"__norm{f.out}"), ext_s.alias(f"__why{f.out}")]
+        for f, sjob in shape_jobs:
+            settled.append(sjob.result().alias(f"__unlike{f.out}"))
         for f, djob in date_jobs:
             (iso_s, code_s), detail_s = djob.result()
             settled += [
@@ -469,12 +482,10 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         normal[f.out] = e164
     for f in urls:
         message = pl.format('{} "{}" is not a valid web address', f.named(), f.raw())
-        cond = pl.col(f.out).is_not_null() & ~pl.col(f.out).str.contains(_URL)
-        rules.append(_Rule(cond, "invalid_url", message, f))
+        rules.append(_Rule(pl.col(f"__unlike{f.out}"), "invalid_url", message, f))
     for f in domains:
         message = pl.format('{} "{}" is not a web domain (like acme.com)', f.named(), f.raw())
-        cond = pl.col(f.out).is_not_null() & ~pl.col(f.out).str.contains(_DOMAIN)
-        rules.append(_Rule(cond, "invalid_domain", message, f))
+        rules.append(_Rule(pl.col(f"__unlike{f.out}"), "invalid_domain", message, f))
     for f in amounts:
         why = pl.col(f"__why{f.out}")
         message = pl.format('{} "{}" is not a clear amount: {}', f.named(), f.raw(), why)
@@ -529,7 +540,11 @@ def check(frame: pl.DataFrame, fields: list[MappedField], spec: Target) -> pl.Da
         if value is not None:
             extra.append(value.alias(f.out))
 
-    temp = [c for c in frame.columns if c.startswith(("__norm", "__why", "__code", "__rewritten"))]
+    temp = [
+        c
+        for c in frame.columns
+        if c.startswith(("__norm", "__why", "__code", "__rewritten", "__unlike"))
+    ]
     out = frame.with_columns(
         error_code.alias("error_code"),
         error.alias("error"),
