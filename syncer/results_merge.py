@@ -117,8 +117,8 @@ class Merged:
         for c in self.cols:
             if _O + c not in joined.columns:
                 continue
-            new = joined.get_column(_O + c)
-            if c in _REPLACED:
-                new = new.zip_with(new.is_not_null(), part.get_column(c))
-            updates.append(new.alias(c))
-        return part.with_columns(updates).select(self.columns)
+            new = pl.col(_O + c)
+            updates.append((pl.coalesce(new, pl.col(c)) if c in _REPLACED else new).alias(c))
+        # one with_columns: polars merges the columns side by side
+        both = part.hstack(joined.drop("source_row").get_columns())
+        return both.with_columns(updates).select(self.columns)
