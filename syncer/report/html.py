@@ -7,6 +7,7 @@ escaped by the template engine (``autoescape``); chart geometry is computed from
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -90,8 +91,18 @@ def _preflight_text(state: str) -> str:
     return _PREFLIGHT.get(state, state)
 
 
+_TEMPLATE_LOCK = threading.Lock()
+
+
+def template() -> jinja2.Template:
+    """The report's template, compiled once per process (~45 ms, with jinja2's ~60 ms of
+    imports: a run has it compiled in a thread while its file is prepared); thread-safe."""
+    with _TEMPLATE_LOCK:
+        return _compiled()
+
+
 @cache
-def _template() -> jinja2.Template:
+def _compiled() -> jinja2.Template:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("syncer.report", "templates"),
         autoescape=True,  # every {{ value }} is HTML-escaped
@@ -126,7 +137,7 @@ def render(report: Report) -> str:
         for s in report.sections
     ]
     context: dict[str, Any] = {"report": report, "views": views}
-    return _template().render(context)
+    return template().render(context)
 
 
 def write(report: Report, path: Path) -> Path:
