@@ -425,47 +425,17 @@ def _write_spilled(
     prepared: Prepared, merging: Merged, spill: Spill, files: OutputFiles
 ) -> Written:
     """:func:`write_outputs` of CSV files for rows whose source columns are in ``spill``: each
-    spilled batch merged with its outcomes and written, rows per status counted on the way
-    (the rows are never all merged at once); the rows to fix are kept aside for the failures
-    file while they are few, else the spill is read again."""
+    spilled batch merged with its outcomes and written (the rows are never all merged at
+    once); :class:`_SpilledPass` counts the rows per status and keeps the rows to fix on the
+    way."""
     assert files.csv is not None
-    shape = _Shape(prepared, merging.columns)
-    counts: dict[str, int] = {}
-    collect = _Collect(True)
-
-    def merged_parts() -> Iterator[pl.DataFrame]:
-        at = 0
-        for batch in spill.batches():
-            yield pl.concat([merging.slice(at, batch.height), batch], how="horizontal")
-            at += batch.height
-
-    def results_parts() -> Iterator[pl.DataFrame]:
-        counts.clear()  # a rewrite in UTF-8 goes through the rows again
-        collect.on, collect.rows = True, 0
-        collect.parts.clear()
-        for m in merged_parts():
-            for status, n in _counts(m).items():
-                counts[status] = counts.get(status, 0) + n
-            if collect.on:
-                fixing = shape.failures(m)
-                collect.rows += fixing.height
-                collect.parts.append(_compact(fixing))
-                if collect.rows > _COLLECT_ROWS:  # too many: read again for the failures file
-                    collect.on = False
-                    collect.parts.clear()
-            yield shape.results(m)
-
-    def failures_parts() -> Iterable[pl.DataFrame]:
-        if collect.on:  # taken while the results file was written
-            return collect.parts
-        return (shape.failures(m) for m in merged_parts())
-
+    spilled = _SpilledPass(_Shape(prepared, merging.columns), merging, spill)
     notes: list[str] = []
     style = csv_style(prepared.source, files.utf8)
-    _write_csv_file(files.csv[0], results_parts, style, notes)
-    written = Written(dict(sorted(counts.items())), files, notes)
-    if needs_fixing(counts):
-        _write_csv_file(files.csv[1], failures_parts, style, written.notes)
+    _write_csv_file(files.csv[0], spilled.results_parts, style, notes)
+    written = Written(spilled.counts(), files, notes)
+    if needs_fixing(written.counts):
+        _write_csv_file(files.csv[1], spilled.failures_parts, style, written.notes)
     else:
         _remove(files.csv[1])
     return written
@@ -476,14 +446,47 @@ def _write_spilled(
 _COLLECT_ROWS = 100_000
 
 
-@dataclass(slots=True)
-class _Collect:
-    """The failures file's parts (``rows`` rows), taken from the results file's pass while
-    ``on``."""
+class _SpilledPass:
+    """One pass over a spill's rows, merged a batch at a time with their outcomes, that gives
+    the results file's parts and, as it goes, tallies them: the rows per status and the rows
+    to fix (kept while they are at most :data:`_COLLECT_ROWS`, else read again for the
+    failures file). Each call of :meth:`results_parts` starts the tally again (a rewrite in
+    UTF-8 goes through the rows a second time)."""
 
-    on: bool
-    parts: list[pl.DataFrame] = field(default_factory=list)
-    rows: int = 0
+    def __init__(self, shape: _Shape, merging: Merged, spill: Spill) -> None:
+        self._shape, self._merging, self._spill = shape, merging, spill
+        self._counts: dict[str, int] = {}
+        self._fixing: list[pl.DataFrame] | None = []
+        self._fixing_rows = 0
+
+    def results_parts(self) -> Iterator[pl.DataFrame]:
+        self._counts, self._fixing, self._fixing_rows = {}, [], 0
+        for merged in self._merged_parts():
+            for status, n in _counts(merged).items():
+                self._counts[status] = self._counts.get(status, 0) + n
+            if self._fixing is not None:
+                fixing = self._shape.failures(merged)
+                self._fixing_rows += fixing.height
+                self._fixing.append(_compact(fixing))
+                if self._fixing_rows > _COLLECT_ROWS:  # too many to keep
+                    self._fixing = None
+            yield self._shape.results(merged)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per status of the last pass, by status."""
+        return dict(sorted(self._counts.items()))
+
+    def failures_parts(self) -> Iterable[pl.DataFrame]:
+        """The failures file's parts: those the last pass kept, else the spill read again."""
+        if self._fixing is not None:
+            return self._fixing
+        return (self._shape.failures(m) for m in self._merged_parts())
+
+    def _merged_parts(self) -> Iterator[pl.DataFrame]:
+        at = 0
+        for batch in self._spill.batches():
+            yield pl.concat([self._merging.slice(at, batch.height), batch], how="horizontal")
+            at += batch.height
 
 
 class _Shape:

@@ -153,6 +153,31 @@ def test_failures_read_again_when_too_many_to_keep_aside(
     assert streamed_out == whole and whole["failures"]
 
 
+@pytest.mark.parametrize("keep_aside", [True, False])
+def test_a_second_pass_over_the_spill_counts_and_keeps_its_rows_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_aside: bool
+) -> None:
+    """A results file written twice from the spill (as a rewrite in UTF-8 does) counts each
+    row once and gives each row to fix once: the same bytes and counts as the whole file."""
+    if not keep_aside:
+        monkeypatch.setattr(results_module, "_COLLECT_ROWS", 0)
+    monkeypatch.setattr(batches, "BATCH_BYTES", 400)
+    monkeypatch.setattr(spill, "MEMORY_BYTES", 0)
+    write_file = results_module._write_csv_file
+
+    def twice(path: Path, parts, style, notes):  # type: ignore[no-untyped-def]
+        for _ in parts():  # a first pass thrown away, as before a rewrite
+            pass
+        write_file(path, parts, style, notes)
+
+    monkeypatch.setattr(results_module, "_write_csv_file", twice)
+    source = _write(tmp_path / "leads.csv", _rows(300, seed=11))
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING.replace("KEEP", "last"), encoding="utf-8")
+    whole, streamed_out = _whole_then_streamed(monkeypatch, tmp_path, source, mapping)
+    assert streamed_out == whole and whole["failures"]
+
+
 def test_forgiving_mapping_and_notes_streamed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
