@@ -125,11 +125,17 @@ _DONE = object()
 
 def _ahead(batches: Iterator[pl.DataFrame], stop: threading.Event) -> Iterator[pl.DataFrame]:
     """``batches`` made in a thread, :data:`_AHEAD` ahead of the consumer (polars parses
-    without the GIL, so reading overlaps the work on the previous batch)."""
+    without the GIL, so reading overlaps the work on the previous batch).
+
+    The thread is not a daemon: the interpreter waits for it at exit, so it is never inside
+    polars while the process shuts down (:mod:`syncer.background` says why). It ends after the
+    batch it is parsing when ``stop`` is set or the main thread has ended (a run that failed
+    without closing its batches)."""
     out: queue.Queue[object] = queue.Queue(maxsize=_AHEAD)
+    main = threading.main_thread()
 
     def put(item: object) -> bool:
-        while not stop.is_set():
+        while not stop.is_set() and main.is_alive():
             try:
                 out.put(item, timeout=0.1)
                 return True
@@ -147,7 +153,7 @@ def _ahead(batches: Iterator[pl.DataFrame], stop: threading.Event) -> Iterator[p
             return
         put(_DONE)
 
-    thread = threading.Thread(target=run, name="syncer-read", daemon=True)
+    thread = threading.Thread(target=run, name="syncer-read", daemon=False)
     thread.start()
     try:
         while True:

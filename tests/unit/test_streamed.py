@@ -287,3 +287,36 @@ def test_odd_files_fall_back_to_the_whole_read(
     got = prepare(source, mapping)
     assert got.spill is None
     assert got.frame.height == 200
+
+
+_LEFT_OPEN = """\
+import sys, threading
+import syncer.sources.batches as batches
+from pathlib import Path
+
+batches._AHEAD = 1
+got = batches.open_batches(Path(sys.argv[1]), None, None, size=64)
+next(iter(got))  # one batch taken, the next one parsed and waiting: never closed
+reader = [t for t in threading.enumerate() if t.name == "syncer-read"]
+print("daemon" if reader and reader[0].daemon else "joined", flush=True)
+sys.exit(3)
+"""
+
+
+def test_batches_left_open_let_the_process_exit_and_are_waited_for(tmp_path: Path) -> None:
+    """A run that fails with its batches not all taken and not closed: the reader thread is
+    waited for at exit (never inside polars while the process shuts down), and it ends
+    because the main thread did, so the process exits with its own code and does not hang."""
+    import subprocess
+    import sys
+
+    source = _write(tmp_path / "leads.csv", _rows(300, seed=13))
+    script = tmp_path / "left_open.py"
+    script.write_text(_LEFT_OPEN, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=120,  # a deadline for a hang, not a timing: it ends in well under a second
+    )
+    assert (done.returncode, done.stdout.strip()) == (3, "joined"), done.stderr
