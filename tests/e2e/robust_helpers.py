@@ -91,8 +91,12 @@ def invoke(*args: str | Path, api_key: str | None = None, base_url: str | None =
 def spawn(
     *args: str | Path, cwd: Path, api_key: str | None = None, base_url: str | None = None
 ) -> subprocess.Popen[str]:
-    """Start ``python -m syncer ARGS`` in the background (for faults injected mid-run)."""
+    """Start ``python -m syncer ARGS`` in the background (for faults injected mid-run). Its
+    temporary files go under ``cwd``: a process these tests kill cannot remove its own."""
     env = cli_env(api_key, base_url)
+    tmp = Path(cwd) / ".tmp"
+    tmp.mkdir(exist_ok=True)
+    env["TMPDIR"] = str(tmp)
     if threading.current_thread() is threading.main_thread():
         terminal_signals()  # a child signalled later must not inherit an ignored SIGINT
     return subprocess.Popen(
