@@ -181,7 +181,9 @@ def test_a_signal_exits_with_an_interrupted_error(
     # to land while the command runs (no timing guess)
     fifo = files / "slow.yaml"
     os.mkfifo(fifo)
-    env = cli_env(None, None) | _env(files)
+    # faulthandler: a child still running at the deadline is sent SIGABRT, which prints where
+    # each of its threads is (seen once in CI: the signal did not end the command)
+    env = cli_env(None, None) | _env(files) | {"PYTHONFAULTHANDLER": "1"}
     terminal_signals()  # the child inherits ignored/blocked signals: none, as from a shell
     proc = subprocess.Popen(
         [sys.executable, "-m", "syncer", "validate", "leads.csv", "--mapping", fifo, "--json"],
@@ -194,7 +196,12 @@ def test_a_signal_exits_with_an_interrupted_error(
     try:
         writer = wait_until(lambda: _open_writer(fifo), "validate opened the mapping", proc=proc)
         proc.send_signal(sig)
-        out, err = proc.communicate(timeout=60)
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)  # faulthandler: every thread's stack to stderr
+            out, err = proc.communicate(timeout=30)
+            pytest.fail(f"validate did not end within 60 s of {sig.name}:\n{err}")
         os.close(writer)
     finally:
         if proc.poll() is None:
