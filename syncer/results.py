@@ -457,18 +457,15 @@ class _SpilledPass:
         self._shape, self._merging, self._spill = shape, merging, spill
         self._counts: dict[str, int] = {}
         self._fixing: list[pl.DataFrame] | None = []
-        self._fixing_rows = 0
 
     def results_parts(self) -> Iterator[pl.DataFrame]:
-        self._counts, self._fixing, self._fixing_rows = {}, [], 0
+        self._counts, self._fixing = {}, []
         for merged in self._merged_parts():
             for status, n in _counts(merged).items():
                 self._counts[status] = self._counts.get(status, 0) + n
             if self._fixing is not None:
-                fixing = self._shape.failures(merged)
-                self._fixing_rows += fixing.height
-                self._fixing.append(_compact(fixing))
-                if self._fixing_rows > _COLLECT_ROWS:  # too many to keep
+                self._fixing.append(_compact(self._shape.failures(merged)))
+                if sum(f.height for f in self._fixing) > _COLLECT_ROWS:  # too many to keep
                     self._fixing = None
             yield self._shape.results(merged)
 

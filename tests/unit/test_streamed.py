@@ -10,6 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import random
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +22,7 @@ import syncer.results as results_module
 import syncer.runner.streamed as streamed
 import syncer.sources.batches as batches
 import syncer.sources.spill as spill
+from syncer.csvfiles import CsvStyle
 from syncer.runner import prepare, validate
 from syncer.sources import read_source
 from syncer.sources.batches import NotStreamable, open_batches
@@ -165,7 +169,9 @@ def test_a_second_pass_over_the_spill_counts_and_keeps_its_rows_once(
     monkeypatch.setattr(spill, "MEMORY_BYTES", 0)
     write_file = results_module._write_csv_file
 
-    def twice(path: Path, parts, style, notes):  # type: ignore[no-untyped-def]
+    def twice(
+        path: Path, parts: Callable[[], Iterable[pl.DataFrame]], style: CsvStyle, notes: list[str]
+    ) -> None:
         for _ in parts():  # a first pass thrown away, as before a rewrite
             pass
         write_file(path, parts, style, notes)
@@ -307,9 +313,6 @@ def test_batches_left_open_let_the_process_exit_and_are_waited_for(tmp_path: Pat
     """A run that fails with its batches not all taken and not closed: the reader thread is
     waited for at exit (never inside polars while the process shuts down), and it ends
     because the main thread did, so the process exits with its own code and does not hang."""
-    import subprocess
-    import sys
-
     source = _write(tmp_path / "leads.csv", _rows(300, seed=13))
     script = tmp_path / "left_open.py"
     script.write_text(_LEFT_OPEN, encoding="utf-8")
